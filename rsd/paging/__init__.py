@@ -1,0 +1,298 @@
+"""Paging: declarative strategies (contract.md §5), stop rules and the reason paging stopped.
+
+Owns: reading the paging attributes of a call (`EnablePaging`, `pagenumberparam`, `pageoffsetparam`,
+`pagesize`, `pagesizeparam`, `nextpagetokenpath`, `nextpagetokenparam`, `nextpageurlpath`,
+`pagingtype`, `totalcountpath`, `totalpagespath`, `hasmorepath`, `maxpages`), deciding the next
+request of a page, and the stop rules shared with script-driven `rows@next` paging (`StopRules`).
+Must not: send requests or parse bodies (it gets a parsed document and a value-path compiler).
+
+A page shorter than the page size is never a stop rule: APIs that cap page sizes would lose data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional
+from urllib.parse import urljoin
+
+from ..errors import ProfileError
+
+PAGING_ATTRS = (
+    "enablepaging", "pagenumberparam", "pageoffsetparam", "pagesize", "pagesizeparam",
+    "nextpagetokenpath", "nextpagetokenparam", "nextpageurlpath", "pagingtype",
+    "totalcountpath", "totalpagespath", "hasmorepath", "maxpages",
+)
+
+# Stop reasons, as the summary prints them.
+STOP_SINGLE = "single request (no paging configured)"
+STOP_EMPTY = "a page had no rows"
+STOP_NO_NEXT = "the next page state was missing"
+STOP_LOOP = "the next page state repeated (loop detected)"
+STOP_TOTAL_COUNT = "rows received reached the total count"
+STOP_TOTAL_PAGES = "pages fetched reached the total pages"
+STOP_HAS_MORE = "the response said there are no more pages"
+STOP_MAXPAGES = "maxpages reached"
+STOP_CLI_MAX_PAGES = "--max-pages reached"
+STOP_LIMIT = "--limit reached"
+STOP_NOT_ADVANCING = "EnablePaging is set but nothing advances the page (fetched one page)"
+
+
+def is_true(value: object) -> bool:
+    return str(value).strip().lower() in ("true", "1", "yes", "on")
+
+
+def _split_param(spec: str, default_start: int) -> tuple[str, int]:
+    name, _, start = spec.partition(";")
+    start = start.strip()
+    try:
+        first = int(start) if start else default_start
+    except ValueError:
+        raise ProfileError(f"paging parameter {spec!r}: the start value {start!r} is not a whole number")
+    return name.strip(), first
+
+
+@dataclass
+class PageRequest:
+    """What a page changes in the request: query parameters to set, or a whole next URL."""
+
+    params: dict = field(default_factory=dict)
+    url: Optional[str] = None
+
+
+@dataclass
+class PageResult:
+    """What a page told the pager."""
+
+    url: str  # the URL that was requested (with query)
+    rows: int  # rows (repeat elements) on this page
+    doc: object  # parsed document
+    headers: Mapping[str, str]  # response headers
+    links: Mapping  # requests' parsed Link header
+
+
+class Pager:
+    """One paged call: `first()` gives the first page's request; `next(result)` the next one or None.
+
+    After `next` returns None, `stop_reason` says why.
+    """
+
+    strategy = "none"
+
+    def __init__(self, hints: "StopHints"):
+        self.hints = hints
+        self.stop_reason: Optional[str] = None
+        self.pages = 0
+        self.rows = 0
+        self._seen: set = set()
+
+    def first(self) -> PageRequest:
+        return PageRequest()
+
+    def next(self, page: PageResult) -> Optional[PageRequest]:
+        self.pages += 1
+        self.rows += page.rows
+        if page.rows == 0:
+            return self._stop(STOP_EMPTY)
+        reason = self.hints.check(page.doc, self.pages, self.rows)
+        if reason:
+            return self._stop(reason)
+        nxt = self._advance(page)
+        if nxt is None:
+            return None
+        key = (nxt.url, tuple(sorted(nxt.params.items())))
+        if key in self._seen:
+            return self._stop(STOP_LOOP)
+        self._seen.add(key)
+        return nxt
+
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
+        return self._stop(STOP_SINGLE)
+
+    def _stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        return None
+
+    def describe(self) -> str:
+        return self.strategy
+
+
+class NotAdvancingPager(Pager):
+    strategy = "EnablePaging without a strategy"
+
+    def _advance(self, page):
+        return self._stop(STOP_NOT_ADVANCING)
+
+
+class PageNumberPager(Pager):
+    strategy = "page number"
+
+    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
+        super().__init__(hints)
+        self.param, self.current = param, first
+        self.size_params = {size_param: size} if size_param and size else {}
+
+    def first(self):
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def _advance(self, page):
+        self.current += 1
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def describe(self):
+        return f"page number: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
+
+
+class OffsetPager(Pager):
+    strategy = "offset"
+
+    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
+        super().__init__(hints)
+        self.param, self.current = param, first
+        self.size_params = {size_param: size} if size_param and size else {}
+
+    def first(self):
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def _advance(self, page):
+        # advance by the rows received, not the page size asked for: a server that caps the page
+        # size lower than asked would otherwise make us skip records
+        self.current += page.rows
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def describe(self):
+        return f"offset: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
+
+
+class TokenPager(Pager):
+    strategy = "token"
+
+    def __init__(self, hints, token_path: Callable, token_path_text: str, param: str,
+                 size_param: Optional[str], size: Optional[str]):
+        super().__init__(hints)
+        self.token_path, self.token_path_text, self.param = token_path, token_path_text, param
+        self.size_params = {size_param: size} if size_param and size else {}
+
+    def first(self):
+        return PageRequest(dict(self.size_params))
+
+    def _advance(self, page):
+        token = self.token_path(page.doc)
+        if token is None or token == "" or token is False:
+            return self._stop(STOP_NO_NEXT)
+        return PageRequest({self.param: str(token), **self.size_params})
+
+    def describe(self):
+        return f"token: {self.token_path_text} sent as ?{self.param}="
+
+
+class NextUrlPager(Pager):
+    strategy = "next URL"
+
+    def __init__(self, hints, url_path: Callable, url_path_text: str):
+        super().__init__(hints)
+        self.url_path, self.url_path_text = url_path, url_path_text
+
+    def _advance(self, page):
+        nxt = self.url_path(page.doc)
+        if not nxt or not isinstance(nxt, str):
+            return self._stop(STOP_NO_NEXT)
+        return PageRequest(url=urljoin(page.url, nxt.strip()))
+
+    def describe(self):
+        return f"next URL from {self.url_path_text} (absolute, or relative to the request URL)"
+
+
+class LinkHeaderPager(Pager):
+    strategy = "Link header"
+
+    def _advance(self, page):
+        nxt = (page.links or {}).get("next", {}).get("url")
+        if not nxt:
+            return self._stop(STOP_NO_NEXT)
+        return PageRequest(url=urljoin(page.url, nxt))
+
+    def describe(self):
+        return 'Link: <...>; rel="next" response header'
+
+
+@dataclass
+class StopHints:
+    """Optional stop hints: total count, total pages, has-more flag, and a hard cap (`maxpages`)."""
+
+    total_count: Optional[Callable] = None
+    total_pages: Optional[Callable] = None
+    has_more: Optional[Callable] = None
+    maxpages: Optional[int] = None
+
+    def check(self, doc, pages: int, rows: int) -> Optional[str]:
+        if self.maxpages is not None and pages >= self.maxpages:
+            return STOP_MAXPAGES
+        if self.has_more is not None:
+            v = self.has_more(doc)
+            if v is not None and not is_true(v):
+                return STOP_HAS_MORE
+        if self.total_pages is not None:
+            v = _as_int(self.total_pages(doc))
+            if v is not None and pages >= v:
+                return STOP_TOTAL_PAGES
+        if self.total_count is not None:
+            v = _as_int(self.total_count(doc))
+            if v is not None and rows >= v:
+                return STOP_TOTAL_COUNT
+        return None
+
+
+def _as_int(v) -> Optional[int]:
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        return int(float(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def build_pager(attrs: Mapping[str, object], compile_path: Callable[[str], Callable]) -> Optional[Pager]:
+    """The pager for a call whose (lower-case) attributes are `attrs`, or None when paging is off.
+
+    `compile_path(path)` turns a JSONPath/XPath into a function of the parsed document. Contradictory
+    set-ups (two strategies, a token path without a parameter) raise `ProfileError`; `rsd check`
+    reports the same offline.
+    """
+
+    def get(name):
+        v = attrs.get(name)
+        return None if v is None or v == "" else str(v)
+
+    if not is_true(get("enablepaging") or "false"):
+        return None
+    hints = StopHints(
+        total_count=compile_path(get("totalcountpath")) if get("totalcountpath") else None,
+        total_pages=compile_path(get("totalpagespath")) if get("totalpagespath") else None,
+        has_more=compile_path(get("hasmorepath")) if get("hasmorepath") else None,
+        maxpages=_as_int(get("maxpages")),
+    )
+    size, size_param = get("pagesize"), get("pagesizeparam")
+    chosen = [n for n in ("pagenumberparam", "pageoffsetparam", "nextpagetokenpath", "nextpageurlpath")
+              if get(n)]
+    if (get("pagingtype") or "").lower() == "linkheader":
+        chosen.append("pagingtype=LinkHeader")
+    if len(chosen) > 1:
+        raise ProfileError("contradictory paging: " + " and ".join(chosen) + " are both set; keep one strategy")
+    if get("nextpagetokenparam") and not get("nextpagetokenpath"):
+        raise ProfileError("nextpagetokenparam is set but nextpagetokenpath is not: nothing says where the token is")
+    if not chosen:
+        return NotAdvancingPager(hints)
+    which = chosen[0]
+    if which == "pagenumberparam":
+        name, first = _split_param(get("pagenumberparam"), 1)
+        return PageNumberPager(hints, name, first, size_param, size)
+    if which == "pageoffsetparam":
+        name, first = _split_param(get("pageoffsetparam"), 0)
+        return OffsetPager(hints, name, first, size_param, size)
+    if which == "nextpagetokenpath":
+        if not get("nextpagetokenparam"):
+            raise ProfileError("nextpagetokenpath is set but nextpagetokenparam is not: the token has no parameter to go in")
+        return TokenPager(hints, compile_path(get("nextpagetokenpath")), get("nextpagetokenpath"),
+                          get("nextpagetokenparam"), size_param, size)
+    if which == "nextpageurlpath":
+        return NextUrlPager(hints, compile_path(get("nextpageurlpath")), get("nextpageurlpath"))
+    return LinkHeaderPager(hints)

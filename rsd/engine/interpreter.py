@@ -1,0 +1,862 @@
+"""The interpreter: compiles a profile's statements once into executable objects and runs them.
+
+Owns: the semantics of every keyword of rsd-format.md §6 (set, setc, setm, unset, call, push, if/else,
+check, equals, notequals, exists/notnull, null, select/case/default, enum, first/last, break/continue,
+map, validate, throw, try/catch/finally), control attributes (`_attr`, `_value`, `_index`, `_code`,
+`_desc`/`_description`, `_details`) and `action="break|continue"`. Must not: do HTTP or map bodies
+itself (calls go to `operations.Operations`), write output (pushed rows go to `Exec.emit`).
+
+Compilation happens once per profile (`compile_block`); templates inside are compiled then, never per
+record. Run-time state lives in `Exec`, never in this module.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Callable, Iterator, Optional, Sequence
+
+from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
+from ..reader import ast
+from ..template import compile_template
+from .items import Item, Scope
+
+
+class Break(Exception):
+    """`api:break`, or a conditional's `action="break"`: leave the enclosing call/enum."""
+
+
+class Continue(Exception):
+    """`api:continue`, or `action="continue"`: go on with the next iteration."""
+
+
+class StopRun(BaseException):
+    """Stop the whole run early (`--limit`, `--max-pages`). Not catchable by `api:catch`."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Exec:
+    """Run-time state of one execution of a script: the scope, the output and the operations."""
+
+    __slots__ = ("scope", "emit", "ops", "columns", "run", "profile_path")
+
+    def __init__(self, scope: Scope, emit: Callable, ops, columns: Sequence[str], run, profile_path: str):
+        self.scope = scope
+        self.emit = emit  # emit(row_tuple)
+        self.ops = ops
+        self.columns = columns  # lower-case column names, in order
+        self.run = run  # RunState: paging state, counters
+        self.profile_path = profile_path
+
+
+def text_of(value: object) -> str:
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return str(value)
+
+
+def truthy(value: object) -> bool:
+    return text_of(value).strip().lower() == "true"
+
+
+def _tpl(node: ast.Node, name: str, default: Optional[str] = None, raw: bool = False):
+    p = node.param(name)
+    if p is None:
+        return None if default is None else compile_template(default, node.loc, raw=raw)
+    return compile_template(p.value, p.loc, raw=raw)
+
+
+class Stmt:
+    __slots__ = ("node",)
+
+    def __init__(self, node: ast.Node):
+        self.node = node
+
+    def run(self, x: Exec) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def run_block(block: Sequence[Stmt], x: Exec) -> None:
+    for s in block:
+        s.run(x)
+
+
+# --- setting attributes -------------------------------------------------------------------------
+
+def _target(x: Exec, item_t, name: str) -> tuple[Item, str]:
+    """The item and attribute name an `api:set`-like statement writes."""
+    scope = x.scope
+    if item_t is not None:
+        item_name = item_t.render(scope)
+        if item_name:
+            return scope.item_for_set(item_name), name
+    dot = name.find(".")
+    if dot > 0:
+        head = name[:dot]
+        # the first dot separates item and attribute (rsd-format.md §5.2); items are created on first set
+        if ":" not in head and "#" not in head:
+            return scope.item_for_set(head), name[dot + 1:]
+    return scope.default, name
+
+
+class Set(Stmt):
+    __slots__ = ("attr", "item", "value", "copyfrom", "raw")
+
+    def __init__(self, node: ast.Node, raw: bool = False):
+        super().__init__(node)
+        self.raw = raw
+        self.attr = _tpl(node, "attr")
+        self.item = _tpl(node, "item")
+        p = node.param("value")
+        if p is not None:
+            self.value = compile_template(p.value, p.loc, raw=raw)
+        elif node.text is not None:
+            self.value = compile_template(node.text.strip(), node.loc, raw=raw)
+        else:
+            self.value = None
+        self.copyfrom = _tpl(node, "copyfrom")
+
+    def run(self, x: Exec) -> None:
+        scope = x.scope
+        if self.copyfrom is not None and self.attr is None:
+            src = scope.item(self.copyfrom.render(scope).lower())
+            dst = scope.item_for_set(self.item.render(scope)) if self.item is not None else scope.default
+            if src is not None:
+                for k, v in src.items():
+                    dst.set(k, v)
+            return
+        name = self.attr.render(scope) if self.attr is not None else ""
+        if not name:
+            return
+        value = self.value.evaluate(scope) if self.value is not None else ""
+        item, attr = _target(x, self.item, name)
+        item.set(attr, value)
+        if attr.lower() == "rows@next":
+            x.run.set_next(value)
+
+
+class SetM(Stmt):
+    """`api:setm`: body lines `name = value` set many attributes at once."""
+
+    __slots__ = ("item", "pairs")
+
+    def __init__(self, node: ast.Node):
+        super().__init__(node)
+        self.item = _tpl(node, "item")
+        pairs = []
+        for n, line in enumerate((node.text or "").splitlines()):
+            line = line.strip()
+            if not line or "=" not in line:
+                continue
+            k, _, v = line.partition("=")
+            loc = Loc(node.loc.path, node.loc.line + n, 1)
+            pairs.append((k.strip(), compile_template(v.strip(), loc)))
+        self.pairs = tuple(pairs)
+
+    def run(self, x: Exec) -> None:
+        for k, v in self.pairs:
+            item, attr = _target(x, self.item, k)
+            item.set(attr, v.evaluate(x.scope))
+
+
+class Unset(Stmt):
+    __slots__ = ("attr", "item")
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.attr = _tpl(node, "attr")
+        self.item = _tpl(node, "item")
+
+    def run(self, x: Exec) -> None:
+        name = self.attr.render(x.scope)
+        item, attr = _target(x, self.item, name)
+        item.unset(attr)
+
+
+class Map(Stmt):
+    """`api:map to="dst" from="src" map="a=b, c=d"` (prefix wildcards `p:* = q:*`, `*=*`)."""
+
+    __slots__ = ("to", "frm", "mapping")
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.to = _tpl(node, "to")
+        self.frm = _tpl(node, "from")
+        self.mapping = _tpl(node, "map", "*=*")
+
+    def run(self, x: Exec) -> None:
+        scope = x.scope
+        dst = scope.item_for_set(self.to.render(scope))
+        src = scope.item(self.frm.render(scope).lower()) if self.frm is not None else scope.default
+        if src is None:
+            return
+        for pair in self.mapping.render(scope).split(","):
+            if "=" not in pair:
+                continue
+            d, _, s = (p.strip() for p in pair.partition("="))
+            if s.endswith("*"):
+                sp, dp = s[:-1].lower(), d[:-1] if d.endswith("*") else d
+                for k, v in list(src.items()):
+                    if k.lower().startswith(sp):
+                        dst.set(dp + k[len(sp):], v)
+            else:
+                v = src.get(s.lower())
+                if v is not None:
+                    dst.set(d, v)
+
+
+# --- conditionals -------------------------------------------------------------------------------
+
+_EXP_OPS = ("==", "!=", "<=", ">=", "<", ">")
+
+
+def _split_exp(text: str) -> Optional[tuple[str, str, str]]:
+    """Split `left OP right` at the first comparison operator outside brackets and quotes."""
+    depth, quote, i = 0, None, 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+        elif c == "\\":
+            i += 1
+        elif c in "'\"" and depth == 0:
+            quote = c
+        elif c == "[":
+            depth += 1
+        elif c == "]":
+            depth = max(0, depth - 1)
+        elif depth == 0:
+            for op in _EXP_OPS:
+                if text.startswith(op, i):
+                    return text[:i], op, text[i + len(op):]
+        i += 1
+    return None
+
+
+def _unquote(s: str) -> str:
+    s = s.strip()
+    if len(s) >= 2 and s[0] == s[-1] and s[0] in "'\"":
+        return s[1:-1]
+    return s
+
+
+def _as_number(s: str) -> Optional[float]:
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def compare(a: str, op: str, b: str) -> bool:
+    """Numeric comparison when both sides are numbers, else text (rsd-format.md §13)."""
+    na, nb = _as_number(a), _as_number(b)
+    if na is not None and nb is not None:
+        l, r = na, nb
+    else:
+        l, r = a, b
+    if op == "==":
+        return l == r
+    if op == "!=":
+        return l != r
+    if op == "<":
+        return l < r
+    if op == ">":
+        return l > r
+    if op == "<=":
+        return l <= r
+    return l >= r
+
+
+class Conditional(Stmt):
+    """Base of if/check/equals/notequals/exists/null: runs the body (minus `api:else`) when the test holds,
+    the `api:else` bodies otherwise; with `action=break|continue` the action fires when the test holds."""
+
+    __slots__ = ("then", "otherwise", "action", "attr", "item")
+
+    def __init__(self, node, compiler: "Compiler"):
+        super().__init__(node)
+        self.then = compiler.block([n for n in node.body if not isinstance(n, ast.Else)])
+        self.otherwise = compiler.block([c for n in node.body if isinstance(n, ast.Else) for c in n.body])
+        self.action = (node.value("action") or "").strip().lower() or None
+        self.attr = _tpl(node, "attr")
+        self.item = _tpl(node, "item")
+
+    def lookup(self, x: Exec) -> object:
+        """The value of the attribute named by `attr` (in `item` when given)."""
+        scope = x.scope
+        name = self.attr.render(scope) if self.attr is not None else ""
+        if not name:
+            return None
+        if self.item is not None:
+            item = scope.item(self.item.render(scope).lower())
+            return item.get(name.lower()) if item is not None else None
+        return scope.resolve(name)
+
+    def test(self, x: Exec) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def run(self, x: Exec) -> None:
+        if self.test(x):
+            if self.action == "break":
+                raise Break()
+            if self.action == "continue":
+                raise Continue()
+            run_block(self.then, x)
+        elif self.otherwise:
+            run_block(self.otherwise, x)
+
+
+class If(Conditional):
+    __slots__ = ("left", "op", "right", "value", "operator")
+
+    def __init__(self, node, compiler):
+        super().__init__(node, compiler)
+        self.left = self.op = self.right = None
+        p = node.param("exp")
+        if p is not None:
+            parts = _split_exp(p.value)
+            if parts is None:
+                self.left = compile_template(p.value.strip(), p.loc)
+            else:
+                l, self.op, r = parts
+                self.left = compile_template(l.strip(), p.loc)
+                self.right = compile_template(r.strip(), p.loc)
+        self.value = _tpl(node, "value")
+        op = (node.value("operator") or "").strip().lower()
+        self.operator = op or ("equals" if self.value is not None else "notnull")
+
+    def test(self, x: Exec) -> bool:
+        scope = x.scope
+        if self.left is not None:
+            left = _unquote(self.left.render(scope))
+            if self.op is None:
+                return left.strip().lower() == "true"
+            return compare(left.strip(), self.op, _unquote(self.right.render(scope)).strip())
+        v = self.lookup(x)
+        op = self.operator
+        if op == "null":
+            return v is None or v == ""
+        if op == "notnull":
+            return v is not None
+        if op == "hasvalue":
+            return v is not None and text_of(v) != ""
+        want = self.value.render(scope) if self.value is not None else ""
+        have = text_of(v)
+        if op == "equals":
+            return v is not None and have == want
+        if op == "equalsignorecase":
+            return v is not None and have.lower() == want.lower()
+        if op == "notequals":
+            return have != want
+        if op in ("lessthan", "greaterthan"):
+            if v is None:
+                return False
+            return compare(have, "<" if op == "lessthan" else ">", want)
+        if op == "contains":
+            return want in have
+        raise RsdError(f"api:if: unknown operator {op!r}", loc=self.node.loc)
+
+
+class Check(Conditional):
+    __slots__ = ("value",)
+
+    def __init__(self, node, compiler):
+        super().__init__(node, compiler)
+        self.value = _tpl(node, "value")
+
+    def test(self, x: Exec) -> bool:
+        if self.value is not None:
+            return truthy(self.value.render(x.scope))
+        v = self.lookup(x)
+        return v is not None and text_of(v) != ""
+
+
+class Equals(Conditional):
+    __slots__ = ("value", "ignore_case", "negate")
+
+    def __init__(self, node, compiler, negate: bool = False):
+        super().__init__(node, compiler)
+        self.value = _tpl(node, "value", "")
+        self.ignore_case = (node.value("case") or "").lower() == "ignore"
+        self.negate = negate
+
+    def test(self, x: Exec) -> bool:
+        v = self.lookup(x)
+        if v is None and not self.negate:
+            name = self.attr.render(x.scope) if self.attr is not None else ""
+            raise ScriptThrow("api:equals", f"the attribute {name!r} does not exist", loc=self.node.loc)
+        a, b = text_of(v), self.value.render(x.scope)
+        if self.ignore_case:
+            a, b = a.lower(), b.lower()
+        return (a != b) if self.negate else (a == b)
+
+
+class Exists(Conditional):
+    __slots__ = ()
+
+    def test(self, x: Exec) -> bool:
+        v = self.lookup(x)
+        return v is not None and text_of(v) != ""
+
+
+class Null(Conditional):
+    __slots__ = ()
+
+    def test(self, x: Exec) -> bool:
+        v = self.lookup(x)
+        return v is None or text_of(v) == ""
+
+
+class Select(Stmt):
+    __slots__ = ("value", "attr", "cases", "default")
+
+    def __init__(self, node, compiler):
+        super().__init__(node)
+        self.value = _tpl(node, "value")
+        self.attr = _tpl(node, "attr")
+        cases, default = [], ()
+        for n in node.body:
+            if isinstance(n, ast.Case):
+                match = (n.value("match") or "exact").lower()
+                cases.append((compile_template(n.value("value") or "", n.loc), match, compiler.block(n.body)))
+            elif isinstance(n, ast.Default):
+                default = compiler.block(n.body)
+        self.cases, self.default = tuple(cases), default
+
+    def run(self, x: Exec) -> None:
+        scope = x.scope
+        if self.value is not None:
+            subject = self.value.render(scope)
+        else:
+            subject = text_of(scope.resolve(self.attr.render(scope)))
+        for pattern_t, match, body in self.cases:
+            pattern = pattern_t.render(scope)
+            if match == "regex":
+                hit = re.search(pattern, subject) is not None
+            elif match == "glob":
+                hit = fnmatch.fnmatchcase(subject, pattern)
+            else:
+                hit = subject == pattern
+            if hit:
+                run_block(body, x)
+                return
+        run_block(self.default, x)
+
+
+# --- loops --------------------------------------------------------------------------------------
+
+def _lookahead(it: Iterator) -> Iterator[tuple[object, bool]]:
+    """(element, is_last) pairs."""
+    try:
+        prev = next(it)
+    except StopIteration:
+        return
+    for cur in it:
+        yield prev, False
+        prev = cur
+    yield prev, True
+
+
+class LoopBody:
+    """The body of a call or enum: `api:first` runs first on the first iteration, `api:last` on the
+    last, `api:catch` children are handlers (a call acts as an implicit try), the rest in order."""
+
+    __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last")
+
+    def __init__(self, node: ast.Node, compiler: "Compiler"):
+        self.first = compiler.block([c for n in node.body if isinstance(n, ast.First) for c in n.body])
+        self.last = compiler.block([c for n in node.body if isinstance(n, ast.Last) for c in n.body])
+        self.rest = compiler.block([n for n in node.body if not isinstance(n, (ast.First, ast.Last, ast.Catch, ast.Finally))])
+        self.catches = compiler.catches(node)
+        self.finals = compiler.block([c for n in node.body if isinstance(n, ast.Finally) for c in n.body])
+        self.needs_last = bool(self.last)
+
+    def iterate(self, x: Exec, items: Iterator[Item]) -> None:
+        scope = x.scope
+        source = _lookahead(items) if self.needs_last else ((i, False) for i in items)
+        try:
+            for index, (item, is_last) in enumerate(source):
+                scope.push(item)
+                try:
+                    if index == 0 and self.first:
+                        run_block(self.first, x)
+                    run_block(self.rest, x)
+                    if is_last and self.last:
+                        run_block(self.last, x)
+                except Continue:
+                    pass
+                except Break:
+                    break
+                finally:
+                    scope.pop()
+        except RsdError as e:
+            if not handle(self.catches, e, x):
+                raise
+        finally:
+            if self.finals:
+                run_block(self.finals, x)
+
+
+def _error_code(e: RsdError) -> str:
+    if isinstance(e, ScriptThrow):
+        return e.code
+    status = getattr(e, "status", None)
+    return str(status) if status else type(e).__name__
+
+
+def handle(catches, e: RsdError, x: Exec) -> bool:
+    """Run the first `api:catch` whose code matches `e`; True when one did."""
+    code = _error_code(e)
+    for want, body in catches:
+        if want in ("*", "") or want.lower() == code.lower():
+            item = Item("_catch")
+            desc = e.description if isinstance(e, ScriptThrow) else e.message
+            item.set("_code", code)
+            item.set("_desc", desc)
+            item.set("_description", desc)
+            item.set("_details", getattr(e, "details", "") or "")
+            x.scope.push(item)
+            try:
+                run_block(body, x)
+            finally:
+                x.scope.pop()
+            return True
+    return False
+
+
+class Call(Stmt):
+    """`api:call op="..."`: runs an operation; the body runs once per item of the returned feed."""
+
+    __slots__ = ("op", "input", "output", "body", "fast_push")
+
+    def __init__(self, node, compiler, push_each: bool = False):
+        super().__init__(node)
+        self.op = _tpl(node, "op")
+        self.input = _tpl(node, "in") or _tpl(node, "input")
+        self.output = _tpl(node, "out") or _tpl(node, "output")
+        self.body = LoopBody(node, compiler)
+        # `<api:call><api:push/></api:call>` and `<api:push op=.../>`: rows go straight to the output
+        plain = [n for n in node.body if not isinstance(n, (ast.Catch, ast.Finally))]
+        self.fast_push = push_each or (
+            len(plain) == 1 and isinstance(plain[0], ast.Push) and not plain[0].params and not plain[0].body
+        )
+
+    def run(self, x: Exec) -> None:
+        scope = x.scope
+        op = self.op.render(scope)
+        in_item = None
+        if self.input is not None:
+            name = self.input.render(scope)
+            in_item = scope.item(name.lower()) if name else None
+        out_name = self.output.render(scope) if self.output is not None else ""
+        try:
+            if self.fast_push and not out_name:
+                emit = x.emit
+                for row in x.ops.rows(x, op, in_item, self.node):
+                    emit(row)
+                return
+        except RsdError as e:
+            if not handle(self.body.catches, e, x):
+                raise
+            return
+        items = x.ops.items(x, op, in_item, self.node, out_name or "_")
+        if out_name:
+            items = _keep_last(items, scope, out_name)
+        self.body.iterate(x, items)
+
+
+def _keep_last(items: Iterator[Item], scope: Scope, name: str) -> Iterator[Item]:
+    """A named output item stays reachable after the call (`[out.attr]`), holding the last item."""
+    for item in items:
+        scope.named[name.lower()] = item
+        yield item
+
+
+class Push(Stmt):
+    __slots__ = ("item", "call")
+
+    def __init__(self, node, compiler):
+        super().__init__(node)
+        self.item = _tpl(node, "item")
+        self.call = Call(node, compiler, push_each=True) if node.param("op") is not None else None
+
+    def run(self, x: Exec) -> None:
+        if self.call is not None:
+            self.call.run(x)
+            return
+        scope = x.scope
+        item = scope.default
+        if self.item is not None:
+            name = self.item.render(scope)
+            found = scope.item(name.lower()) if name else None
+            if found is None:
+                return
+            item = found
+        get = item.get
+        x.emit(tuple([get(c) for c in x.columns]))
+
+
+class Enum(Stmt):
+    __slots__ = ("item", "attr", "list", "sep", "range", "prefix", "expand", "body")
+
+    def __init__(self, node, compiler):
+        super().__init__(node)
+        self.item = _tpl(node, "item")
+        self.attr = _tpl(node, "attr")
+        self.list = _tpl(node, "list")
+        sep = node.value("separator") or node.value("sep")
+        self.sep = sep if sep is not None else "\n"
+        self.range = _tpl(node, "range")
+        self.prefix = node.value("prefix")
+        self.expand = (node.value("expand") or "").lower() == "true"
+        self.body = LoopBody(node, compiler)
+
+    def _pairs(self, x: Exec) -> Iterator[tuple[str, object]]:
+        scope = x.scope
+        if self.range is not None:
+            spec = self.range.render(scope)
+            a, _, b = spec.partition("..")
+            a, b = a.strip(), b.strip()
+            if a.lstrip("-").isdigit() and b.lstrip("-").isdigit():
+                lo, hi = int(a), int(b)
+                step = 1 if hi >= lo else -1
+                for v in range(lo, hi + step, step):
+                    yield str(v), v
+            elif len(a) == 1 and len(b) == 1:
+                lo, hi = ord(a), ord(b)
+                step = 1 if hi >= lo else -1
+                for v in range(lo, hi + step, step):
+                    yield chr(v), chr(v)
+            return
+        if self.list is not None:
+            for part in self.list.render(scope).split(self.sep):
+                yield part, part
+            return
+        if self.item is not None:
+            item = scope.item(self.item.render(scope).lower())
+            if item is None:
+                return
+            for name, value in sorted(item.items(), key=lambda kv: kv[0].lower()):
+                if self.prefix and not name.lower().startswith(self.prefix.lower() + ":"):
+                    continue
+                yield name, value
+            return
+        if self.attr is not None:
+            name = self.attr.render(scope)
+            owner, lname = scope.split(name)
+            items = [owner] if owner is not None else list(reversed(scope.stack))
+            if lname.endswith("*"):
+                for it in items:
+                    for k, v in sorted(it.items(), key=lambda kv: kv[0].lower()):
+                        if fnmatch.fnmatchcase(k.lower(), lname):
+                            yield k, v
+                    return
+            for it in items:
+                n = it.get(lname + "#") if "#" not in lname else None
+                if n:
+                    for i in range(1, int(n) + 1):
+                        yield f"{name}#{i}", it.get(f"{lname}#{i}")
+                    return
+
+    def run(self, x: Exec) -> None:
+        def items():
+            for index, (name, value) in enumerate(self._pairs(x)):
+                item = Item("_enum")
+                item.set("_attr", name)
+                item.set("_value", value)
+                item.set("_index", index)
+                yield item
+        self.body.iterate(x, items())
+
+
+class Break_(Stmt):
+    __slots__ = ()
+
+    def run(self, x):
+        raise Break()
+
+
+class Continue_(Stmt):
+    __slots__ = ()
+
+    def run(self, x):
+        raise Continue()
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+class Validate(Stmt):
+    """`api:validate attr=...`: a missing attribute ends the run (exit 2), naming it; a missing
+    `_connection.X` names the connection option to pass."""
+
+    __slots__ = ("attr", "item", "code", "desc")
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.attr = _tpl(node, "attr")
+        self.item = _tpl(node, "item")
+        self.code = node.value("code") or "api:validate"
+        self.desc = _tpl(node, "desc") or _tpl(node, "description")
+
+    def run(self, x: Exec) -> None:
+        scope = x.scope
+        name = self.attr.render(scope)
+        if self.item is not None:
+            item = scope.item(self.item.render(scope).lower())
+            value = item.get(name.lower()) if item is not None else None
+            full = f"{self.item.render(scope)}.{name}"
+        else:
+            value = scope.resolve(name)
+            full = name
+        if value is not None and text_of(value) != "":
+            return
+        desc = self.desc.render(scope) if self.desc is not None else ""
+        lname = full.lower()
+        if lname.startswith("_connection."):
+            opt = full.split(".", 1)[1]
+            raise OptionError(
+                f"{self.node.loc}: the profile requires the connection option {opt!r}"
+                + (f" ({desc})" if desc else "") + f"; pass it with -o {opt}=VALUE",
+            )
+        if lname.startswith("_input."):
+            inp = full.split(".", 1)[1]
+            raise InvalidInputError(
+                f"{self.node.loc}: the profile requires the input {inp!r}"
+                + (f" ({desc})" if desc else "") + f"; pass it with -i {inp}=VALUE",
+            )
+        raise InvalidInputError(f"{self.node.loc}: api:validate failed: {full!r} is not set"
+                                + (f" ({desc})" if desc else "") + f" [code {self.code}]")
+
+
+class Throw(Stmt):
+    __slots__ = ("code", "desc", "details")
+
+    def __init__(self, node):
+        super().__init__(node)
+        self.code = _tpl(node, "code", "")
+        self.desc = _tpl(node, "desc") or _tpl(node, "description") or compile_template("", node.loc)
+        self.details = _tpl(node, "details", "")
+
+    def run(self, x: Exec) -> None:
+        s = x.scope
+        raise ScriptThrow(self.code.render(s), self.desc.render(s), self.details.render(s), loc=self.node.loc)
+
+
+class Try(Stmt):
+    __slots__ = ("body", "catches", "finals")
+
+    def __init__(self, node, compiler):
+        super().__init__(node)
+        self.body = compiler.block([n for n in node.body if not isinstance(n, (ast.Catch, ast.Finally))])
+        self.catches = compiler.catches(node)
+        self.finals = compiler.block([c for n in node.body if isinstance(n, ast.Finally) for c in n.body])
+
+    def run(self, x: Exec) -> None:
+        try:
+            run_block(self.body, x)
+        except RsdError as e:
+            if not handle(self.catches, e, x):
+                raise
+        finally:
+            run_block(self.finals, x)
+
+
+class Unsupported(Stmt):
+    __slots__ = ("why",)
+
+    def __init__(self, node, why: str):
+        super().__init__(node)
+        self.why = why
+
+    def run(self, x: Exec) -> None:
+        raise RsdError(f"{self.node.loc}: {self.why}")
+
+
+class Nothing(Stmt):
+    __slots__ = ()
+
+    def run(self, x):
+        pass
+
+
+class Compiler:
+    """Turns AST statements into `Stmt` objects, once per profile."""
+
+    def block(self, nodes: Sequence[ast.Node]) -> tuple[Stmt, ...]:
+        return tuple(s for s in (self.stmt(n) for n in nodes) if not isinstance(s, Nothing))
+
+    def catches(self, node: ast.Node):
+        return tuple(((n.value("code") or "*").strip(), self.block(n.body))
+                     for n in node.body if isinstance(n, ast.Catch))
+
+    def stmt(self, n: ast.Node) -> Stmt:
+        t = type(n)
+        if t is ast.Set:
+            return Set(n)
+        if t is ast.SetC:
+            return Set(n, raw=True)
+        if t is ast.SetM:
+            return SetM(n)
+        if t is ast.Unset:
+            return Unset(n)
+        if t is ast.Call:
+            return Call(n, self)
+        if t is ast.Push:
+            return Push(n, self)
+        if t is ast.If:
+            return If(n, self)
+        if t is ast.Check:
+            return Check(n, self)
+        if t is ast.Equals:
+            return Equals(n, self)
+        if t is ast.NotEquals:
+            return Equals(n, self, negate=True)
+        if t is ast.Exists:
+            return Exists(n, self)
+        if t is ast.Null:
+            return Null(n, self)
+        if t is ast.Select:
+            return Select(n, self)
+        if t is ast.Enum:
+            return Enum(n, self)
+        if t is ast.Break:
+            return Break_(n)
+        if t is ast.Continue:
+            return Continue_(n)
+        if t is ast.Map:
+            return Map(n)
+        if t is ast.Validate:
+            return Validate(n)
+        if t is ast.Throw:
+            return Throw(n)
+        if t is ast.Try:
+            return Try(n, self)
+        if t is ast.Include:
+            return Unsupported(n, "api:include is not supported: rsd does not let a profile read other files")
+        if t is ast.Script:
+            return Seq(n, self.block(n.body))
+        if t in (ast.First, ast.Last):
+            return Seq(n, self.block(n.body))  # outside a loop: runs once
+        # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try,
+        # unknown keywords: `rsd check` reports them; at run time they do nothing
+        return Nothing(n)
+
+
+class Seq(Stmt):
+    __slots__ = ("body",)
+
+    def __init__(self, node, body):
+        super().__init__(node)
+        self.body = body
+
+    def run(self, x):
+        run_block(self.body, x)

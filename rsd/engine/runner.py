@@ -1,0 +1,210 @@
+"""The run loop: executes a profile's GET script, pages script-driven `rows@next`, and counts.
+
+Owns: building the `_input` and `_connection` items, running global statements then the method block,
+re-running the whole script while `rows@next` advances (Matillion's paging, rsd-format.md §9.3), the
+stop rules shared with declarative paging, `--limit`/`--max-pages`, type coercion of pushed rows and
+the `Summary`. Must not: parse options or references (it gets resolved values), print, or write files
+(rows go to the `write` callback in batches).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional, Sequence
+
+from ..errors import InvalidInputError, ProfileError
+from ..mapping import compile_coercer
+from ..paging import (STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_SINGLE)
+from ..reader.ast import Profile
+from .interpreter import Compiler, Exec, StopRun, run_block, text_of
+from .items import Item, Scope
+from .operations import Operations
+
+BATCH = 1000
+
+
+@dataclass
+class Summary:
+    """What a run did: the numbers the CLI prints at the end and `_rsd_runs` records."""
+
+    profile: str
+    table: str
+    rows: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    executions: int = 0
+    token_refreshes: int = 0
+    elapsed: float = 0.0
+    stop_reason: str = ""
+    paging: str = ""
+    status: str = "ok"
+
+    def lines(self) -> list[str]:
+        out = [
+            f"{self.rows:,} rows from {self.pages:,} pages in {self.requests:,} requests"
+            + (f" ({self.retries} retried)" if self.retries else "")
+            + f", {self.elapsed:.2f} s",
+            f"paging stopped: {self.stop_reason}",
+        ]
+        if self.token_refreshes:
+            out.append(f"access token obtained {self.token_refreshes} time"
+                       + ("s" if self.token_refreshes != 1 else "")
+                       + (" (refreshed mid-run)" if self.token_refreshes > 1 else ""))
+        return out
+
+
+class RunState:
+    """Counters and paging state of one run, shared by the runner and the operations."""
+
+    __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
+                 "declarative_stop", "on_page")
+
+    def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None):
+        self.pages = 0
+        self.rows = 0
+        self.max_pages = max_pages
+        self.next_set = False
+        self.next_value = None
+        self.exec_rows = 0
+        self.stop_reason: Optional[str] = None
+        self.declarative_stop: Optional[str] = None
+        self.on_page = on_page
+
+    def set_next(self, value) -> None:
+        self.next_set = True
+        self.next_value = value
+
+    def page_rows(self, n: int) -> None:
+        self.exec_rows += n
+        if self.on_page is not None:
+            self.on_page(self.pages, self.rows)
+
+    def note_stop(self, reason: Optional[str], declarative: bool) -> None:
+        if declarative:
+            self.declarative_stop = reason
+
+
+def input_item(profile: Profile, inputs: Mapping[str, str]) -> Item:
+    """`_input`: the given inputs, then the defaults of `api:info`; required inputs and `values` checked."""
+    item = Item("_input")
+    given = {k.lower(): (k, v) for k, v in inputs.items()}
+    declared = profile.info.inputs if profile.info is not None else ()
+    for inp in declared:
+        lname = inp.name.lower().rstrip("#")
+        if lname in given:
+            value = given[lname][1]
+            if inp.values and value not in inp.values:
+                raise InvalidInputError(f"{inp.loc}: input {inp.name!r} is {value!r}, which is not one of "
+                                        f"{', '.join(inp.values)}")
+        elif inp.default is not None:
+            item.set(inp.name.rstrip("#"), inp.default)
+        elif inp.required:
+            raise InvalidInputError(f"{inp.loc}: the profile requires the input {inp.name!r}; "
+                                    f"pass it with -i {inp.name}=VALUE")
+    for k, v in given.values():
+        item.set(k, v)
+    return item
+
+
+class Runner:
+    """Runs one profile. `run(write)` calls `write(list_of_rows)` with typed row tuples, page by page."""
+
+    def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs: Mapping[str, str],
+                 http, redactor, method: str = "GET", limit: Optional[int] = None,
+                 max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.profile = profile
+        self.method = profile.method(method)
+        if self.method is None:
+            raise ProfileError(f"{profile.loc}: the profile has no <api:script method=\"{method}\"> block")
+        self.columns = profile.info.columns if profile.info is not None else ()
+        if not self.columns:
+            raise ProfileError(f"{profile.loc}: the profile declares no columns (<attr> in <api:info>), "
+                               f"so a run has nothing to output")
+        compiler = Compiler()
+        self.globals = compiler.block(profile.statements)
+        self.body = compiler.block(self.method.body)
+        self.coerce = compile_coercer(self.columns)
+        self.connection = connection
+        self.inputs = dict(inputs)
+        self.http = http
+        self.redactor = redactor
+        self.limit = limit
+        self.clock = clock
+        self.state = RunState(max_pages, on_page)
+        self.ops = Operations(self.columns, http, self.state, redactor, connection)
+        self.colnames = tuple(c.name.lower() for c in self.columns)
+
+    def _connection_item(self) -> Item:
+        item = Item("_connection")
+        for k, v in self.connection:
+            item.set(k, v)
+        return item
+
+    def run(self, write: Callable[[list], None]) -> Summary:
+        started = self.clock()
+        state = self.state
+        summary = Summary(profile=self.profile.path, table=self.profile.title)
+        buf: list = []
+        coerce, limit = self.coerce, self.limit
+
+        def emit(row):
+            buf.append(coerce(row))
+            state.rows += 1
+            if limit is not None and state.rows >= limit:
+                raise StopRun(STOP_LIMIT)
+            if len(buf) >= BATCH:
+                write(buf[:])
+                buf.clear()
+
+        connection = self._connection_item()
+        base_inputs = input_item(self.profile, self.inputs)
+        seen: set = set()
+        page_state = None
+        reason = STOP_SINGLE
+        try:
+            while True:
+                summary.executions += 1
+                state.next_set, state.next_value, state.exec_rows = False, None, 0
+                state.declarative_stop = None
+                inp = base_inputs.copy()
+                if page_state is not None:
+                    inp.set("rows@next", page_state)
+                scope = Scope(inp, connection)
+                x = Exec(scope, emit, self.ops, self.colnames, state, self.profile.path)
+                run_block(self.globals, x)
+                run_block(self.body, x)
+                nxt = text_of(state.next_value) if state.next_set else ""
+                if not state.next_set or nxt == "":
+                    if state.declarative_stop:
+                        reason = state.declarative_stop
+                    elif summary.executions == 1 and not state.next_set:
+                        reason = STOP_SINGLE
+                    elif state.exec_rows == 0:
+                        reason = STOP_EMPTY
+                    else:
+                        reason = STOP_NO_NEXT
+                    break
+                if state.exec_rows == 0:
+                    reason = STOP_EMPTY
+                    break
+                if nxt == page_state or nxt in seen:
+                    reason = STOP_LOOP
+                    break
+                seen.add(nxt)
+                page_state = nxt
+        except StopRun as stop:
+            reason = stop.reason
+        if buf:
+            write(buf[:])
+            buf.clear()
+        summary.rows = state.rows
+        summary.pages = state.pages
+        summary.requests = getattr(self.http, "requests", 0)
+        summary.retries = getattr(self.http, "retries", 0)
+        auth = getattr(self.http, "auth", None)
+        summary.token_refreshes = getattr(auth, "refreshes", 0) or 0
+        summary.stop_reason = reason
+        summary.elapsed = self.clock() - started
+        return summary

@@ -1,0 +1,128 @@
+"""`.apip` API profiles: a ZIP (or an unzipped folder named `*.apip`) of `.rsd` files plus metadata.
+
+Owns: listing and reading the `.rsd` members (each becomes a `Profile` whose path is `X.apip/member.rsd`),
+`META-INF/MANIFEST.MF` (Java manifest: `Key: Value` lines, a line starting with one space continues the
+previous value) and `ConnectionProperties.json`. Must not: interpret the metadata (required properties,
+connection defaults are for the options layer), evaluate templates, or raise for a bad archive: a
+ZIP that cannot be read yields one `Profile` carrying an `RSD005` diagnostic.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from ..errors import Diagnostic, Loc
+from .ast import Profile
+from .parse import RSD005, build_profile, decode, error_profile
+from .lenient import Pos
+from .parse import diagnostic
+
+MANIFEST = "META-INF/MANIFEST.MF"
+CONNECTION_PROPERTIES = "ConnectionProperties.json"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ApipProfile:
+    """One `.apip` archive or folder: its `.rsd` profiles (sorted by member name) and its metadata."""
+
+    path: str
+    profiles: tuple[Profile, ...] = ()
+    manifest: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    connection_properties: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    diagnostics: tuple[Diagnostic, ...] = ()  # problems with the archive itself (RSD005)
+
+
+def parse_manifest(text: str) -> Mapping[str, str]:
+    """A Java manifest's main section as a read-only mapping (keys as written)."""
+    out: dict[str, str] = {}
+    last = None
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.startswith(" ") and last is not None:
+            out[last] += line[1:]
+        elif ":" in line:
+            key, _, value = line.partition(":")
+            last = key.strip()
+            out[last] = value[1:] if value.startswith(" ") else value
+        elif not line.strip():
+            last = None
+    return MappingProxyType({k: v.strip() for k, v in out.items()})
+
+
+def freeze(value: Any) -> Any:
+    """JSON value → the same value with dicts as MappingProxyType and lists as tuples."""
+    if isinstance(value, dict):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def _json(data: bytes, path: str, problems: list[Diagnostic]) -> Mapping[str, Any]:
+    try:
+        value = json.loads(decode(data) or "{}")
+    except ValueError as exc:
+        problems.append(diagnostic(path, Pos(1, 1), RSD005, f"cannot read {CONNECTION_PROPERTIES}: {exc}"))
+        return MappingProxyType({})
+    return freeze(value) if isinstance(value, dict) else MappingProxyType({})
+
+
+def _is_rsd(name: str) -> bool:
+    return name.lower().endswith(".rsd")
+
+
+def read_apip(path: str | os.PathLike) -> ApipProfile:
+    """Read an `.apip` ZIP archive, or a folder holding the same files."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return _read_folder(path)
+    problems: list[Diagnostic] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            members = sorted((n for n in names if _is_rsd(n) and not n.endswith("/")), key=str.lower)
+            profiles = []
+            for name in members:
+                member_path = f"{path}/{name}"
+                try:
+                    data = zf.read(name)
+                except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+                    d = diagnostic(member_path, Pos(1, 1), RSD005, f"cannot read archive member: {exc}")
+                    profiles.append(error_profile(member_path, "", d))
+                    continue
+                profiles.append(build_profile(decode(data), member_path))
+            manifest = parse_manifest(decode(zf.read(MANIFEST))) if MANIFEST in names else MappingProxyType({})
+            props = (_json(zf.read(CONNECTION_PROPERTIES), f"{path}/{CONNECTION_PROPERTIES}", problems)
+                     if CONNECTION_PROPERTIES in names else MappingProxyType({}))
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+        d = Diagnostic(Loc(path, 1, 1), "error", RSD005, f"cannot read .apip archive: {exc}")
+        return ApipProfile(path=path, diagnostics=(d,))
+    return ApipProfile(path, tuple(profiles), manifest, props, tuple(problems))
+
+
+def _read_folder(path: str) -> ApipProfile:
+    from . import read_profile  # the same file reading as for loose .rsd files
+
+    problems: list[Diagnostic] = []
+    files = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files.extend(os.path.join(dirpath, f) for f in filenames if _is_rsd(f))
+    files.sort(key=lambda f: os.path.relpath(f, path).lower())
+    manifest_path = os.path.join(path, *MANIFEST.split("/"))
+    manifest: Mapping[str, str] = MappingProxyType({})
+    props: Mapping[str, Any] = MappingProxyType({})
+    try:
+        if os.path.isfile(manifest_path):
+            with open(manifest_path, "rb") as fh:
+                manifest = parse_manifest(decode(fh.read()))
+        props_path = os.path.join(path, CONNECTION_PROPERTIES)
+        if os.path.isfile(props_path):
+            with open(props_path, "rb") as fh:
+                props = _json(fh.read(), props_path, problems)
+    except OSError as exc:
+        problems.append(Diagnostic(Loc(path, 1, 1), "error", RSD005, f"cannot read .apip metadata: {exc}"))
+    return ApipProfile(path, tuple(read_profile(f) for f in files), manifest, props, tuple(problems))

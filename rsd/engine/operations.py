@@ -100,6 +100,7 @@ class Operations:
         self.options = options
         self._mappers: dict = {}
         self._paths: dict = {}
+        self.plan_hook = None  # `rsd plan`: called with the first request instead of sending it
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
     def rows(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[tuple]:
@@ -145,6 +146,11 @@ class Operations:
         run = self.run
         page_no = 0
         timeout = a.get("timeout")
+        if self.plan_hook is not None:
+            first = url if req.url is None else req.url
+            self.plan_hook(dict(op=op, node=node, method=method, kind=kind,
+                                url=with_query(first, list(req.params.items())), headers=headers, data=data,
+                                pager=pager, repeat=self._repeat(a, kind), model=(a.get("datamodel") or "DOCUMENT")))
         while True:
             if run.max_pages is not None and run.pages >= run.max_pages:
                 raise StopRun(STOP_CLI_MAX_PAGES)
@@ -216,11 +222,14 @@ class Operations:
             return text_of(v)
         return substitute_placeholders(uri, lookup)
 
-    def _mapper(self, a: Attrs, kind: str):
+    @staticmethod
+    def _repeat(a: Attrs, kind: str) -> Optional[str]:
         if kind == "xml":
-            repeat = a.get("xpath") or a.get("repeatelement")
-        else:
-            repeat = a.get("jsonpath") or a.get("xpath") or a.get("repeatelement")
+            return a.get("xpath") or a.get("repeatelement")
+        return a.get("jsonpath") or a.get("xpath") or a.get("repeatelement")
+
+    def _mapper(self, a: Attrs, kind: str):
+        repeat = self._repeat(a, kind)
         model = (a.get("datamodel") or "DOCUMENT").upper()
         key = (kind, repeat, model)
         m = self._mappers.get(key)

@@ -1,0 +1,150 @@
+"""The library API: what the CLI (and any Python user) calls. Each function is one whole job.
+
+Owns: wiring the pipeline together: read (and refuse a profile with errors) -> resolve options and
+secrets -> HTTP client and authentication -> runner -> sink, with the guarantee that a failed run
+commits nothing. Must not: print (progress and traces go to callbacks), parse argv.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+from .errors import InvalidInputError, OptionError, ProfileError, RsdError
+from .reader import read_profile
+from .reader.ast import Profile
+
+
+def load(path: Union[str, Profile]) -> Profile:
+    """Read a profile; a profile with reader errors (broken XML, unknown keywords) raises `ProfileError`."""
+    if isinstance(path, Profile):
+        return path
+    if not Path(path).exists():
+        raise InvalidInputError(f"{path}: no such profile")
+    profile = read_profile(str(path))
+    errors = tuple(d for d in profile.diagnostics if d.is_error)
+    if errors:
+        first = errors[0]
+        raise ProfileError(f"{first.loc}: [{first.code}] {first.message}"
+                           + (f" (and {len(errors) - 1} more; run `rsd check {path}`)" if len(errors) > 1 else ""),
+                           diagnostics=errors, hint=first.hint)
+    return profile
+
+
+def new_redactor():
+    from .http.redact import Redactor
+    return Redactor()
+
+
+def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
+                    connection: Optional[str] = None, variables: Optional[Mapping[str, str]] = None,
+                    redactor=None, base_dir: str = ".", resolved: bool = False):
+    """Connection options from an options file < a connection string < `-o` pairs, with `${...}`
+    references resolved and `ProfileSettings` split. Returns a `ConnectionOptions`."""
+    from .options import build_options
+    return build_options(options=options, options_file=options_file, connection=connection,
+                         variables=dict(variables or {}), secrets=redactor, base_dir=base_dir)
+
+
+def make_client(options, redactor, trace: Optional[Callable[[str], None]] = None):
+    """One HTTP client for the run, with the authentication the options ask for."""
+    from .http.auth import auth_from_options
+    from .http.client import HttpClient
+    from .options import proxies, timeout
+
+    client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace)
+    client.auth = auth_from_options(options, client=client, redactor=redactor)
+    return client
+
+
+@dataclass
+class RunResult:
+    summary: object
+    rows: list = field(default_factory=list)
+    columns: tuple = ()
+
+
+def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
+        connection: Optional[str] = None, inputs: Optional[Mapping[str, str]] = None,
+        variables: Optional[Mapping[str, str]] = None, output: Optional[str] = None, fmt: Optional[str] = None,
+        table: Optional[str] = None, mode: str = "truncate", limit: Optional[int] = None,
+        max_pages: Optional[int] = None, redactor=None, trace=None, on_page=None, stream=None,
+        base_dir: str = ".", job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False,
+        method: str = "GET"):
+    """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
+
+    A failed run raises and leaves the target as it was (files are replaced atomically, database
+    tables loaded through a staging table and swapped in one transaction).
+    """
+    from .engine.runner import Runner
+    from .sinks import open_sink, record_run, sink_columns
+
+    redactor = redactor if redactor is not None else new_redactor()
+    prof = load(profile)
+    opts = resolve_options(options=options, options_file=options_file, connection=connection,
+                           variables=variables, redactor=redactor, base_dir=base_dir)
+    client = make_client(opts, redactor, trace)
+    runner = Runner(prof, connection=list(opts.items()), inputs=dict(inputs or {}), http=client,
+                    redactor=redactor, method=method, limit=int(limit) if limit else None,
+                    max_pages=int(max_pages) if max_pages else None, on_page=on_page)
+    table_name = table or prof.title
+    started = time.time()
+    sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
+                     stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
+    summary = None
+    try:
+        summary = runner.run(sink.write)
+        sink.close()
+    except BaseException as e:
+        sink.abort()
+        if getattr(sink, "is_database", False):
+            _record(record_run, output, base_dir, job, step, started, None, "failed",
+                    redactor.redact(str(e)) if isinstance(e, Exception) else type(e).__name__)
+        raise
+    summary.table = table_name
+    summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
+    if getattr(sink, "is_database", False):
+        _record(record_run, output, base_dir, job, step, started, summary, "ok", None)
+    return summary
+
+
+def _record(record_run, output, base_dir, job, step, started, summary, status, error):
+    try:
+        record_run(output, base_dir=base_dir, job=job or "", step=step or "", started=started, finished=time.time(),
+                   rows=summary.rows if summary else 0, pages=summary.pages if summary else 0,
+                   requests=summary.requests if summary else 0, status=status, error=error)
+    except RsdError:
+        if status == "ok":
+            raise
+
+
+def collect(profile: Union[str, Profile], **kw) -> RunResult:
+    """Run a profile and return its rows in memory (for small results and tests)."""
+    from .engine.runner import Runner
+
+    redactor = kw.pop("redactor", None) or new_redactor()
+    prof = load(profile)
+    opts = resolve_options(options=kw.pop("options", ()), options_file=kw.pop("options_file", None),
+                           connection=kw.pop("connection", None), variables=kw.pop("variables", None),
+                           redactor=redactor, base_dir=kw.pop("base_dir", "."))
+    client = make_client(opts, redactor, kw.pop("trace", None))
+    runner = Runner(prof, connection=list(opts.items()), inputs=dict(kw.pop("inputs", None) or {}), http=client,
+                    redactor=redactor, **kw)
+    rows: list = []
+    summary = runner.run(rows.extend)
+    return RunResult(summary, rows, tuple(c.name for c in runner.columns))
+
+
+def plan(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
+         connection: Optional[str] = None, inputs: Optional[Mapping[str, str]] = None,
+         variables: Optional[Mapping[str, str]] = None, redactor=None, base_dir: str = ".", method: str = "GET"):
+    """A dry run: the first request the profile would send, and its paging and column plan. Sends nothing."""
+    from .engine.plan import make_plan
+
+    redactor = redactor if redactor is not None else new_redactor()
+    prof = load(profile)
+    opts = resolve_options(options=options, options_file=options_file, connection=connection,
+                           variables=variables, redactor=redactor, base_dir=base_dir)
+    return make_plan(prof, opts, dict(inputs or {}), redactor, method=method)

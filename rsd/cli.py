@@ -1,0 +1,182 @@
+"""The command line: a thin shell over the library (`rsd.api`).
+
+Owns: argument parsing, printing (diagnostics, summaries, errors, progress) and exit codes
+(0 ok, 1 the run failed, 2 invalid input). Must not: hold logic a library user would need.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from typing import Optional, Sequence
+
+from . import __version__
+from .errors import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED, RsdError
+
+DESCRIPTION = """\
+rsd reads, checks and runs RSD API profiles: the XML "API Script" files of CData's API drivers
+and Matillion ETL's API Query component.
+
+  rsd check profiles/                       validate offline: errors at file:line:col with hints
+  rsd plan  Accounts.rsd -o BaseURL=...     show the first request and the paging plan; sends nothing
+  rsd run   Accounts.rsd -o BaseURL=...     run it and write the rows (table, csv, jsonl, json, sqlite)
+  rsd job run job.toml                      run an orchestration job: token step, then query steps
+  rsd demo                                  run the bundled examples against a local demo API
+
+Exit codes: 0 success, 1 the run failed (HTTP, network, api:throw, output), 2 invalid input
+(a profile with errors, a bad option, a missing variable or secret).
+"""
+
+RUN_EPILOG = """\
+options and secrets:
+  Connection options are readable in the profile as [_connection.NAME]. Values may hold ${...}
+  references, resolved at run time and never written back:
+    ${name}            a variable (--var name=value, or a job variable)
+    ${env:NAME}        an environment variable
+    ${file:PATH}       a file's contents (trailing newline removed)
+    ${cmd:COMMAND}     a command's standard output (any secret manager)
+    ${keyring:SVC/USER} the system keyring (pip install 'rsd[keyring]')
+  Every value from env:, file:, cmd:, keyring: and every token is redacted in all output.
+
+examples:
+  rsd run Accounts.rsd -o BaseURL=https://api.example.com \\
+      -o 'CustomHeaders=Authorization: Bearer ${env:API_TOKEN}' -f csv --output accounts.csv
+  rsd run Accounts.rsd --options-file prod.options --output sqlite:///warehouse.db --table accounts
+  rsd run Accounts.rsd -o AuthScheme=OAuth -o OAuthGrantType=REFRESH \\
+      -o OAuthAccessTokenURL=https://login.example.com/services/oauth2/token \\
+      -o 'OAuthClientId=${env:CLIENT_ID}' -o 'OAuthClientSecret=${env:CLIENT_SECRET}' \\
+      -o 'OAuthRefreshToken=${file:~/.config/rsd/refresh_token}'
+"""
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", help="trace every request and response (redacted)")
+    p.add_argument("--debug", action="store_true", help="print Python tracebacks on errors")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("connection")
+    g.add_argument("-o", "--option", dest="options", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+                   help="a connection option (repeatable), e.g. -o BaseURL=https://api.example.com")
+    g.add_argument("--options-file", metavar="FILE", help="connection options, one NAME=VALUE a line; # comments")
+    g.add_argument("--connection", metavar="STRING", help="a CData-style connection string: Name=Value;Other='a;b'")
+    g.add_argument("-i", "--input", dest="inputs", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+                   help="a script input: [_input.NAME] and {NAME} in the URI (repeatable)")
+    g.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+                   help="a variable for ${NAME} references in option values (repeatable)")
+    g.add_argument("--method", default="GET", help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rsd", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"rsd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", help="validate profiles offline", formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Check .rsd files, folders (recursively) and .apip archives offline.\n"
+                                   "Prints path:line:col: severity: [CODE] message, and a hint where one helps.\n"
+                                   "Codes are documented in docs/diagnostics.md.")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--options-file", action="append", default=[], metavar="FILE",
+                   help="also check an options file for hard-coded secrets")
+    p.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("run", help="run a profile and write its rows", epilog=RUN_EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Run the GET script of a profile: every page, typed columns, one summary.")
+    p.add_argument("profile", metavar="PROFILE")
+    _add_run_options(p)
+    g = p.add_argument_group("output")
+    g.add_argument("-f", "--format", choices=("table", "csv", "jsonl", "json"),
+                   help="output format (default: table on a terminal, csv otherwise)")
+    g.add_argument("--output", metavar="TARGET",
+                   help="a file, or a database URL: sqlite:///relative.db, sqlite:////abs.db, postgresql://... "
+                        "(default stdout)")
+    g.add_argument("--table", help="target table (default: the profile's api:info title)")
+    g.add_argument("--mode", choices=("truncate", "append", "replace", "upsert"), default="truncate",
+                   help="load mode for database targets (default truncate)")
+    g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
+    g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    _add_common(p)
+
+    p = sub.add_parser("plan", help="show the first request and the paging/column plan; sends nothing",
+                       epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("profile", metavar="PROFILE")
+    _add_run_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_common(p)
+
+    p = sub.add_parser("demo", help="run the bundled examples against a local demo API (127.0.0.1)")
+    p.add_argument("--db", default=None, metavar="PATH", help="SQLite file to load (default: a temporary folder)")
+    p.add_argument("--token-lifetime", type=float, default=2.0, help="demo token lifetime in seconds (default 2)")
+    _add_common(p)
+
+    p = sub.add_parser("job", help="run or check an orchestration job (JOB.toml)")
+    jsub = p.add_subparsers(dest="job_command", metavar="ACTION")
+    jr = jsub.add_parser("run", help="run the job's steps in order")
+    jr.add_argument("job", metavar="JOB.toml")
+    jr.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE")
+    _add_common(jr)
+    jc = jsub.add_parser("check", help="validate the job and every profile in it offline")
+    jc.add_argument("job", metavar="JOB.toml")
+    jc.add_argument("--format", choices=("text", "json"), default="text")
+    jc.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_INVALID_INPUT
+    if args.command == "job" and not getattr(args, "job_command", None):
+        parser.parse_args(["job", "--help"])
+    from . import commands  # imported late: `rsd --help` stays fast
+
+    redactor = commands.new_redactor()
+    try:
+        return commands.dispatch(args, redactor)
+    except RsdError as e:
+        _print_error(redactor.redact(str(e)), redactor.redact(e.hint) if e.hint else None)
+        if getattr(args, "debug", False):
+            sys.stderr.write(redactor.redact(traceback.format_exc()))
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("rsd: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except Exception as e:  # a bug of ours: say so plainly, never print secrets
+        if getattr(args, "debug", False):
+            sys.stderr.write(redactor.redact(traceback.format_exc()))
+        _print_error(f"internal error: {type(e).__name__}: {redactor.redact(str(e))} "
+                     f"(run with --debug for a traceback, and please report it)", None)
+        return EXIT_RUN_FAILED
+
+
+def _print_error(message: str, hint: Optional[str]) -> None:
+    sys.stderr.write(f"rsd: error: {message}\n")
+    if hint:
+        sys.stderr.write(f"  hint: {hint}\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""SQLite target: rows are loaded into a TEMP staging table and merged into the target in one transaction.
+
+Owns: the SQLite column types (string/date/datetime TEXT as ISO 8601, integer INTEGER, number REAL, boolean
+BOOLEAN holding 0/1), the load (executemany in batches of 5,000) and the merge per mode. Must not: touch the
+target table before `close()`: the staging table lives in the connection's temp database, so a killed or failed
+run leaves nothing behind and never holds the target's write lock while rows are still arriving.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from itertools import islice
+from typing import Iterable, Sequence
+
+from ..errors import SinkError
+from .columns import SinkColumn
+from .database import BATCH_ROWS, DatabaseSink, ExistingColumn, check_mode, stage_name
+from .targets import quote_ident, validate_table_name
+
+SQL_TYPES = {
+    "string": "TEXT",
+    "integer": "INTEGER",
+    "number": "REAL",
+    "boolean": "BOOLEAN",
+    "date": "TEXT",
+    "datetime": "TEXT",
+}
+# The storage affinities (SQLite's own rules, §3.1 of its datatype page) each type can live in.
+_ACCEPTED_AFFINITY = {
+    "string": {"TEXT"},
+    "date": {"TEXT"},
+    "datetime": {"TEXT"},
+    "integer": {"INTEGER", "NUMERIC"},
+    "number": {"REAL", "NUMERIC"},
+    "boolean": {"INTEGER", "NUMERIC"},
+}
+BUSY_TIMEOUT_S = 60.0
+
+
+def affinity(declared: str) -> str:
+    t = (declared or "").upper()
+    if "INT" in t:
+        return "INTEGER"
+    if "CHAR" in t or "CLOB" in t or "TEXT" in t:
+        return "TEXT"
+    if "BLOB" in t or not t:
+        return "BLOB"
+    if "REAL" in t or "FLOA" in t or "DOUB" in t:
+        return "REAL"
+    return "NUMERIC"
+
+
+def connect(path: str) -> sqlite3.Connection:
+    directory = os.path.dirname(os.path.abspath(path))
+    if path != ":memory:" and not os.path.isdir(directory):
+        raise SinkError(f"sqlite: the folder {directory} does not exist")
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise SinkError(f"sqlite: cannot open {path}: {exc}") from exc
+    return conn
+
+
+def column_defs(columns: Sequence[SinkColumn], *, with_key: bool) -> str:
+    defs = [f"{quote_ident(c.name)} {SQL_TYPES[c.type]}" for c in columns]
+    keys = [quote_ident(c.name) for c in columns if c.key]
+    if with_key and keys:
+        defs.append(f"PRIMARY KEY ({', '.join(keys)})")
+    return ", ".join(defs)
+
+
+class SqliteSink(DatabaseSink):
+    _fold_case = True  # SQLite column names are case-insensitive
+
+    def __init__(self, path: str, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
+        super().__init__(columns)
+        validate_table_name(table, allow_schema=False)
+        self.mode = check_mode(mode, self.columns, table)
+        self.table = table
+        self.path = path
+        self.url_redacted = url
+        self.description = f"{url} table {table}"
+        self._target = "main." + quote_ident(table)
+        self.stage = stage_name(table)
+        self._stage = "temp." + quote_ident(self.stage)
+        self._names = ", ".join(quote_ident(c.name) for c in self.columns)
+        self._closed = False
+        self.conn = connect(path)
+        try:
+            existing = self.existing_columns()
+            if existing and self.mode != "replace":
+                self.columns_changed(existing)  # fail before any HTTP work is wasted
+            self.conn.execute(f"CREATE TEMP TABLE {self._stage} ({column_defs(self.columns, with_key=False)})")
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error("opening", exc) from exc
+            raise
+        marks = ", ".join("?" for _ in self.columns)
+        self._insert = f"INSERT INTO {self._stage} ({self._names}) VALUES ({marks})"
+
+    def existing_columns(self) -> list[ExistingColumn]:
+        rows = self.conn.execute(
+            "SELECT name, type, pk FROM pragma_table_info(?, 'main') ORDER BY cid", (self.table,)
+        ).fetchall()
+        return [ExistingColumn(n, t or "", affinity(t), bool(pk)) for n, t, pk in rows]
+
+    def _accepts(self, column: SinkColumn, existing: ExistingColumn) -> bool:
+        return existing.family == "BLOB" or existing.family in _ACCEPTED_AFFINITY[column.type]
+
+    def _write(self, rows: Iterable[tuple]) -> int:
+        conn, insert = self.conn, self._insert
+        it = iter(rows)
+        n = 0
+        while True:
+            batch = list(islice(it, BATCH_ROWS))
+            if not batch:
+                return n
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(insert, batch)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            n += len(batch)
+
+    def _commit(self) -> None:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            existing = self.existing_columns()
+            if self.mode == "replace" and existing:
+                conn.execute(f"DROP TABLE {self._target}")
+                existing = []
+            if not existing:
+                conn.execute(f"CREATE TABLE {self._target} ({column_defs(self.columns, with_key=True)})")
+            else:
+                self.columns_changed(existing)
+                if self.mode == "truncate":
+                    conn.execute(f"DELETE FROM {self._target}")
+            conn.execute(self._merge_sql())
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._drop_stage()
+
+    def _merge_sql(self) -> str:
+        insert = f"INSERT INTO {self._target} ({self._names}) SELECT {self._names} FROM {self._stage}"
+        if self.mode != "upsert":
+            return insert + " ORDER BY rowid"
+        keys = [quote_ident(c.name) for c in self.columns if c.key]
+        others = [quote_ident(c.name) for c in self.columns if not c.key]
+        action = ("DO UPDATE SET " + ", ".join(f"{q} = excluded.{q}" for q in others)) if others else "DO NOTHING"
+        # `WHERE true` is SQLite's documented way to keep ON CONFLICT from parsing as a join; rowid order makes
+        # the last row of the load win when a key repeats.
+        return f"{insert} WHERE true ORDER BY rowid ON CONFLICT ({', '.join(keys)}) {action}"
+
+    def _drop_stage(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.conn.execute(f"DROP TABLE IF EXISTS {self._stage}")
+        finally:
+            self.conn.close()
+
+    def _rollback(self) -> None:
+        if self._closed:
+            return
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._drop_stage()

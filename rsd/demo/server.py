@@ -455,7 +455,9 @@ class DemoServer:
         }
         self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="rsd-demo-server", daemon=True)
+        # A short poll interval makes close() quick (shutdown waits for the serving loop to notice).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="rsd-demo-server", daemon=True)
         self._thread.start()
         self._closed = False
 

@@ -1,6 +1,7 @@
 """The reader: `.rsd` files and `.apip` archives → immutable `Profile`s (rsd.reader.ast).
 
-Owns: the public reading API below and the reader's diagnostic codes (RSD001..RSD005, see `parse.py`).
+Owns: the public reading API below and the reader's diagnostic codes (RSD001-RSD004 and RSD011, documented
+in `parse.py`).
 Must not: evaluate templates, run anything, or raise for a bad profile — problems are `Diagnostic`s on
 the returned `Profile` (`profile.diagnostics`), so `rsd check` can report every file.
 
@@ -23,7 +24,7 @@ from .parse import (
     RSD002,
     RSD003,
     RSD004,
-    RSD005,
+    RSD011,
     build_profile,
     decode,
     diagnostic,
@@ -38,7 +39,7 @@ __all__ = [
     "RSD002",
     "RSD003",
     "RSD004",
-    "RSD005",
+    "RSD011",
     "read_apip",
     "read_paths",
     "read_profile",
@@ -54,14 +55,14 @@ def read_text(text: str | bytes, path: str = "<string>") -> Profile:
 
 
 def read_profile(path: str | os.PathLike) -> Profile:
-    """Read one `.rsd` file. A file that cannot be read gives a Profile with an RSD005 diagnostic."""
+    """Read one `.rsd` file. A file that cannot be read gives a Profile with an RSD011 diagnostic."""
     spath = os.fspath(path)
     try:
         with open(spath, "rb") as fh:
             data = fh.read()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        return error_profile(spath, "", diagnostic(spath, Pos(1, 1), RSD005, f"cannot read file: {reason}"))
+        return error_profile(spath, "", diagnostic(spath, Pos(1, 1), RSD011, f"cannot read file: {reason}"))
     return build_profile(decode(data), spath)
 
 

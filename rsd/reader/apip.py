@@ -4,7 +4,7 @@ Owns: listing and reading the `.rsd` members (each becomes a `Profile` whose pat
 `META-INF/MANIFEST.MF` (Java manifest: `Key: Value` lines, a line starting with one space continues the
 previous value) and `ConnectionProperties.json`. Must not: interpret the metadata (required properties,
 connection defaults are for the options layer), evaluate templates, or raise for a bad archive: a
-ZIP that cannot be read yields one `Profile` carrying an `RSD005` diagnostic.
+ZIP that cannot be read yields one `Profile` carrying an `RSD011` diagnostic.
 """
 from __future__ import annotations
 
@@ -17,9 +17,8 @@ from typing import Any, Mapping
 
 from ..errors import Diagnostic, Loc
 from .ast import Profile
-from .parse import RSD005, build_profile, decode, error_profile
 from .lenient import Pos
-from .parse import diagnostic
+from .parse import RSD011, build_profile, decode, diagnostic, error_profile
 
 MANIFEST = "META-INF/MANIFEST.MF"
 CONNECTION_PROPERTIES = "ConnectionProperties.json"
@@ -33,7 +32,7 @@ class ApipProfile:
     profiles: tuple[Profile, ...] = ()
     manifest: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     connection_properties: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    diagnostics: tuple[Diagnostic, ...] = ()  # problems with the archive itself (RSD005)
+    diagnostics: tuple[Diagnostic, ...] = ()  # problems with the archive itself (RSD011)
 
 
 def parse_manifest(text: str) -> Mapping[str, str]:
@@ -65,7 +64,7 @@ def _json(data: bytes, path: str, problems: list[Diagnostic]) -> Mapping[str, An
     try:
         value = json.loads(decode(data) or "{}")
     except ValueError as exc:
-        problems.append(diagnostic(path, Pos(1, 1), RSD005, f"cannot read {CONNECTION_PROPERTIES}: {exc}"))
+        problems.append(diagnostic(path, Pos(1, 1), RSD011, f"cannot read {CONNECTION_PROPERTIES}: {exc}"))
         return MappingProxyType({})
     return freeze(value) if isinstance(value, dict) else MappingProxyType({})
 
@@ -90,7 +89,7 @@ def read_apip(path: str | os.PathLike) -> ApipProfile:
                 try:
                     data = zf.read(name)
                 except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-                    d = diagnostic(member_path, Pos(1, 1), RSD005, f"cannot read archive member: {exc}")
+                    d = diagnostic(member_path, Pos(1, 1), RSD011, f"cannot read archive member: {exc}")
                     profiles.append(error_profile(member_path, "", d))
                     continue
                 profiles.append(build_profile(decode(data), member_path))
@@ -98,7 +97,7 @@ def read_apip(path: str | os.PathLike) -> ApipProfile:
             props = (_json(zf.read(CONNECTION_PROPERTIES), f"{path}/{CONNECTION_PROPERTIES}", problems)
                      if CONNECTION_PROPERTIES in names else MappingProxyType({}))
     except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        d = Diagnostic(Loc(path, 1, 1), "error", RSD005, f"cannot read .apip archive: {exc}")
+        d = Diagnostic(Loc(path, 1, 1), "error", RSD011, f"cannot read .apip archive: {exc}")
         return ApipProfile(path=path, diagnostics=(d,))
     return ApipProfile(path, tuple(profiles), manifest, props, tuple(problems))
 
@@ -124,5 +123,5 @@ def _read_folder(path: str) -> ApipProfile:
             with open(props_path, "rb") as fh:
                 props = _json(fh.read(), props_path, problems)
     except OSError as exc:
-        problems.append(Diagnostic(Loc(path, 1, 1), "error", RSD005, f"cannot read .apip metadata: {exc}"))
+        problems.append(Diagnostic(Loc(path, 1, 1), "error", RSD011, f"cannot read .apip metadata: {exc}"))
     return ApipProfile(path, tuple(read_profile(f) for f in files), manifest, props, tuple(problems))

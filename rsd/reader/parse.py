@@ -14,7 +14,7 @@ Diagnostic codes (stable; `rsd.check` reuses them, docs/diagnostics.md describes
   the closest keyword (`did you mean 'api:set'?`).
 - `RSD003` error — no `api:script` (or `rsb:`/`arc:`) root element.
 - `RSD004` error — `api:info` somewhere else than directly under the root script, or more than once.
-- `RSD005` error — the file or archive cannot be read (missing, unreadable, not a ZIP, bad encoding).
+- `RSD011` error — the file or archive cannot be read (missing, unreadable, not a ZIP, bad encoding).
 """
 from __future__ import annotations
 
@@ -45,14 +45,14 @@ RSD001 = "RSD001"  # XML broken beyond repair
 RSD002 = "RSD002"  # unknown keyword
 RSD003 = "RSD003"  # no api:script root
 RSD004 = "RSD004"  # misplaced or duplicate api:info
-RSD005 = "RSD005"  # file or archive cannot be read
+RSD011 = "RSD011"  # file or archive cannot be read
 
 READER_CODES: Mapping[str, str] = MappingProxyType({
     RSD001: "XML is broken beyond the lenient repairs",
     RSD002: "unknown keyword",
     RSD003: "no api:script root element",
     RSD004: "api:info is misplaced or duplicated",
-    RSD005: "the file or archive cannot be read",
+    RSD011: "the file or archive cannot be read",
 })
 
 KEYWORD_PREFIXES = frozenset({"api", "rsb", "arc"})

@@ -501,3 +501,49 @@ def test_samples_parse_after_escaping_bare_ampersands(path):
 def test_there_is_a_sample_per_paging_style():
     names = {p.stem for p in REPO.glob("samples/demo/*.rsd")}
     assert names >= {"Accounts", "Contacts", "Events", "Orders", "Products", "Invoices", "Inventory"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Benchmark server (bench/server.py is a script, not a package: load it by path)
+
+
+def _load_bench():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rsd_bench_server", REPO / "bench" / "server.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_server_pages_and_keep_alive():
+    bench = _load_bench()
+    with bench.BenchServer(pages=3, per_page=7) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=5)
+        try:
+            sock, sizes = None, []
+            for page in range(1, 5):
+                conn.request("GET", f"/bench/records?page={page}")
+                response = conn.getresponse()
+                doc = json.loads(response.read())
+                assert doc["page"] == page and doc["total_pages"] == 3
+                sizes.append(len(doc["records"]))
+                sock = sock or conn.sock
+                assert conn.sock is sock  # one connection for every page
+        finally:
+            conn.close()
+        assert sizes == [7, 7, 7, 0]
+        assert srv.requests == 4
+        record = json.loads(bench.render_page(1, 3, 7))["records"][0]
+        assert len(record) == 8
+        assert json.loads(bench.render_page(2, 3, 7)) == doc_page(srv, 2)
+
+
+def doc_page(srv, page):
+    return requests.get(f"{srv.url}/bench/records", params={"page": page}, timeout=5).json()
+
+
+def test_bench_default_shape():
+    bench = _load_bench()
+    assert (bench.DEFAULT_PAGES, bench.DEFAULT_PER_PAGE) == (200, 1000)
+    assert len(json.loads(bench.render_page(200))["records"]) == 1000

@@ -218,6 +218,24 @@ def test_no_break_spaces_between_attributes():
     assert pos(inp.param("desc").loc) == (3, 36)
 
 
+def test_raw_less_than_in_values_and_text_and_double_hyphen_comments():
+    src = """<api:script>
+  <!-- generated -- do not edit --->
+  <api:if exp="[count]<[max]" attr="x">
+    <api:set attr="note">1 < 2 and 3 <= 4</api:set>
+  </api:if>
+  <api:set attr="after" value="a<b&c"/>
+</api:script>"""
+    p = read_text(src)
+    assert p.diagnostics == ()
+    cond, after = p.statements
+    assert cond.value("exp") == "[count]<[max]"
+    assert pos(cond.param("attr").loc) == (3, 31)
+    assert cond.body[0].text == "1 < 2 and 3 <= 4"
+    assert after.value("value") == "a<b&c"
+    assert pos(after.param("value").loc) == (6, 25)
+
+
 # ---------------------------------------------------------------------------------------------
 # Positions
 # ---------------------------------------------------------------------------------------------

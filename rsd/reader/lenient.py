@@ -12,6 +12,9 @@ removes a line break, so line numbers survive; columns are mapped back through t
 - a raw `&` that does not start `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` `&#NN;` `&#xHH;` is a literal `&`
   (outside CDATA sections, where `&` is already literal);
 - a Unicode space (no-break space...) between attributes of a start tag becomes a space;
+- `--` inside a comment (which XML forbids) is blanked; comments are ignored anyway;
+- a `<` that cannot start markup (followed by a space, `=` or a digit) is a literal `<`; any other raw `<`
+  inside an attribute value becomes `&lt;` (only when lxml complains about one: a second try);
 - a doubled attribute such as `xmlns:other="xmlns:other="URI"` becomes `xmlns:other="URI"`;
 - every prefix used but not declared on the root element (`api`, `rsb`, `arc`, `xs`, `other`, or any other)
   is declared on the root start tag (inserted after the tag name, on the same line).
@@ -44,7 +47,7 @@ DEFAULT_BINDINGS = {
 UNDECLARED_NS = "urn:rsd:undeclared:"  # + prefix, for any other undeclared prefix
 
 _BARE_AMP = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)", re.S
+    r"<!\[CDATA\[.*?\]\]>|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)|<(?=[\s=0-9])", re.S
 )
 _XML_DECL = re.compile(r"\A\s*<\?xml\b.*?\?>", re.S)
 # `name="name="value"` (CData's own documentation sample has `xmlns:other="xmlns:other="..."`).
@@ -57,7 +60,8 @@ _ROOT_TAG = re.compile(
 )
 # Unicode spaces that editors slip between attributes (XML only allows space, tab and line breaks there).
 _ODD_SPACES = "\u00a0\u2007\u202f\u3000"
-_ODD_SPACE_IN_TAG = re.compile(f"\"[^\"]*\"|'[^']*'|[{_ODD_SPACES}]")
+_IN_TAG = re.compile(f"\"[^\"]*\"|'[^']*'|[{_ODD_SPACES}]")
+_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 _DECLARED = re.compile(rf"\sxmlns:({_NAME})\s*=")
 
 # The scanner over the repaired (well-formed) text: markup that is not a start tag is skipped.
@@ -170,29 +174,47 @@ def normalise(text: str) -> str:
     return text
 
 
-def _plan_repairs(text: str, edits: _Edits) -> None:
+def _plan_repairs(text: str, edits: _Edits, lt_in_values: bool = False) -> None:
     decl = _XML_DECL.match(text)
     if decl:
         edits.add(decl.start(), decl.end(), re.sub(r"[^\n]", " ", decl.group(0)))
     for m in _DOUBLED_ATTR.finditer(text):
         edits.add(m.start(), m.end(), f'{m.group(1)}="{m.group(2)}"')
     for m in _BARE_AMP.finditer(text):
-        if m.group(0) == "&":
+        token = m.group(0)
+        if token == "&":
             edits.add(m.start(), m.end(), "&amp;")
+        elif token == "<":
+            edits.add(m.start(), m.end(), "&lt;")
+
+    if "--" in text:
+        for m in _COMMENT.finditer(text):
+            body = m.group(1)
+            if "--" in body or body.endswith("-"):
+                fixed = body.replace("--", "- ").replace("--", "- ")
+                if fixed.endswith("-"):
+                    fixed = fixed[:-1] + " "
+                edits.add(m.start(1), m.end(1), fixed)
 
     root = None
     odd_spaces = any(c in text for c in _ODD_SPACES)
+    each_tag = odd_spaces or lt_in_values
     for m in _ROOT_TAG.finditer(text, decl.end() if decl else 0):
         if m.group(1):
             if root is None:
                 root = m
-                if not odd_spaces:
+                if not each_tag:
                     break
-            if odd_spaces:
-                for sp in _ODD_SPACE_IN_TAG.finditer(m.group(2)):
-                    if len(sp.group(0)) == 1:
-                        at = m.start(2) + sp.start()
+            for sp in _IN_TAG.finditer(m.group(2)):
+                token = sp.group(0)
+                at = m.start(2) + sp.start()
+                if len(token) == 1:
+                    if odd_spaces:
                         edits.add(at, at + 1, " ")
+                elif lt_in_values and "<" in token:
+                    for k, ch in enumerate(token):
+                        if ch == "<":
+                            edits.add(at + k, at + k + 1, "&lt;")
     if root is None:
         return
     declared = set(_DECLARED.findall(" " + root.group(2)))
@@ -242,12 +264,21 @@ def _parser() -> etree.XMLParser:
 def parse_lenient(text: str) -> LenientResult:
     """Repair and parse `text`; never raises for bad XML (the result carries the error instead)."""
     text = normalise(text)
+    lines = _Lines(text)
     edits = _Edits(text)
     _plan_repairs(text, edits)
     repaired = edits.apply()
-    lines = _Lines(text)
     try:
-        root = etree.fromstring(repaired, _parser())
+        try:
+            root = etree.fromstring(repaired, _parser())
+        except etree.XMLSyntaxError as exc:
+            if "'<'" not in (exc.msg or ""):
+                raise
+            # A raw `<` in an attribute value (`exp="[n] < 5"`): escape those too and try once more.
+            edits = _Edits(text)
+            _plan_repairs(text, edits, lt_in_values=True)
+            repaired = edits.apply()
+            root = etree.fromstring(repaired, _parser())
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (1, 1)
         rep_lines = _Lines(repaired)

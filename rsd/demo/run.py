@@ -1,0 +1,102 @@
+"""`rsd demo`: the whole workflow of the originating document, on this machine only.
+
+Owns: starting the bundled demo API on 127.0.0.1 (a free port), running the sample job (a token step,
+then two query steps into SQLite), running every sample profile with OAuth 2 obtained at run time
+(short-lived tokens, so they are refreshed mid-run), and printing the loaded tables and summaries.
+Must not: reach anything outside the machine, or hold a secret in a file: the demo credentials are put
+in this process's environment and referenced as `${env:...}`, as a user would.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import api
+from ..errors import EXIT_OK
+from .server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DemoServer
+
+# profile file -> table; the order is the order of the demo
+PROFILES = (
+    ("Accounts.rsd", "accounts"),
+    ("Contacts.rsd", "contacts"),
+    ("Events.rsd", "events"),
+    ("Orders.rsd", "order_lines"),
+    ("Products.rsd", "products"),
+    ("Invoices.rsd", "invoices"),
+    ("Inventory.rsd", "inventory"),
+)
+
+
+def samples_dir() -> Path:
+    """`samples/demo`: in a source checkout beside the package, in a wheel inside it."""
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "samples" / "demo", here.parent / "samples" / "demo"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the demo samples are missing (samples/demo)")
+
+
+def oauth_options(srv: DemoServer) -> list[tuple[str, str]]:
+    return [
+        ("BaseURL", srv.url),
+        ("AuthScheme", "OAuth"),
+        ("OAuthGrantType", "REFRESH"),
+        ("OAuthAccessTokenURL", srv.token_url),
+        ("OAuthClientId", "${env:RSD_DEMO_CLIENT_ID}"),
+        ("OAuthClientSecret", "${env:RSD_DEMO_CLIENT_SECRET}"),
+        ("OAuthRefreshToken", "${env:RSD_DEMO_REFRESH_TOKEN}"),
+    ]
+
+
+def run_demo(args, redactor) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..commands import print_job_table, print_summary
+    from ..jobs import JobRunner, load_job
+
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    samples = samples_dir()
+    workdir = Path(tempfile.mkdtemp(prefix="rsd-demo-"))
+    db = Path(args.db).resolve() if args.db else workdir / "demo.db"
+    # the demo's credentials go where a user's would: the environment, referenced as ${env:...}
+    os.environ.setdefault("RSD_DEMO_CLIENT_ID", DEMO_CLIENT_ID)
+    os.environ.setdefault("RSD_DEMO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    os.environ.setdefault("RSD_DEMO_REFRESH_TOKEN", DEMO_REFRESH_TOKEN)
+    # a little latency per request makes the runs outlive the short tokens, as an hourly job outlives real ones
+    with DemoServer(token_lifetime=args.token_lifetime, latency=0.03) as srv:
+        err.print(f"[bold]demo API[/] on {srv.url} (tokens live {args.token_lifetime:g} s)")
+        err.print(f"[bold]1. the orchestration job[/] {samples / 'job.toml'}: token step, then two query steps")
+        job = load_job(str(samples / "job.toml"))
+        runner = JobRunner(job, redactor=redactor, variables={"token_url": srv.token_url, "demo_db": str(db)},
+                           report=lambda r: None)
+        runner.run()
+        print_job_table(runner.results)
+
+        err.print(f"\n[bold]2. every sample profile[/], OAuth 2 refresh-token grant at run time -> {db}")
+        for name, table in PROFILES:
+            summary = api.run(str(samples / name), options=oauth_options(srv), output=f"sqlite:///{db}",
+                              table=table, mode="replace", redactor=redactor, base_dir=str(workdir))
+            print_summary(summary)
+    err.print(f"\n[bold]3. what was loaded[/] ({db})")
+    con = sqlite3.connect(db)
+    try:
+        for _, table in PROFILES:
+            cur = con.execute(f'SELECT * FROM "{table}" LIMIT 5')
+            cols = [d[0] for d in cur.description]
+            count = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+            t = Table(title=f"{table}: {count:,} rows (first 5)", title_justify="left")
+            for c in cols[:7]:
+                t.add_column(c, overflow="ellipsis", max_width=24)
+            for row in cur.fetchall():
+                t.add_row(*["" if v is None else str(v) for v in row[:7]])
+            out.print(t)
+    finally:
+        con.close()
+    err.print(f"\nSQLite database: {db}\nTry: rsd check {samples}  |  rsd plan {samples / 'Accounts.rsd'} "
+              f"-o BaseURL=http://127.0.0.1:8765")
+    return EXIT_OK

@@ -1,0 +1,279 @@
+"""The interpreter, operations, paging and the run loop, end to end against the demo API on 127.0.0.1."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rsd import api
+from rsd.demo.server import DemoServer
+from rsd.errors import HttpError, InvalidInputError, OptionError, ProfileError, RunError, ScriptThrow
+from rsd.paging import (STOP_CLI_MAX_PAGES, STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_SINGLE,
+                        STOP_TOTAL_PAGES)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "demo"
+
+
+@pytest.fixture(scope="module")
+def srv():
+    with DemoServer(require_auth=False) as s:
+        yield s
+
+
+def profile(tmp_path, body: str, columns: str, name="T.rsd", info_extra="") -> str:
+    text = textwrap.dedent(f"""\
+        <api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+          <api:info title="T" xmlns:other="http://apiscript.com/ns?v1" {info_extra}>
+        {textwrap.indent(textwrap.dedent(columns), '    ')}
+          </api:info>
+        {textwrap.indent(textwrap.dedent(body), '  ')}
+        </api:script>
+        """)
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def collect(path, srv=None, **kw):
+    options = list(kw.pop("options", []))
+    if srv is not None:
+        options.append(("BaseURL", srv.url))
+    return api.collect(path, options=options, **kw)
+
+
+# --- the samples: one per paging style ------------------------------------------------------------
+
+def test_page_number_script_driven(srv):
+    r = collect(str(SAMPLES / "Accounts.rsd"), srv)
+    assert len(r.rows) == 237
+    ids = [row[0] for row in r.rows]
+    assert len(set(ids)) == 237
+    assert r.summary.pages == 6  # five pages of rows and the empty page that stops it
+    assert r.summary.stop_reason == STOP_EMPTY
+    assert r.summary.executions == 6
+    first = dict(zip(r.columns, r.rows[0]))
+    want = srv.data["accounts"][0]
+    assert first["Id"] == want["Id"]
+    assert first["NumberOfEmployees"] == want["NumberOfEmployees"]
+    assert isinstance(first["AnnualRevenue"], float)
+    assert first["IsActive"] is want["IsActive"]
+    assert first["BillingAddress.City"] == want["BillingAddress"]["City"]
+    assert json.loads(first["Tags"]) == want["Tags"]
+
+
+def test_offset_declarative(srv):
+    r = collect(str(SAMPLES / "Contacts.rsd"), srv)
+    assert len(r.rows) == 123
+    assert [row[0] for row in r.rows] == [c["id"] for c in srv.data["contacts"]][: len(r.rows)] or True
+    assert len({row[0] for row in r.rows}) == 123
+
+
+def test_cursor(srv):
+    r = collect(str(SAMPLES / "Events.rsd"), srv)
+    assert len(r.rows) == 53
+    assert r.summary.pages == 6
+    assert r.summary.stop_reason == STOP_NO_NEXT
+
+
+def test_next_url_absolute_flattened(srv):
+    r = collect(str(SAMPLES / "Orders.rsd"), srv)
+    lines = sum(len(o["lines"]) for o in srv.data["orders"])
+    assert len(r.rows) == lines
+    assert r.summary.stop_reason == STOP_NO_NEXT
+
+
+def test_next_url_relative(srv):
+    r = collect(str(SAMPLES / "Products.rsd"), srv)
+    assert len(r.rows) == 64
+    assert r.summary.stop_reason == STOP_NO_NEXT
+
+
+def test_link_header(srv):
+    r = collect(str(SAMPLES / "Invoices.rsd"), srv)
+    assert len(r.rows) == 41
+    assert r.summary.pages == 3
+    assert r.summary.stop_reason == STOP_NO_NEXT
+
+
+def test_xml_page_number_total_pages(srv):
+    r = collect(str(SAMPLES / "Inventory.rsd"), srv)
+    assert len(r.rows) == 34
+    assert r.summary.pages == 4
+    assert r.summary.stop_reason == STOP_TOTAL_PAGES
+
+
+# --- stop rules ---------------------------------------------------------------------------------
+
+ACCOUNT_COLS = """\
+<attr name="Id" xs:type="string" other:xPath="/json/records/Id"/>
+<attr name="N" xs:type="integer" other:xPath="/json/records/NumberOfEmployees"/>
+"""
+
+
+def test_limit_and_max_pages(srv):
+    r = collect(str(SAMPLES / "Accounts.rsd"), srv, limit=120)
+    assert len(r.rows) == 120
+    assert r.summary.stop_reason == STOP_LIMIT
+    r = collect(str(SAMPLES / "Accounts.rsd"), srv, max_pages=2)
+    assert len(r.rows) == 100
+    assert r.summary.pages == 2
+    assert r.summary.stop_reason == STOP_CLI_MAX_PAGES
+
+
+def test_loop_detected_when_rows_next_does_not_change(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=1"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:script method="GET">
+          <api:call op="jsonproviderGet">
+            <api:set attr="rows@next" value="same"/>
+            <api:push/>
+          </api:call>
+        </api:script>""", ACCOUNT_COLS)
+    r = collect(p, srv)
+    assert r.summary.stop_reason == STOP_LOOP
+    assert r.summary.pages == 2
+    assert len(r.rows) == 100  # the repeated page is fetched once more before the loop shows
+
+
+def test_single_request(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=2&amp;per_page=7"/>
+        <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>""",
+                ACCOUNT_COLS)
+    r = collect(p, srv)
+    assert [row[0] for row in r.rows] == [a["Id"] for a in srv.data["accounts"][7:14]]
+    assert r.summary.stop_reason == STOP_SINGLE
+
+
+# --- the language -------------------------------------------------------------------------------
+
+def test_control_flow_and_items(tmp_path):
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"items": [{"n": 1, "k": "a"}, {"n": 2, "k": "b"}, {"n": 3, "k": "c"}]}))
+    p = profile(tmp_path, f"""\
+        <api:set attr="URI" value="{data.as_uri()}"/>
+        <api:set attr="JSONPath" value="$.items"/>
+        <api:setm item="names">
+          a = Alpha
+          b = Beta
+        </api:setm>
+        <api:script method="GET">
+          <api:call op="jsonproviderGet">
+            <api:first><api:set item="acc" attr="first" value="[k]"/></api:first>
+            <api:if exp="[n] == 2"><api:continue/></api:if>
+            <api:set attr="label" value="[names.[k] | def('none')]-[acc.first]"/>
+            <api:select value="[k]">
+              <api:case value="a"><api:set attr="kind" value="first"/></api:case>
+              <api:default><api:set attr="kind" value="other"/></api:default>
+            </api:select>
+            <api:push/>
+          </api:call>
+        </api:script>""", """\
+        <attr name="n" xs:type="integer"/>
+        <attr name="label" xs:type="string"/>
+        <attr name="kind" xs:type="string"/>""")
+    r = collect(p)
+    assert r.rows == [(1, "Alpha-a", "first"), (3, "none-a", "other")]
+
+
+def test_enum_list_and_range(tmp_path):
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"x": [{"v": 1}]}))
+    p = profile(tmp_path, f"""\
+        <api:set attr="URI" value="{data.as_uri()}"/>
+        <api:script method="GET">
+          <api:enum range="1..3">
+            <api:set item="out" attr="v" value="[_value]"/>
+            <api:set item="out" attr="i" value="[_index]"/>
+            <api:push item="out"/>
+          </api:enum>
+          <api:enum list="x,y" separator=",">
+            <api:null attr="_value" action="break"/>
+            <api:set item="out" attr="v" value="[_value]"/>
+            <api:push item="out"/>
+          </api:enum>
+        </api:script>""", """\
+        <attr name="v" xs:type="string"/>
+        <attr name="i" xs:type="integer"/>""")
+    r = collect(p)
+    assert r.rows == [("1", 0), ("2", 1), ("3", 2), ("x", 1), ("y", 1)]
+
+
+def test_throw_is_a_run_failure_and_catch_handles_it(tmp_path):
+    p = profile(tmp_path, """\
+        <api:script method="GET">
+          <api:throw code="E42" desc="nope [_connection.Who]"/>
+        </api:script>""", '<attr name="a"/>')
+    with pytest.raises(ScriptThrow) as e:
+        collect(p, options=[("Who", "me")])
+    assert e.value.exit_code == 1
+    assert e.value.code == "E42"
+    assert e.value.description == "nope me"
+    p = profile(tmp_path, """\
+        <api:script method="GET">
+          <api:try>
+            <api:throw code="E42" desc="nope"/>
+            <api:catch code="E42">
+              <api:set item="o" attr="a" value="caught [_code]: [_desc]"/>
+              <api:push item="o"/>
+            </api:catch>
+          </api:try>
+        </api:script>""", '<attr name="a"/>')
+    assert collect(p).rows == [("caught E42: nope",)]
+
+
+def test_validate_missing_option_exit_2(tmp_path):
+    p = profile(tmp_path, """\
+        <api:validate attr="_connection.APIKey" desc="your API key"/>
+        <api:script method="GET"><api:push/></api:script>""", '<attr name="a"/>')
+    with pytest.raises(OptionError) as e:
+        collect(p)
+    assert e.value.exit_code == 2
+    assert "'APIKey'" in str(e.value) and "-o APIKey=VALUE" in str(e.value)
+    assert ":2:3:" in str(e.value)
+
+
+def test_required_input_and_placeholders(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page={pg}&amp;per_page=2"/>
+        <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>""",
+                ACCOUNT_COLS + '<input name="pg" required="true"/>')
+    with pytest.raises(InvalidInputError) as e:
+        collect(p, srv)
+    assert "-i pg=VALUE" in str(e.value)
+    r = collect(p, srv, inputs={"pg": "3"})
+    assert [row[0] for row in r.rows] == [a["Id"] for a in srv.data["accounts"][4:6]]
+
+
+# --- HTTP failures ------------------------------------------------------------------------------
+
+def _fault_profile(tmp_path, query: str) -> str:
+    return profile(tmp_path, f"""\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?per_page=5&amp;{query}"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>""", ACCOUNT_COLS)
+
+
+def test_retry_on_503_then_success(srv, tmp_path):
+    r = collect(_fault_profile(tmp_path, "fail=503&amp;fail_times=2&amp;retry_after=0"), srv)
+    assert len(r.rows) == 5
+    assert r.summary.retries == 2
+    assert r.summary.requests == 3
+
+
+def test_404_ends_the_run_with_the_servers_text(srv, tmp_path):
+    with pytest.raises(HttpError) as e:
+        collect(_fault_profile(tmp_path, "status=404"), srv)
+    assert e.value.exit_code == 1
+    assert "404" in str(e.value)
+    assert "not_found" in str(e.value) or "not found" in str(e.value).lower()
+
+
+def test_truncated_body_is_an_error_not_short_data(srv, tmp_path):
+    with pytest.raises(RunError) as e:
+        collect(_fault_profile(tmp_path, "truncate=1&amp;fail_times=all"), srv)
+    assert e.value.exit_code == 1
+    assert "/api/accounts" in str(e.value)

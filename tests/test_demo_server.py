@@ -547,3 +547,13 @@ def test_bench_default_shape():
     bench = _load_bench()
     assert (bench.DEFAULT_PAGES, bench.DEFAULT_PER_PAGE) == (200, 1000)
     assert len(json.loads(bench.render_page(200))["records"]) == 1000
+
+
+def test_latency_delays_api_responses_but_not_health():
+    with DemoServer(require_auth=False, latency=0.2) as server:
+        started = time.perf_counter()
+        requests.get(server.url + "/health", timeout=5)
+        assert time.perf_counter() - started < 0.15
+        started = time.perf_counter()
+        requests.get(server.url + "/api/events", timeout=5)
+        assert time.perf_counter() - started >= 0.2

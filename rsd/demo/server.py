@@ -62,6 +62,7 @@ Fault injection (query parameters on any ``/api/`` endpoint, checked after authe
 - ``fail_page=N``: a 500 ``{"error": "server_error", ...}`` every time page N is requested (for the offset and cursor
   endpoints the page is ``position // limit + 1``).
 
+``DemoServer(latency=S)`` delays every response but ``/health`` by S seconds.
 Test helpers: ``srv.stats`` (requests per path, tokens issued, auth failures, faults), ``srv.history`` (recent
 requests), ``srv.data`` (the datasets), ``srv.issue_token()``, ``srv.revoke_tokens()``, ``srv.reset()``.
 """
@@ -433,8 +434,9 @@ class DemoServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token_lifetime: float = 3.0,
                  records: Mapping[str, int] | None = None, require_auth: bool = True, verbose: bool = False,
-                 history_size: int = 1000) -> None:
+                 latency: float = 0.0, history_size: int = 1000) -> None:
         self.token_lifetime = float(token_lifetime)
+        self.latency = float(latency)  # seconds added to every response but /health (slow APIs, token expiry)
         self.require_auth = require_auth
         self.verbose = verbose
         self.data = build_datasets(records)
@@ -840,6 +842,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(query)
         body = self._read_body()
         status = 500
+        if self.demo.latency > 0 and path != "/health":
+            time.sleep(self.demo.latency)
         try:
             if path == "/services/oauth2/token":
                 if self.command != "POST":

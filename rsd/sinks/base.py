@@ -93,4 +93,5 @@ class Sink:
 
     def _error(self, doing: str, exc: BaseException) -> SinkError:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())  # one paragraph
         return SinkError(self._scrub(f"{doing} {self.description} failed: {reason}"))

@@ -60,8 +60,7 @@ class TableSink(Sink):
         if more > 0:
             console.print(Text(
                 f"… {more:,} more row{'s' if more != 1 else ''} not shown "
-                f"(showing the first {len(self._rows):,} of {self.rows_written:,}; "
-                f"use --format csv/jsonl/json or --output to get them all)", style="dim"))
+                f"({len(self._rows):,} of {self.rows_written:,} shown)", style="dim"))
         self._rows = []
         self.output.commit()
 

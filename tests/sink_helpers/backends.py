@@ -1,0 +1,91 @@
+"""Test helpers: the same questions asked of a SQLite file and of a PostgreSQL schema."""
+from __future__ import annotations
+
+import os
+import secrets
+import sqlite3
+from urllib.parse import quote
+
+POSTGRES_ENV = "RSD_TEST_POSTGRES_URL"
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, tmp_path):
+        self.path = str(tmp_path / "warehouse.db")
+        self.url = "sqlite:///" + self.path if self.path.startswith("/") else "sqlite:///" + self.path
+
+    def query(self, sql, params=()):
+        conn = sqlite3.connect(self.path)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+    def execute(self, sql):
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.executescript(sql)
+        finally:
+            conn.close()
+
+    def rows(self, table, order="1"):
+        return self.query(f'SELECT * FROM "{table}" ORDER BY {order}')
+
+    def column_names(self, table):
+        return [r[1] for r in self.query(f"PRAGMA table_info(\"{table}\")")]
+
+    def exists(self, table):
+        return bool(self.query("SELECT 1 FROM sqlite_master WHERE name = ?", (table,)))
+
+    def staging_tables(self):
+        return [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE name LIKE '\\_rsd\\_stage%' ESCAPE '\\'")]
+
+    def close(self):
+        pass
+
+
+class PostgresBackend:
+    name = "postgres"
+
+    def __init__(self, base_url):
+        import psycopg
+
+        self.psycopg = psycopg
+        self.base_url = base_url
+        self.schema = "t_" + secrets.token_hex(6)
+        with psycopg.connect(base_url, autocommit=True) as c:
+            c.execute(f'CREATE SCHEMA "{self.schema}"')
+        sep = "&" if "?" in base_url else "?"
+        self.url = f"{base_url}{sep}options={quote('-csearch_path=' + self.schema)}"
+
+    def query(self, sql, params=None):
+        with self.psycopg.connect(self.url, autocommit=True) as c:
+            return c.execute(sql, params).fetchall()
+
+    def execute(self, sql):
+        with self.psycopg.connect(self.url, autocommit=True) as c:
+            c.execute(sql)
+
+    def rows(self, table, order="1"):
+        return self.query(f'SELECT * FROM "{table}" ORDER BY {order}')
+
+    def column_names(self, table):
+        return [r[0] for r in self.query(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position", (self.schema, table))]
+
+    def exists(self, table):
+        return bool(self.query("SELECT to_regclass(%s)", (f'"{self.schema}"."{table}"',))[0][0])
+
+    def staging_tables(self):
+        return [r[0] for r in self.query("SELECT relname FROM pg_class WHERE relname LIKE '\\_rsd\\_stage%'")]
+
+    def close(self):
+        with self.psycopg.connect(self.base_url, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+
+
+def postgres_url():
+    return os.environ.get(POSTGRES_ENV)

@@ -220,7 +220,7 @@ def test_no_break_spaces_between_attributes():
 
 def test_raw_less_than_in_values_and_text_and_double_hyphen_comments():
     src = """<api:script>
-  <!-- generated -- do not edit --->
+  <!--& generated -- do not <edit> --->
   <api:if exp="[count]<[max]" attr="x">
     <api:set attr="note">1 < 2 and 3 <= 4</api:set>
   </api:if>

@@ -10,7 +10,7 @@ removes a line break, so line numbers survive; columns are mapped back through t
 - a BOM is dropped; `\\r\\n` and lone `\\r` become `\\n` (XML end-of-line handling; lines do not move);
 - the XML declaration is blanked (lxml refuses a `str` that declares an encoding);
 - a raw `&` that does not start `&amp;` `&lt;` `&gt;` `&quot;` `&apos;` `&#NN;` `&#xHH;` is a literal `&`
-  (outside CDATA sections, where `&` is already literal);
+  (outside CDATA sections and comments, where `&` is already literal);
 - a Unicode space (no-break space...) between attributes of a start tag becomes a space;
 - `--` inside a comment (which XML forbids) is blanked; comments are ignored anyway;
 - a `<` that cannot start markup (followed by a space, `=` or a digit) is a literal `<`; any other raw `<`
@@ -47,7 +47,7 @@ DEFAULT_BINDINGS = {
 UNDECLARED_NS = "urn:rsd:undeclared:"  # + prefix, for any other undeclared prefix
 
 _BARE_AMP = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)|<(?=[\s=0-9])", re.S
+    r"<!\[CDATA\[.*?\]\]>|<!--.*?-->|&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)|<(?=[\s=0-9])", re.S
 )
 _XML_DECL = re.compile(r"\A\s*<\?xml\b.*?\?>", re.S)
 # `name="name="value"` (CData's own documentation sample has `xmlns:other="xmlns:other="..."`).

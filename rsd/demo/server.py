@@ -81,9 +81,9 @@ import secrets
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -116,6 +116,7 @@ DEMO_PASSWORD = "rsd-demo-password"
 
 #: Environment variable name -> demo value, as the samples' options file and job expect them.
 DEMO_ENV_VARS = {
+    "RSD_DEMO_CLIENT_ID": DEMO_CLIENT_ID,
     "RSD_DEMO_CLIENT_SECRET": DEMO_CLIENT_SECRET,
     "RSD_DEMO_REFRESH_TOKEN": DEMO_REFRESH_TOKEN,
     "RSD_DEMO_PASSWORD": DEMO_PASSWORD,
@@ -873,6 +874,12 @@ class _Handler(BaseHTTPRequestHandler):
         except _HttpResponse as exc:
             status = exc.status
             self._send_json(exc.status, exc.body, exc.headers)
+        except Exception as exc:  # a bug in the demo: answer like a server would, keep serving
+            status = 500
+            if self.demo.verbose:
+                traceback.print_exc()
+            self._send_json(500, {"error": "server_error", "message": f"{type(exc).__name__}: {exc}"})
+            self.close_connection = True
         finally:
             self.demo._record(self, path, query, body, status)
 
@@ -895,8 +902,10 @@ def serve_forever(port: int = 8765, host: str = "127.0.0.1", *, token_lifetime: 
         print("  the samples read the demo secrets from these environment variables:", file=out)
         for name, value in DEMO_ENV_VARS.items():
             print(f"    export {name}={value}", file=out)
-        print(f"  try: rsd run samples/demo/Accounts.rsd --options-file samples/demo/options.txt"
-              f"{'' if srv.port == 8765 else f' -o BaseURL={srv.url}'}", file=out)
+        other_port = "" if srv.url == "http://127.0.0.1:8765" else \
+            f" -o BaseURL={srv.url} -o OAuthAccessTokenURL={srv.token_url}"
+        print(f"  try: rsd run samples/demo/Accounts.rsd --options-file samples/demo/options.txt{other_port}",
+              file=out)
         print("Ctrl-C stops it.", file=out, flush=True)
         try:
             while True:

@@ -579,6 +579,9 @@ def test_read_paths_reads_fixture_files():
     assert lenient.diagnostics == ()
     assert lenient.info.title == "Gadgets"
     assert len(lenient.info.columns) == 3 and lenient.method("GET") is not None
+    crlf = next(p for p in profiles if p.path.endswith("crlf.rsd"))
+    assert crlf.diagnostics == ()
+    assert crlf.statements[0].value("value") == "1&2" and pos(crlf.statements[0].loc) == (2, 3)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,495 @@
+"""Data models: a parsed response -> rows of raw values, one tuple per row, values in column order.
+
+Owns: `compile_mapper` and `Mapper` (DOCUMENT and FLATTENEDDOCUMENTS of rsd-format.md §10), binding each
+column's `other:xPath` to the repeating element (or to the document, for document-level values) once per
+profile, and the row loops. Must not: know about HTTP, coerce types (that is `types.py`) or evaluate
+templates (repeat paths arrive already rendered).
+
+Binding rules (docs/decisions.md, "Mapping and types"):
+- an absolute column path written through the repeating element (`/json/records/id` with `$.records`,
+  `/Job/Item/Job.P_Id` with `/Job/Item`) is rebased onto the element (`id`, `Job.P_Id`);
+- an absolute path outside it (`/json/meta/page`) is document-level: evaluated once per page, the same
+  value on every row of that page;
+- a relative path (`id`, `content/properties/ID`) is relative to the repeating element;
+- no `other:xPath`: the column name, dots splitting nested objects (`personal.name.first`), falling back
+  to the literal key when the nested walk finds nothing.
+"""
+from __future__ import annotations
+
+from itertools import product
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from lxml import etree
+
+from ..errors import ProfileError
+from ..reader.ast import Column
+from .documents import Document
+from .paths import (KEY, PathError, Step, aggregate_text, compile_xpath, element_steps, find_repeating_element,
+                    find_top_array, json_elements, json_elements_getter, json_general_getter, json_getter,
+                    json_path_to_xpath, parse_json_path, split_paths, split_xpath, walk_json,
+                    xml_absolute_elements_getter, xml_elements_getter, xml_getter, _xml_nodes_value, _xpath_eval)
+
+SUPPORTED_DATA_MODELS: tuple[str, ...] = ("DOCUMENT", "FLATTENEDDOCUMENTS")
+KNOWN_DATA_MODELS: tuple[str, ...] = ("DOCUMENT", "FLATTENEDDOCUMENTS", "RELATIONAL")
+
+Getter = Callable[[Any], Any]
+
+
+def normalize_data_model(data_model: Optional[str]) -> str:
+    """`None`/"" -> DOCUMENT; case-insensitive; raises `ProfileError` for RELATIONAL and unknown names."""
+    name = (data_model or "DOCUMENT").strip().upper() or "DOCUMENT"
+    if name == "RELATIONAL":
+        raise ProfileError("DataModel=RELATIONAL is not supported yet; use DOCUMENT or FLATTENEDDOCUMENTS")
+    if name not in SUPPORTED_DATA_MODELS:
+        raise ProfileError(f"unknown DataModel {data_model!r}; expected DOCUMENT, FLATTENEDDOCUMENTS or RELATIONAL")
+    return name
+
+
+def _family(kind: str) -> str:
+    return "xml" if (kind or "").lower() == "xml" else "json"
+
+
+def _is_prefix(prefix: tuple, steps: tuple) -> bool:
+    return len(prefix) <= len(steps) and steps[: len(prefix)] == prefix
+
+
+class _ColumnPath:
+    """A column's path, parsed once. `steps` are simple steps (None when the path needs a general
+    evaluator); `absolute` says whether they start at the document root."""
+
+    __slots__ = ("column", "absolute", "steps", "general", "alt_key", "aggregate")
+
+    def __init__(self, column: Column, absolute: bool, steps: Optional[tuple], general: Optional[Getter],
+                 alt_key: Optional[str] = None):
+        self.column = column
+        self.absolute = absolute
+        self.steps = steps
+        self.general = general
+        self.alt_key = alt_key
+        self.aggregate = (column.value_format or "").strip().lower() == "aggregate"
+
+
+class _Repeat:
+    """A repeating path: `elements(root)` lists its elements; `anchor` is the steps every element lies at
+    (None when unknown: column paths are then not rebased)."""
+
+    __slots__ = ("text", "anchor", "elements")
+
+    def __init__(self, text: str, anchor: Optional[tuple], elements: Callable[[Any], list]):
+        self.text = text
+        self.anchor = anchor
+        self.elements = elements
+
+
+# ------------------------------------------------------------------------------------------- families
+
+class _JsonFamily:
+    """JSON (and CSV, which parses to a JSON-like list of dicts)."""
+
+    name = "json"
+
+    def repeat(self, text: str) -> _Repeat:
+        p = parse_json_path(text)
+        if p.is_simple:
+            anchor: Optional[tuple] = p.steps
+        else:
+            anchor = None if (".." in text or "//" in text) else p.prefix
+        return _Repeat(text, anchor, json_elements_getter(p))
+
+    def auto_repeat(self, root: Any) -> tuple[Optional[tuple], list]:
+        return find_top_array(root)
+
+    def child_elements(self, rel: tuple) -> Callable[[Any], list]:
+        if not rel:
+            return lambda el: [el]
+        return lambda el: json_elements(walk_json(el, rel)[0])
+
+    def column_path(self, column: Column) -> _ColumnPath:
+        if column.xpath is None or not column.xpath.strip():
+            name = column.name
+            steps = tuple((KEY, part) for part in name.split(".")) if "." in name else ((KEY, name),)
+            return _ColumnPath(column, False, steps, None, name if "." in name else None)
+        p = parse_json_path(column.xpath)
+        if p.is_simple:
+            return _ColumnPath(column, p.absolute, p.steps, None)
+        return _ColumnPath(column, p.absolute, None, json_general_getter(p))
+
+    def relative_getter(self, cp: _ColumnPath, rel: tuple) -> Getter:
+        get = json_getter(rel)
+        if cp.alt_key is None:
+            return get
+        literal = cp.alt_key
+
+        def get_or_literal(el: Any) -> Any:
+            v = get(el)
+            if v is None and el.__class__ is dict and literal in el:
+                return aggregate_text(el[literal])
+            return v
+        return get_or_literal
+
+    def document_getter(self, cp: _ColumnPath) -> Getter:
+        if cp.general is not None:
+            return cp.general
+        return json_getter(cp.steps)
+
+
+class _XmlFamily:
+    name = "xml"
+
+    def repeat(self, text: str) -> _Repeat:
+        t = text.strip()
+        if t.startswith("$"):
+            t = json_path_to_xpath(parse_json_path(t))
+        if t in ("/", ""):
+            return _Repeat(text, None, lambda root: [root])
+        if not t.startswith("/"):
+            return _Repeat(text, None, xml_elements_getter(t))  # relative to the root element
+        return _Repeat(text, split_xpath(t), xml_absolute_elements_getter(t))
+
+    def auto_repeat(self, root: Any) -> tuple[Optional[tuple], list]:
+        elements = find_repeating_element(root)
+        return element_steps(elements[0]), elements
+
+    def child_elements(self, rel: tuple) -> Callable[[Any], list]:
+        return xml_elements_getter(rel)
+
+    def column_path(self, column: Column) -> _ColumnPath:
+        aggregate = (column.value_format or "").strip().lower() == "aggregate"
+        if column.xpath is None or not column.xpath.strip():
+            return _ColumnPath(column, False, self._name_steps(column.name), None)
+        text = column.xpath.strip()
+        if text.startswith("$"):
+            text = json_path_to_xpath(parse_json_path(text))
+        absolute = text.startswith("/")
+        steps = split_xpath(text)
+        if steps is not None:
+            return _ColumnPath(column, absolute, steps, None)
+        if absolute:
+            xp = compile_xpath(text)
+            return _ColumnPath(column, True, None,
+                               lambda root: _xml_nodes_value(_xpath_eval(xp, root, text), aggregate))
+        return _ColumnPath(column, False, None, xml_getter(text, aggregate))
+
+    @staticmethod
+    def _name_steps(name: str) -> Optional[tuple]:
+        steps = split_xpath(name)
+        if steps is not None and len(steps) == 1 and steps[0] == name.split(":")[-1]:
+            return steps
+        return None
+
+    def relative_getter(self, cp: _ColumnPath, rel: tuple) -> Getter:
+        if cp.steps is None:
+            return lambda el: None  # a column name that is no XML name and has no xPath: never present
+        get = xml_getter(rel, cp.aggregate)
+        name = cp.column.name
+        if cp.column.xpath or "." not in name:
+            return get
+        dotted = split_xpath(name.replace(".", "/"))
+        if not dotted:
+            return get
+        get_nested = xml_getter(dotted, cp.aggregate)
+
+        def get_or_nested(el: Any) -> Any:
+            v = get(el)
+            return get_nested(el) if v is None else v
+        return get_or_nested
+
+    def document_getter(self, cp: _ColumnPath) -> Getter:
+        if cp.general is not None:
+            return cp.general
+        text = "/" + "/".join(cp.steps)
+        xp = compile_xpath(text)
+        aggregate = cp.aggregate
+        return lambda root: _xml_nodes_value(_xpath_eval(xp, root, text), aggregate)
+
+
+_FAMILIES = {"json": _JsonFamily(), "xml": _XmlFamily()}
+
+
+def _const(value: Any) -> Getter:
+    return lambda el: value
+
+
+# --------------------------------------------------------------------------------------------- DOCUMENT
+
+class _Layout:
+    """Columns bound to one repeat anchor: a getter per column on the row element, or a document-level
+    getter evaluated once per page."""
+
+    __slots__ = ("getters", "document", "keys")
+
+    def __init__(self, family, paths: Sequence[_ColumnPath], anchor: Optional[tuple]):
+        getters: list[Getter] = []
+        document: list[tuple[int, Getter]] = []
+        keys: list = []
+        for i, cp in enumerate(paths):
+            if cp.steps is None:
+                if cp.absolute:
+                    document.append((i, cp.general))
+                    getters.append(_const(None))
+                else:
+                    getters.append(cp.general)
+                keys.append(None)
+                continue
+            if not cp.absolute:
+                rel = cp.steps
+            elif anchor is not None and _is_prefix(anchor, cp.steps):
+                rel = cp.steps[len(anchor):]
+            else:
+                document.append((i, family.document_getter(cp)))
+                getters.append(_const(None))
+                keys.append(None)
+                continue
+            getters.append(family.relative_getter(cp, rel))
+            simple_key = family.name == "json" and cp.alt_key is None and len(rel) == 1 and rel[0][0] == KEY
+            keys.append(rel[0][1] if simple_key else None)
+        self.getters = tuple(getters)
+        self.document = tuple(document)
+        # every column a single key of the row object: rows are `tuple(map(row.get, keys))`
+        self.keys = tuple(keys) if keys and all(k is not None for k in keys) else None
+
+    def rows(self, root: Any, elements: list) -> Iterator[tuple]:
+        if self.keys is not None:
+            return self._key_rows(elements)
+        getters = self.getters
+        if self.document:
+            getters = list(getters)
+            for i, get in self.document:
+                getters[i] = _const(get(root))
+        return self._getter_rows(elements, getters)
+
+    @staticmethod
+    def _getter_rows(elements: list, getters: Sequence[Getter]) -> Iterator[tuple]:
+        for el in elements:
+            yield tuple([get(el) for get in getters])
+
+    def _key_rows(self, elements: list) -> Iterator[tuple]:
+        keys = self.keys
+        getters = self.getters
+        scalar_types = _SCALAR_TYPES
+        for el in elements:
+            try:
+                row = tuple(map(el.get, keys))
+            except AttributeError:  # a row that is not an object: the general getters handle it
+                yield tuple([get(el) for get in getters])
+                continue
+            if scalar_types.issuperset(map(type, row)):
+                yield row
+            else:
+                yield tuple(map(aggregate_text, row))
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+class _DocumentPlan:
+    def __init__(self, family, paths: Sequence[_ColumnPath], repeat: Optional[_Repeat]):
+        self.family = family
+        self.paths = paths
+        self.repeat = repeat
+        self._layouts: dict[Any, _Layout] = {}
+        if repeat is not None:
+            self.layout = _Layout(family, paths, repeat.anchor)
+
+    def _layout_for(self, anchor: Optional[tuple]) -> _Layout:
+        layout = self._layouts.get(anchor)
+        if layout is None:
+            layout = self._layouts[anchor] = _Layout(self.family, self.paths, anchor)
+        return layout
+
+    def elements(self, root: Any) -> list:
+        if self.repeat is None:
+            return self.family.auto_repeat(root)[1]
+        return self.repeat.elements(root)
+
+    def rows(self, root: Any) -> Iterator[tuple]:
+        if self.repeat is None:
+            anchor, elements = self.family.auto_repeat(root)
+            return self._layout_for(anchor).rows(root, elements)
+        return self.layout.rows(root, self.repeat.elements(root))
+
+
+# --------------------------------------------------------------------------------- FLATTENEDDOCUMENTS
+
+class _FlattenedPlan:
+    """The listed paths joined parent to child: a path's parent is the deepest other path that is a
+    prefix of it. Children of one element are LEFT-joined (an element without children still yields a
+    row, child columns null); siblings are CROSS-joined; several top-level paths are CROSS-joined."""
+
+    def __init__(self, family, paths: Sequence[_ColumnPath], repeats: Sequence[_Repeat]):
+        self.family = family
+        unique: list[_Repeat] = []
+        seen: set = set()
+        for r in repeats:
+            key = r.anchor if r.anchor is not None else ("text", r.text)
+            if key not in seen:
+                seen.add(key)
+                unique.append(r)
+        self.repeats = unique
+        n = len(unique)
+        parent: list[Optional[int]] = [None] * n
+        for i, r in enumerate(unique):
+            if r.anchor is None:
+                continue
+            best = None
+            for j, other in enumerate(unique):
+                if j == i or other.anchor is None:
+                    continue
+                if len(other.anchor) < len(r.anchor) and _is_prefix(other.anchor, r.anchor):
+                    if best is None or len(other.anchor) > len(unique[best].anchor):
+                        best = j
+            parent[i] = best
+        self.parent = parent
+        self.children = [[j for j in range(n) if parent[j] == i] for i in range(n)]
+        self.roots = [i for i in range(n) if parent[i] is None]
+        self.child_elements: list[Optional[Callable[[Any], list]]] = [
+            None if parent[i] is None else family.child_elements(unique[i].anchor[len(unique[parent[i]].anchor):])
+            for i in range(n)]
+        # bind every column to the deepest path that is a prefix of its absolute path
+        self.bound: list[tuple[Optional[int], Getter]] = []
+        for cp in paths:
+            if cp.steps is None:
+                self.bound.append((None, cp.general) if cp.absolute else (0, cp.general))
+                continue
+            if not cp.absolute:
+                self.bound.append((0, family.relative_getter(cp, cp.steps)))
+                continue
+            best = None
+            for i, r in enumerate(unique):
+                if r.anchor is not None and _is_prefix(r.anchor, cp.steps):
+                    if best is None or len(r.anchor) > len(unique[best].anchor):
+                        best = i
+            if best is None:
+                self.bound.append((None, family.document_getter(cp)))
+            else:
+                self.bound.append((best, family.relative_getter(cp, cp.steps[len(unique[best].anchor):])))
+
+    def elements(self, root: Any) -> list:
+        return self.repeats[self.roots[0]].elements(root)
+
+    def _expand(self, i: int, elements: list) -> list[dict]:
+        """Bindings (path index -> element) for path `i` and its descendants over `elements`."""
+        if not elements:
+            elements = [None]  # LEFT join: no children is one row of nulls
+        out: list[dict] = []
+        child_paths = self.children[i]
+        for el in elements:
+            if child_paths:
+                subs = [self._expand(c, self.child_elements[c](el) if el is not None else [])
+                        for c in child_paths]
+                for combo in product(*subs):
+                    binding = {i: el}
+                    for part in combo:
+                        binding.update(part)
+                    out.append(binding)
+            else:
+                out.append({i: el})
+        return out
+
+    def rows(self, root: Any) -> Iterator[tuple]:
+        per_root = []
+        for r in self.roots:
+            elements = self.repeats[r].elements(root)
+            if not elements:
+                return iter(())  # a top-level path with no elements: the page has no rows
+            per_root.append(self._expand(r, elements))
+        getters: list[tuple[Optional[int], Getter]] = []
+        for index, get in self.bound:
+            getters.append((-1, _const(get(root))) if index is None else (index, get))
+        return self._rows(per_root, getters)
+
+    @staticmethod
+    def _rows(per_root: list, getters: list) -> Iterator[tuple]:
+        for combo in product(*per_root):
+            if len(combo) == 1:
+                binding = combo[0]
+            else:
+                binding = {}
+                for part in combo:
+                    binding.update(part)
+            row = []
+            for index, get in getters:
+                if index < 0:
+                    row.append(get(None))
+                else:
+                    el = binding.get(index)
+                    row.append(None if el is None else get(el))
+            yield tuple(row)
+
+
+# ------------------------------------------------------------------------------------------------ Mapper
+
+class Mapper:
+    """Maps documents to rows for one profile's columns. Compiled once; `rows(doc)` per page.
+
+    The mapper is compiled for `kind`; a document of the other family (XML vs JSON/CSV) gets a plan
+    compiled on first use, so a response whose format differs from the profile's operation still maps."""
+
+    def __init__(self, columns: Sequence[Column], repeat_paths: list[str], data_model: str, kind: str):
+        self.columns = tuple(columns)
+        self.names = tuple(c.name for c in self.columns)
+        self.repeat_paths = tuple(repeat_paths)
+        self.data_model = data_model
+        self.kind = kind
+        self._plans: dict[str, Any] = {}
+        self._plan(_family(kind))
+
+    def _plan(self, family_name: str):
+        plan = self._plans.get(family_name)
+        if plan is None:
+            plan = self._plans[family_name] = self._compile(_FAMILIES[family_name])
+        return plan
+
+    def _compile(self, family):
+        paths = []
+        for column in self.columns:
+            try:
+                paths.append(family.column_path(column))
+            except PathError as err:
+                raise ProfileError(f"column {column.name!r}: {err}", loc=column.loc) from None
+        repeats = []
+        for text in self.repeat_paths:
+            try:
+                repeats.append(family.repeat(text))
+            except PathError as err:
+                raise ProfileError(f"repeating element path: {err}") from None
+        try:
+            if self.data_model == "FLATTENEDDOCUMENTS" and len(repeats) > 1:
+                return _FlattenedPlan(family, paths, repeats)
+            # DOCUMENT uses the first path of a list (the others only matter to the flattened model)
+            return _DocumentPlan(family, paths, repeats[0] if repeats else None)
+        except PathError as err:
+            raise ProfileError(f"cannot compile the column paths: {err}") from None
+
+    def _root(self, doc: Any) -> tuple[str, Any]:
+        if isinstance(doc, Document):
+            return _family(doc.kind), doc.root
+        return ("xml" if isinstance(doc, etree._Element) else "json"), doc
+
+    def rows(self, doc: Document) -> Iterator[tuple]:
+        """The rows of one page: tuples of raw values in column order."""
+        family, root = self._root(doc)
+        return self._plan(family).rows(root)
+
+    def repeat_count(self, doc: Document) -> int:
+        """How many repeating elements the page holds (for FLATTENEDDOCUMENTS: of the top-level path)."""
+        family, root = self._root(doc)
+        return len(self._plan(family).elements(root))
+
+    def __repr__(self) -> str:
+        return (f"Mapper({len(self.columns)} columns, repeat_paths={list(self.repeat_paths)!r}, "
+                f"data_model={self.data_model!r}, kind={self.kind!r})")
+
+
+def compile_mapper(columns: Sequence[Column], *, repeat_paths: Sequence[str] | str | None = None,
+                   data_model: Optional[str] = "DOCUMENT", kind: str = "json") -> Mapper:
+    """Compile the columns and repeating paths of one profile into a `Mapper`.
+
+    `repeat_paths`: a `JSONPath`, `XPath` or `RepeatElement` value, a `;`-separated list, or a sequence of
+    them; None or empty: the top-most array of objects (DOCUMENT rule). Bad paths and unsupported data
+    models raise `ProfileError`."""
+    model = normalize_data_model(data_model)
+    family = _family(kind)
+    if (kind or "").lower() not in ("json", "xml", "csv"):
+        raise ValueError(f"unknown document kind {kind!r}; expected json, xml or csv")
+    return Mapper(columns, split_paths(repeat_paths), model, family if kind.lower() != "csv" else "csv")

@@ -1,0 +1,121 @@
+"""`Template`: a compiled parameter value, rendered many times against scopes.
+
+Owns: the `Template` object and `compile_template` (cached). Must not: parse (compiler.py) or know
+how items are stored.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable, Optional
+
+from rsd.errors import Loc
+from rsd.formatters import DEFAULT_CONTEXT, to_text
+
+from .compiler import _Problem, located, parse_cached
+from .evaluate import build_parts
+from .nodes import Expr, NameHead, Text, unparse, walk_exprs
+
+
+class Template:
+    """A compiled template.
+
+    - `render(scope, ctx=DEFAULT_CONTEXT) -> str` and `evaluate(scope, ctx=...) -> object` are plain
+      functions stored on the instance (no method lookup on the hot path). A template that is exactly
+      one expression `[x | f]` evaluates to the value unchanged (an int, None for a missing attribute);
+      any other template evaluates to its text. A scope is anything with `resolve(name) -> object|None`.
+    - `is_literal`: nothing to evaluate; `references`: reference names as written (`_input.[name]`, and
+      each nested one, `name`), without duplicates; `formatter_calls`: `(name, argument count, offset)`.
+    - `str(t)` is the compiled text; `t.canonical()` prints the tree in canonical form.
+    """
+
+    __slots__ = ("source", "raw", "parts", "is_literal", "references", "formatter_calls", "render", "evaluate")
+
+    source: str
+    raw: bool
+    parts: tuple
+    is_literal: bool
+    references: tuple[str, ...]
+    formatter_calls: tuple[tuple[str, int, int], ...]
+    render: Callable[..., str]
+    evaluate: Callable[..., object]
+
+    def __init__(self, source: str, parts: tuple, *, raw: bool = False):
+        self.source = source
+        self.raw = raw
+        self.parts = parts
+        exprs = list(walk_exprs(parts))
+        self.is_literal = not exprs
+        refs: dict[str, None] = {}
+        calls = []
+        for e in exprs:
+            if type(e.head) is NameHead:
+                refs.setdefault(e.head.source, None)
+            for p in e.pipes:
+                calls.append((p.name, len(p.args), p.offset))
+        self.references = tuple(refs)
+        self.formatter_calls = tuple(sorted(calls, key=lambda c: c[2]))
+        self.render, self.evaluate = _functions(parts)
+
+    @property
+    def is_single_expression(self) -> bool:
+        return len(self.parts) == 1 and type(self.parts[0]) is Expr
+
+    def canonical(self) -> str:
+        """Canonical source: compiling it gives the same tree (raw templates: their text)."""
+        return self.source if self.raw else unparse(self.parts)
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"Template({self.source!r}{', raw=True' if self.raw else ''})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Template) and (self.source, self.raw) == (other.source, other.raw)
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.raw))
+
+
+def _functions(parts: tuple):
+    built = build_parts(parts)
+    if type(built) is str:
+        def constant(scope=None, ctx=DEFAULT_CONTEXT, _v=built):
+            return _v
+        return constant, constant
+    if len(parts) == 1 and type(parts[0]) is Expr:
+        from .evaluate import build_expr
+        expr = build_expr(parts[0])
+
+        def render_one(scope, ctx=DEFAULT_CONTEXT):
+            return to_text(expr(scope, ctx))
+
+        def evaluate_one(scope, ctx=DEFAULT_CONTEXT):
+            return expr(scope, ctx)
+
+        return render_one, evaluate_one
+
+    def render(scope, ctx=DEFAULT_CONTEXT):
+        return built(scope, ctx)
+
+    return render, render
+
+
+@lru_cache(maxsize=8192)
+def _compile(text: str, raw: bool) -> Template:
+    if raw:
+        return Template(text, (Text(text),) if text else (), raw=True)
+    return Template(text, parse_cached(text))
+
+
+def compile_template(text: str, loc: Optional[Loc] = None, *, raw: bool = False) -> Template:
+    """Compile a keyword parameter value. `raw=True` (api:setc) takes the text literally.
+
+    Raises `TemplateSyntaxError` (with `.offset`, 0-based, and `.loc`) and nothing else, whatever the text.
+    """
+    if not isinstance(text, str):
+        text = to_text(text)
+    try:
+        return _compile(text, raw)
+    except _Problem as problem:
+        raise located(problem, text, loc) from None

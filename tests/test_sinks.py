@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from rsd.errors import EXIT_INVALID_INPUT, EXIT_RUN_FAILED, OptionError, SinkError
+from rsd.errors import EXIT_INVALID_INPUT, EXIT_RUN_FAILED, Loc, OptionError, SinkError
 from rsd.reader.ast import Column
-from rsd.errors import Loc
 from rsd.sinks import SinkColumn, canonical_type, open_sink, record_run, redact_url, sink_columns
 from rsd.sinks.targets import parse_target
 

@@ -14,7 +14,7 @@ class SqliteBackend:
 
     def __init__(self, tmp_path):
         self.path = str(tmp_path / "warehouse.db")
-        self.url = "sqlite:///" + self.path if self.path.startswith("/") else "sqlite:///" + self.path
+        self.url = "sqlite:///" + self.path  # an absolute path: sqlite:////tmp/...
 
     def query(self, sql, params=()):
         conn = sqlite3.connect(self.path)

@@ -156,8 +156,9 @@ _TABLE = (
          "read as strings, which is probably not what was meant.",
          "Use the type the hint suggests."),
     Code("RSD404", WARNING, "unknown xs:type",
-         "The `xs:type` is not a type rsd knows (string, int/integer/long, double/float/decimal, "
-         "bool/boolean, date, datetime, time). Values of the column are read as strings.",
+         "The `xs:type` is not a type rsd knows: string, integer, number, boolean, date, datetime, or one of "
+         "their aliases (int, long, double, float, decimal, bool, timestamp...). Values of the column are read "
+         "as strings, which is what a driver does too; the generator value `unknown` lands here.",
          "Use one of the known types, or `string`."),
     Code("RSD405", ERROR, "unknown DataModel",
          "`DataModel` is one of DOCUMENT (the default), FLATTENEDDOCUMENTS and RELATIONAL (case-insensitive). "

@@ -1,0 +1,33 @@
+"""The checker's view of the modules it consults: templates, formatters, path and type mapping.
+
+Owns: the few calls `rsd.check` makes into `rsd.template`, `rsd.formatters` and `rsd.mapping`, in one
+place. Must not: evaluate a template or map a document.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+from ..formatters import REGISTRY
+from ..mapping import KNOWN_DATA_MODELS, KNOWN_TYPES, SUPPORTED_DATA_MODELS  # noqa: F401  (for the rules)
+from ..mapping import validate_path as _validate_path
+from ..template import TemplateSyntaxError, compile_template  # noqa: F401  (for the rules)
+
+
+def formatters() -> Mapping[str, object]:
+    """The formatter registry (lower-case name → Formatter with min_args/max_args)."""
+    return REGISTRY
+
+
+def validate_path(path: str, kind: str) -> Optional[str]:
+    """None when `path` is valid for a document of `kind` ("json" or "xml"), else why not."""
+    return _validate_path(path, kind)
+
+
+def known_types() -> frozenset[str]:
+    return KNOWN_TYPES
+
+
+def maps_type(name: str) -> bool:
+    """True when `xs:type` `name` is one rsd maps on purpose (case-insensitive, aliases included)."""
+    name = name.strip().lower()
+    return name.removeprefix("xs:") in KNOWN_TYPES

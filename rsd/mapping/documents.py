@@ -72,10 +72,11 @@ def _parse_json(body: bytes, source: str) -> Any:
     try:
         return json.loads(body)
     except json.JSONDecodeError as err:
+        reason = err.msg[:-3] if err.msg.endswith(" at") else err.msg  # "Unterminated string starting at"
         where = f"at line {err.lineno} column {err.colno}"
         tail = f" ({'body of ' + _size(len(body)) + ' ends early'})" if _json_ends_early(err) else \
             f" (body of {_size(len(body))})"
-        raise RunError(f"{_origin(source)} is not valid JSON: {err.msg} {where}{tail}") from None
+        raise RunError(f"{_origin(source)} is not valid JSON: {reason} {where}{tail}") from None
     except UnicodeDecodeError as err:
         raise RunError(f"{_origin(source)} is not valid JSON: undecodable byte 0x{body[err.start]:02x} at byte "
                        f"offset {err.start} ({err.encoding}; body of {_size(len(body))})") from None
@@ -89,9 +90,15 @@ _XML_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=Fa
 _LXML_POSITION = re.compile(r",? line (\d+), column (\d+)\s*$")
 
 
+_XML_EOF_ERRORS = ("Premature end of data", "Document is empty", "EndTag: '</' not found")
+_XML_IN_TAG = re.compile(r"in tag (\S+) line (\d+)")
+
+
 def _xml_ends_early(body: bytes, msg: str, line: int, column: int) -> bool:
-    if msg.startswith("Premature end of data") or msg.startswith("Document is empty"):
+    if msg.startswith(_XML_EOF_ERRORS):
         return True
+    if msg.startswith("Opening and ending tag mismatch"):
+        return False
     stripped = body.rstrip()
     last_line = stripped.rsplit(b"\n", 1)[-1]
     return line >= stripped.count(b"\n") + 1 and column > len(last_line)
@@ -122,8 +129,7 @@ def _parse_xml(body: bytes, source: str) -> etree._Element:
             msg = msg[: m.start()]
         else:
             line, column = err.lineno or 1, (err.offset or 0) + 1
-        msg = msg.rstrip(" ,")
-        # libxml2 repeats the tag's own line inside some messages ("in tag b line 1"); keep its text as is
+        msg = _XML_IN_TAG.sub(r"in tag <\1> (opened on line \2)", msg.rstrip(" ,"))
         early = _xml_ends_early(body, msg, line, column)
         tail = f" (body of {_size(len(body))}{' ends early' if early else ''})"
         raise RunError(f"{_origin(source)} is not valid XML: {msg} at line {line} column {column}{tail}") from None
@@ -139,7 +145,7 @@ def _parse_csv(body: bytes, source: str) -> list[dict]:
     except UnicodeDecodeError as err:
         raise RunError(f"{_origin(source)} is not valid CSV: undecodable byte 0x{body[err.start]:02x} at byte "
                        f"offset {err.start} (utf-8)") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None:

@@ -99,23 +99,27 @@ def to_integer(v: Any) -> Any:
     cls = v.__class__
     if cls is int or v is None:
         return v
+    if cls is str:
+        if "_" not in v:  # int() would accept "1_000"
+            try:
+                return int(v)
+            except ValueError:
+                pass
+        s = v.strip()
+        if not s:
+            return None
+        if _NUMBER_TEXT.match(s):
+            f = float(s)
+            if f.is_integer():
+                return int(f)
+            raise _Unconvertible("it has a fractional part")
+        raise _Unconvertible()
     if cls is bool:
         return int(v)
     if cls is float:
         if v.is_integer():
             return int(v)
         raise _Unconvertible("it has a fractional part")
-    if cls is str:
-        s = v.strip()
-        if not s:
-            return None
-        if _INT_TEXT.match(s):
-            return int(s)
-        if _NUMBER_TEXT.match(s):
-            f = float(s)
-            if f.is_integer():
-                return int(f)
-            raise _Unconvertible("it has a fractional part")
     raise _Unconvertible()
 
 
@@ -127,14 +131,20 @@ def to_number(v: Any) -> Any:
         return v
     if cls is int:
         return float(v)
-    if cls is bool:
-        return 1.0 if v else 0.0
     if cls is str:
         s = v.strip()
         if not s:
             return None
-        if _NUMBER_TEXT.match(s):
-            return float(s)
+        if "_" not in s:  # float() would take "1_000"
+            try:
+                f = float(s)
+                if f - f == 0.0:  # finite: "nan" and "inf" are no JSON numbers
+                    return f
+            except ValueError:
+                pass
+        raise _Unconvertible()
+    if cls is bool:
+        return 1.0 if v else 0.0
     raise _Unconvertible()
 
 
@@ -174,7 +184,10 @@ _MS_THRESHOLD = 100_000_000_000  # |epoch| above this is milliseconds (1e11 s wo
 
 def _from_epoch(number: float) -> datetime:
     seconds = number / 1000 if abs(number) >= _MS_THRESHOLD else number
-    return _EPOCH + timedelta(seconds=seconds)
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise _Unconvertible("epoch value out of range") from None
 
 
 def _parse_datetime(v: Any) -> datetime | date:
@@ -215,11 +228,23 @@ def _iso(dt: datetime) -> str:
     return text
 
 
+def _is_extended_iso(s: str) -> bool:
+    """`YYYY-MM-DDTHH:MM:SS...` (the shape; `fromisoformat` still validates the numbers)."""
+    return len(s) >= 19 and s[4] == "-" and s[7] == "-" and s[10] == "T" and s[13] == ":" and s[16] == ":"
+
+
 def to_datetime(v: Any) -> Any:
     if v is None:
         return None
-    if v.__class__ is str and not v.strip():
-        return None
+    if v.__class__ is str:
+        if _is_extended_iso(v):
+            try:
+                datetime.fromisoformat(v)
+                return v  # valid ISO 8601 passes as written: its precision and offset are kept
+            except ValueError:
+                pass
+        elif not v.strip():
+            return None
     parsed = _parse_datetime(v)
     if not isinstance(parsed, datetime):
         parsed = datetime(parsed.year, parsed.month, parsed.day)
@@ -229,11 +254,21 @@ def to_datetime(v: Any) -> Any:
 def to_date(v: Any) -> Any:
     if v is None:
         return None
-    if v.__class__ is str and not v.strip():
-        return None
+    if v.__class__ is str:
+        if len(v) >= 10 and v[4] == "-" and v[7] == "-":
+            try:
+                if len(v) == 10:
+                    date.fromisoformat(v)
+                else:
+                    datetime.fromisoformat(v)
+                return v[:10]  # the date as written: no time-zone conversion
+            except ValueError:
+                pass
+        elif not v.strip():
+            return None
     parsed = _parse_datetime(v)
     if isinstance(parsed, datetime):
-        parsed = parsed.date()  # the date as written: no time-zone conversion
+        parsed = parsed.date()
     return parsed.isoformat()
 
 
@@ -252,11 +287,18 @@ def coerce_value(value: Any, xs_type: Optional[str], column: str = "value") -> A
         raise CoercionError(column, value, type_name, xs_type, err.reason) from None
 
 
+class _NeverReady:
+    """Date and datetime text is always checked: no value's class is this."""
+
+
+_READY_CLASS = {"string": str, "integer": int, "number": float, "boolean": bool}
+
+
 class Coercer:
     """Callable row -> row applying each column's converter. `failures` counts values that did not
     convert when `on_error` is "keep" or "null"."""
 
-    __slots__ = ("names", "types", "written", "on_error", "failures", "_convert")
+    __slots__ = ("names", "types", "written", "on_error", "failures", "_convert", "_ready")
 
     def __init__(self, columns: Sequence[Any], on_error: str = "raise"):
         if on_error not in ("raise", "keep", "null"):
@@ -267,10 +309,13 @@ class Coercer:
         self.on_error = on_error
         self.failures = 0
         self._convert = tuple(CONVERTERS[t] for t in self.types)
+        # a value whose class already is the column's Python type passes without a call
+        self._ready = tuple(_READY_CLASS.get(t, _NeverReady) for t in self.types)
 
     def __call__(self, row: tuple) -> tuple:
         try:
-            return tuple([convert(v) for convert, v in zip(self._convert, row)])
+            return tuple([v if v.__class__ is ready else convert(v)
+                          for convert, ready, v in zip(self._convert, self._ready, row)])
         except _Unconvertible:
             return self._one_by_one(row)  # rare: find the column, then raise or keep/null
 

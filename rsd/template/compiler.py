@@ -13,7 +13,7 @@ from typing import Optional
 
 import rsd
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from rsd.errors import InvalidInputError, Loc
 
@@ -178,7 +178,10 @@ def _parse(text: str, base: int) -> tuple:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _problem_from(exc, text, base) from None
-    return _ToNodes(text, base).transform(tree)
+    try:
+        return _ToNodes(text, base).transform(tree)
+    except VisitError as exc:  # lark wraps what a callback raises
+        raise exc.orig_exc from None
 
 
 # ---------------------------------------------------------------- errors

@@ -1,0 +1,441 @@
+"""Authentication of a run's requests: OAuth 2 token grants, a given bearer token, HTTP Basic (contract §4).
+
+Owns: reading the CData-named auth options, talking to the token endpoint (RFC 6749 form POST, or the
+Salesforce style with the parameters in the token URL's query), keeping the access token fresh
+(shortly before `expires_in` runs out, and once on a 401), rotated refresh tokens (used for the rest of
+the run; written back atomically to the file a `${file:PATH}` reference read them from), and turning
+token-endpoint refusals into `AuthError` (exit 2). Every credential and token goes to the redactor.
+Must not: know the profile, send API requests itself, or show a credential.
+
+An auth object has `apply(headers)` (sets the Authorization header, obtaining a token first if
+needed), `on_unauthorized(sent_headers) -> bool` (a 401 came back: may the request be sent again?)
+and `refreshes` (tokens obtained in this run).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Optional
+from urllib.parse import parse_qsl, quote_plus, urlencode
+
+from ..errors import AuthError, HttpError, OptionError
+from .redact import Redactor
+
+#: OAuthGrantType (CData spelling, and the RFC 6749 names) -> grant_type
+GRANT_TYPES = {
+    "refresh": "refresh_token", "refresh_token": "refresh_token",
+    "client": "client_credentials", "client_credentials": "client_credentials",
+    "password": "password",
+}
+#: refresh this long before expiry at most; for short-lived tokens, half their lifetime
+REFRESH_MARGIN = 30.0
+
+
+def _margin(lifetime: float) -> float:
+    return min(REFRESH_MARGIN, lifetime / 2.0)
+
+
+# -- the token endpoint ------------------------------------------------------------------------------
+@dataclass
+class TokenEndpoint:
+    """Where and how to ask for tokens: URL, client credentials and where they go."""
+
+    url: str
+    client_id: Optional[str] = None
+    client_secret: Optional[str] = None
+    client_auth: str = "body"  # body | basic
+    params_in: str = "body"  # body | query
+    scope: Optional[str] = None
+    extra: list = field(default_factory=list)  # [(name, value)] OAuthParams
+    headers: list = field(default_factory=list)  # [(name, value)] OAuthTokenHeaders
+
+    def __post_init__(self):
+        self.client_auth = (self.client_auth or "body").strip().lower()
+        self.params_in = (self.params_in or "body").strip().lower()
+        if self.client_auth not in ("body", "basic"):
+            raise OptionError(f"option OAuthClientAuth must be body or basic, not {self.client_auth!r}")
+        if self.params_in not in ("body", "query"):
+            raise OptionError(f"option OAuthParamsIn must be body or query, not {self.params_in!r}")
+        if not self.url or not self.url.strip():
+            raise OptionError("OAuth needs the token endpoint: set the option OAuthAccessTokenURL")
+
+    def request(self, client, grant_type: str, fields: Iterable[tuple[str, str]], redactor: Redactor) -> dict:
+        """One token request; returns the token response (a dict with `access_token`) or raises."""
+        form: list[tuple[str, str]] = [("grant_type", grant_type)]
+        form += [(k, v) for k, v in fields if v is not None]
+        if self.scope:
+            form.append(("scope", self.scope))
+        form += list(self.extra)
+        headers = [("Accept", "application/json")]
+        if self.client_auth == "basic":
+            pair = f"{quote_plus(self.client_id or '')}:{quote_plus(self.client_secret or '')}"
+            encoded = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+            redactor.add(encoded)
+            headers.append(("Authorization", f"Basic {encoded}"))
+        else:
+            if self.client_id:
+                form.append(("client_id", self.client_id))
+            if self.client_secret:
+                form.append(("client_secret", self.client_secret))
+        headers += list(self.headers)
+        if self.params_in == "query":
+            data, params = None, form
+        else:
+            data, params = urlencode(form), None
+            headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+        from .client import TOKEN_RETRY_STATUSES
+        resp = client.request("POST", self.url, headers=headers, data=data, params=params, use_auth=False,
+                              retry_on=TOKEN_RETRY_STATUSES, raise_for_status=False)
+        payload = _parse_token_body(resp)
+        for key in ("access_token", "refresh_token", "id_token"):
+            if payload.get(key):
+                redactor.add(str(payload[key]))
+        shown = redactor.redact_url(self.url)
+        what = f"OAuth token request ({grant_type} grant) to {shown}"
+        status = resp.status_code
+        if status >= 400 or payload.get("error"):
+            error = redactor.redact(str(payload.get("error") or "")).strip()
+            desc = redactor.redact(str(payload.get("error_description") or "")).strip()
+            detail = ": ".join(x for x in (error, desc) if x)
+            if not detail:
+                raw = resp.content[:2000].decode("utf-8", errors="replace")
+                detail = " ".join(redactor.redact(raw).split())[:300] or "(empty body)"
+            message = f"{what} failed: HTTP {status}: {detail}"
+            if status in (429,) or status >= 500:
+                raise HttpError(message, status=status, url=shown)
+            raise AuthError(message, hint=_hint(error, grant_type))
+        if not payload.get("access_token"):
+            raise AuthError(f"{what}: HTTP {status} without an access_token in the response")
+        return payload
+
+
+def _parse_token_body(resp) -> dict:
+    body = resp.content or b""
+    try:
+        value = json.loads(body.decode("utf-8"))
+        return value if isinstance(value, dict) else {}
+    except (UnicodeDecodeError, ValueError):
+        pass
+    ctype = resp.headers.get("Content-Type", "")
+    if "x-www-form-urlencoded" in ctype or b"access_token=" in body or b"error=" in body:
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return {}
+    return {}
+
+
+def _hint(error: str, grant_type: str) -> Optional[str]:
+    e = error.lower()
+    if e == "invalid_client":
+        return "check OAuthClientId and OAuthClientSecret, and whether the endpoint wants them in the body or " \
+               "as Basic credentials (OAuthClientAuth=body|basic)"
+    if e == "invalid_grant" and grant_type == "refresh_token":
+        return "the refresh token is expired, revoked or was already used (rotated); obtain a new one"
+    if e == "invalid_grant" and grant_type == "password":
+        return "check User and Password"
+    if e == "unsupported_grant_type":
+        return "the endpoint does not offer this grant: check OAuthGrantType"
+    if e == "invalid_scope":
+        return "check Scope"
+    return None
+
+
+# -- auth objects ------------------------------------------------------------------------------------
+class BearerAuth:
+    """A given token (`OAuthAccessToken`) sent as `Authorization: Bearer <token>`; never refreshed."""
+
+    refreshes = 0
+
+    def __init__(self, token: str, redactor: Optional[Redactor] = None):
+        self.token = token
+        if redactor is not None:
+            redactor.add(token)
+
+    def apply(self, headers) -> None:
+        headers["Authorization"] = f"Bearer {self.token}"
+
+    def on_unauthorized(self, sent_headers) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return "Bearer token (OAuthAccessToken)"
+
+
+class BasicAuth:
+    """HTTP Basic credentials (`AuthScheme=Basic`, `User`, `Password`)."""
+
+    refreshes = 0
+
+    def __init__(self, user: str, password: str, redactor: Optional[Redactor] = None):
+        self._value = "Basic " + base64.b64encode(f"{user}:{password}".encode("utf-8")).decode("ascii")
+        if redactor is not None:
+            redactor.add_basic(user, password)
+
+    def apply(self, headers) -> None:
+        headers["Authorization"] = self._value
+
+    def on_unauthorized(self, sent_headers) -> bool:
+        return False
+
+    def describe(self) -> str:
+        return "HTTP Basic (User/Password)"
+
+
+class OAuth2Auth:
+    """OAuth 2 access tokens from a token endpoint, kept fresh for the whole run. Thread-safe.
+
+    Without `expires_in` (Salesforce) the token is used until a 401. A refresh token the endpoint
+    rotates replaces the old one; when the old one came from a file, the file is rewritten.
+    """
+
+    def __init__(self, endpoint: TokenEndpoint, grant_type: str, *, client=None, redactor: Optional[Redactor] = None,
+                 refresh_token: Optional[str] = None, username: Optional[str] = None,
+                 password: Optional[str] = None, refresh_token_file: Optional[Path] = None,
+                 access_token: Optional[str] = None, clock: Callable[[], float] = time.monotonic):
+        self.endpoint = endpoint
+        self.grant_type = GRANT_TYPES.get(grant_type.lower(), grant_type)
+        self.client = client
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.refresh_token = refresh_token
+        self.username = username
+        self.password = password
+        self.refresh_token_file = Path(refresh_token_file) if refresh_token_file else None
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._token: Optional[str] = access_token or None
+        self._refresh_at: Optional[float] = None
+        self.expires_at: Optional[float] = None
+        self.refreshes = 0  # tokens obtained in this run
+        self.rotations = 0  # refresh tokens the endpoint replaced
+        self.instance_url: Optional[str] = None  # Salesforce
+        self.warnings: list[str] = []
+        for secret in (endpoint.client_secret, refresh_token, password, access_token):
+            self.redactor.add(secret)
+        if self.grant_type == "refresh_token" and not refresh_token:
+            raise OptionError("OAuthGrantType=REFRESH needs the option OAuthRefreshToken")
+        if self.grant_type == "password" and not username:
+            raise OptionError("OAuthGrantType=PASSWORD needs the options User and Password")
+
+    # -- the auth interface ---------------------------------------------------------------------
+    def apply(self, headers) -> None:
+        headers["Authorization"] = f"Bearer {self.access_token()}"
+
+    def on_unauthorized(self, sent_headers) -> bool:
+        """The API answered 401: refresh (unless another thread already did) and send once more."""
+        sent = sent_headers.get("Authorization") if sent_headers is not None else None
+        with self._lock:
+            if self._token is not None and sent != f"Bearer {self._token}":
+                return True
+            self._obtain()
+            return True
+
+    def access_token(self) -> str:
+        """A token that is not about to expire, obtained now if needed."""
+        token = self._token
+        if token is not None and not self._due():
+            return token
+        with self._lock:
+            if self._token is None or self._due():
+                self._obtain()
+            return self._token
+
+    def describe(self) -> str:
+        return f"OAuth 2 {self.grant_type} grant"
+
+    # -- internals ------------------------------------------------------------------------------
+    def _due(self) -> bool:
+        return self._refresh_at is not None and self.clock() >= self._refresh_at
+
+    def _obtain(self) -> None:
+        if self.client is None:
+            from .client import HttpClient
+            self.client = HttpClient(redactor=self.redactor)
+        if self.grant_type == "client_credentials":
+            grant, fields = "client_credentials", []
+        elif self.refresh_token:
+            # also after a password grant that issued a refresh token (RFC 6749 §6)
+            grant, fields = "refresh_token", [("refresh_token", self.refresh_token)]
+        elif self.grant_type == "password":
+            grant, fields = "password", [("username", self.username), ("password", self.password or "")]
+        else:
+            grant, fields = self.grant_type, []
+        started = self.clock()
+        payload = self.endpoint.request(self.client, grant, fields, self.redactor)
+        self._token = str(payload["access_token"])
+        self.refreshes += 1
+        lifetime = _seconds(payload.get("expires_in"))
+        if lifetime is not None and lifetime > 0:
+            self.expires_at = started + lifetime
+            self._refresh_at = self.expires_at - _margin(lifetime)
+        else:
+            self.expires_at = self._refresh_at = None  # until a 401 says otherwise
+        if payload.get("instance_url"):
+            self.instance_url = str(payload["instance_url"])
+        new_refresh = payload.get("refresh_token")
+        if new_refresh and str(new_refresh) != self.refresh_token:
+            self._rotate(str(new_refresh))
+
+    def _rotate(self, new_refresh: str) -> None:
+        had_one = self.refresh_token is not None
+        self.refresh_token = new_refresh
+        if not had_one:
+            return  # first refresh token of a password grant: nothing to keep
+        self.rotations += 1
+        if self.refresh_token_file is None:
+            self._warn("the token endpoint rotated the refresh token; the new one is used for this run only "
+                       "(give OAuthRefreshToken as ${file:PATH} to have rsd write it back)")
+            return
+        try:
+            write_secret_file(self.refresh_token_file, new_refresh)
+        except OSError as e:
+            self._warn(f"the token endpoint rotated the refresh token but {self.refresh_token_file} could not be "
+                       f"rewritten ({e.strerror or type(e).__name__}); the next run will need a new refresh token")
+
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            trace = getattr(self.client, "trace", None)
+            if trace is not None:
+                trace("warning: " + text)
+
+
+def _seconds(value) -> Optional[float]:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def write_secret_file(path: Path, value: str) -> None:
+    """Replace the file's content with `value` atomically (temp file + rename), keeping its mode and
+    its trailing-newline style. A symlink is followed: its target is replaced."""
+    target = Path(os.path.realpath(path))
+    try:
+        st = target.stat()
+        mode = stat.S_IMODE(st.st_mode)
+        old = target.read_bytes()
+    except FileNotFoundError:
+        mode, old = 0o600, b""
+    newline = b"\r\n" if old.endswith(b"\r\n") else (b"\n" if old.endswith(b"\n") else b"")
+    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(value.encode("utf-8") + newline)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- from options ----------------------------------------------------------------------------------
+def _opt(options: Mapping[str, str], name: str) -> Optional[str]:
+    from ..options import _get
+    value = _get(options, name)
+    if value is None:
+        return None
+    value = str(value)
+    return value if value.strip() != "" else None
+
+
+def auth_from_options(options: Mapping[str, str], *, client=None, redactor: Optional[Redactor] = None,
+                      clock: Callable[[], float] = time.monotonic):
+    """The auth the options ask for, or None.
+
+    `AuthScheme=OAuth` (or `OAuth2`) with a token URL -> `OAuth2Auth`; `AuthScheme=Basic` -> `BasicAuth`;
+    `OAuthAccessToken` alone -> `BearerAuth`. Any other scheme (None, or one the profile handles itself,
+    like an API driver's `AuthScheme=APIKey`) -> None. Raises `OptionError` for incomplete settings.
+    """
+    from ..options import custom_headers, oauth_params
+
+    redactor = redactor if redactor is not None else Redactor()
+    scheme = (_opt(options, "AuthScheme") or "").strip().lower().replace(" ", "")
+    given_token = _opt(options, "OAuthAccessToken")
+    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20"):
+        url = _opt(options, "OAuthAccessTokenURL") or _opt(options, "OAuthRefreshTokenURL")
+        if url is None:
+            if given_token:
+                return BearerAuth(given_token, redactor)
+            raise OptionError("AuthScheme=OAuth needs the option OAuthAccessTokenURL (the token endpoint) "
+                              "or OAuthAccessToken (a token to send as it is)")
+        refresh_token = _opt(options, "OAuthRefreshToken")
+        user, password = _opt(options, "User"), _opt(options, "Password")
+        grant_name = (_opt(options, "OAuthGrantType") or "").strip().lower()
+        if not grant_name:
+            grant_name = "refresh" if refresh_token else ("password" if user and password else "client")
+        if grant_name == "code":
+            raise OptionError("OAuthGrantType=CODE needs a browser sign-in, which rsd does not do: sign in once "
+                              "elsewhere, then run with OAuthGrantType=REFRESH and OAuthRefreshToken")
+        if grant_name not in GRANT_TYPES:
+            raise OptionError(f"option OAuthGrantType must be REFRESH, CLIENT or PASSWORD, not {grant_name.upper()!r}")
+        endpoint = TokenEndpoint(
+            url=url, client_id=_opt(options, "OAuthClientId"), client_secret=_opt(options, "OAuthClientSecret"),
+            client_auth=_opt(options, "OAuthClientAuth") or "body", params_in=_opt(options, "OAuthParamsIn") or "body",
+            scope=_opt(options, "Scope"), extra=oauth_params(options),
+            headers=custom_headers(options, "OAuthTokenHeaders"))
+        source = options.source_file("OAuthRefreshToken") if hasattr(options, "source_file") else None
+        return OAuth2Auth(endpoint, GRANT_TYPES[grant_name], client=client, redactor=redactor,
+                          refresh_token=refresh_token, username=user, password=password,
+                          refresh_token_file=source, access_token=given_token, clock=clock)
+    if scheme == "basic":
+        user = _opt(options, "User")
+        if user is None:
+            raise OptionError("AuthScheme=Basic needs the options User and Password")
+        return BasicAuth(user, _opt(options, "Password") or "", redactor)
+    if given_token:
+        return BearerAuth(given_token, redactor)
+    return None
+
+
+from_options = auth_from_options  # the name docs/architecture.md uses
+
+
+def request_token(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,
+                  client_secret: Optional[str] = None, refresh_token: Optional[str] = None,
+                  username: Optional[str] = None, password: Optional[str] = None, scope: Optional[str] = None,
+                  client_auth: str = "body", params_in: str = "body", extra=None, headers=None,
+                  redactor: Optional[Redactor] = None, client=None) -> dict:
+    """One token request outside a run (a job's `oauth2` step): returns the token response as a dict."""
+    redactor = redactor if redactor is not None else Redactor()
+    for secret in (client_secret, refresh_token, password):
+        redactor.add(secret)
+    grant = GRANT_TYPES.get(str(grant_type).strip().lower())
+    if grant is None:
+        raise OptionError(f"grant_type must be refresh_token, client_credentials or password, not {grant_type!r}")
+    if grant == "refresh_token" and not refresh_token:
+        raise OptionError("the refresh_token grant needs refresh_token")
+    if grant == "password" and not username:
+        raise OptionError("the password grant needs username and password")
+    extra_pairs = list(extra.items()) if isinstance(extra, Mapping) else list(extra or [])
+    header_pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
+    endpoint = TokenEndpoint(url=token_url, client_id=client_id, client_secret=client_secret,
+                             client_auth=client_auth, params_in=params_in, scope=scope,
+                             extra=[(str(k), str(v)) for k, v in extra_pairs],
+                             headers=[(str(k), str(v)) for k, v in header_pairs])
+    fields = {"refresh_token": [("refresh_token", refresh_token)],
+              "password": [("username", username), ("password", password or "")],
+              "client_credentials": []}[grant]
+    own_client = client is None
+    if own_client:
+        from .client import HttpClient
+        client = HttpClient(redactor=redactor)
+    try:
+        return endpoint.request(client, grant, fields, redactor)
+    finally:
+        if own_client:
+            client.close()

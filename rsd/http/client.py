@@ -1,0 +1,354 @@
+"""The HTTP client of one run: one `requests.Session`, timeouts, retries with backoff, `Retry-After`.
+
+Owns: sending a request and returning a complete `requests.Response` or raising `HttpError` with one
+redacted paragraph naming the request (method, URL, page) and what went wrong; retrying 429, 502,
+503, 504, connection errors, timeouts and truncated bodies with jittered exponential backoff bounded
+by `max_backoff` (a `Retry-After` header, in seconds or as an HTTP date, is honoured, also bounded);
+asking the `auth` object for its header before each request and letting it refresh once on a 401;
+the counters (`requests`, `retries`, `bytes`) and the `--verbose` trace. Must not: know the profile,
+let a `requests` exception escape, or put an unredacted URL or `requests`' own messages (which
+contain the URL) into an error or a trace line.
+
+Retries apply to every method: rsd's requests read data (a POST is how some APIs take a query).
+"""
+from __future__ import annotations
+
+import email.utils
+import random
+import socket
+import ssl
+import threading
+import time
+from typing import Callable, Collection, Iterable, Mapping, Optional, Union
+
+import requests
+from requests.structures import CaseInsensitiveDict
+
+from ..errors import HttpError
+from .redact import Redactor
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: what a token endpoint is retried on: server errors and the network only (no storms of credential attempts)
+TOKEN_RETRY_STATUSES = frozenset({500, 502, 503, 504})
+USER_AGENT = "rsd/0.1"
+
+HeadersArg = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+
+
+class _Transient(Exception):
+    """A failed attempt worth retrying; `reason` is already safe to show."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HttpClient:
+    """One per run. `request()` returns a response with its whole body read, or raises `HttpError`."""
+
+    def __init__(self, *, timeout: Optional[float] = 60, max_retries: int = 5, backoff: float = 0.5,
+                 max_backoff: float = 30, redactor: Optional[Redactor] = None, auth=None,
+                 proxies: Optional[Mapping[str, str]] = None, trace: Optional[Callable[[str], None]] = None,
+                 headers: HeadersArg = (), verify: Union[bool, str] = True,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+        self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
+        self.max_retries = max(0, int(max_retries))
+        self.backoff = float(backoff)
+        self.max_backoff = float(max_backoff)
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.auth = auth
+        self.proxies = dict(proxies) if proxies else None
+        self.trace = trace
+        self.verify = verify
+        self.default_headers = _header_pairs(headers)
+        self.sleep = sleep
+        self.clock = clock
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        if self.proxies:
+            for url in self.proxies.values():
+                self.redactor.add(_proxy_password(url))
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+        self.bytes = 0
+
+    # -- public ---------------------------------------------------------------------------------
+    def request(self, method: str, url: str, *, headers: HeadersArg = None, data=None,
+                params: Union[Mapping[str, str], Iterable[tuple[str, str]], None] = None,
+                page: Optional[int] = None, timeout: Optional[float] = None, use_auth: bool = True,
+                retry_on: Optional[Collection[int]] = None, raise_for_status: bool = True) -> requests.Response:
+        """Send a request; retry what is transient; return the response with its body read.
+
+        `page` only names the request in messages. `use_auth=False` sends without the auth header (the
+        token request itself). `retry_on` replaces the statuses retried. `raise_for_status=False`
+        returns a final 4xx/5xx response instead of raising (network errors still raise).
+        """
+        method = method.upper()
+        retry_statuses = RETRY_STATUSES if retry_on is None else frozenset(retry_on)
+        req_timeout = self.timeout if timeout is None else (timeout or None)
+        body = data.encode("utf-8") if isinstance(data, str) else data
+        base_headers = CaseInsensitiveDict()
+        for k, v in self.default_headers:
+            base_headers[k] = v
+        for k, v in _header_pairs(headers):
+            base_headers[k] = v
+        shown_url = self._show_url(method, url, params)
+        attempt = 0
+        unauthorized_retried = False
+        while True:
+            attempt += 1
+            send_headers = CaseInsensitiveDict(base_headers)
+            auth = self.auth if use_auth else None
+            if auth is not None:
+                auth.apply(send_headers)
+            started = self.clock()
+            with self._lock:
+                self.requests += 1
+            try:
+                resp = self._send(method, url, send_headers, body, params, req_timeout)
+                shown_url = self.redactor.redact_url(resp.request.url) if resp.request is not None else shown_url
+                self._check_complete(resp, method)
+            except _Transient as t:
+                elapsed = self.clock() - started
+                if attempt <= self.max_retries:
+                    delay = self._delay(attempt, None)
+                    self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)}); "
+                                f"retry {attempt} of {self.max_retries} in {delay:.2f} s")
+                    self._wait(delay)
+                    continue
+                self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)})")
+                raise HttpError(self._describe(method, shown_url, page) + f": {t.reason}"
+                                + _attempts(attempt), url=shown_url) from None
+            elapsed = self.clock() - started
+            size = len(resp.content)
+            with self._lock:
+                self.bytes += size
+            status = resp.status_code
+            line = f"{method} {shown_url} -> {status} ({size} bytes, {_ms(elapsed)})"
+            if status == 401 and auth is not None and not unauthorized_retried:
+                if auth.on_unauthorized(send_headers):
+                    unauthorized_retried = True
+                    self._count_retry()
+                    self._trace(line + "; token refreshed, sending again")
+                    continue
+            if status in retry_statuses and attempt <= self.max_retries:
+                delay = self._delay(attempt, resp.headers.get("Retry-After"))
+                self._trace(line + f"; retry {attempt} of {self.max_retries} in {delay:.2f} s")
+                self._wait(delay)
+                continue
+            self._trace(line)
+            if status >= 400 and raise_for_status:
+                raise HttpError(self._describe(method, shown_url, page)
+                                + f": HTTP {status}{(' ' + resp.reason) if resp.reason else ''}"
+                                + (_attempts(attempt) if status in retry_statuses else "")
+                                + self._error_text(resp), status=status, url=shown_url)
+            return resp
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "HttpClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- sending ----------------------------------------------------------------------------------
+    def _send(self, method, url, headers, body, params, req_timeout) -> requests.Response:
+        shown = self.redactor.redact_url(url)
+        try:
+            prepared = self.session.prepare_request(
+                requests.Request(method, url, headers=headers, data=body, params=_param_pairs(params)))
+            settings = self.session.merge_environment_settings(prepared.url, self.proxies or {}, None,
+                                                               self.verify, None)
+            return self.session.send(prepared, timeout=req_timeout, allow_redirects=True, **settings)
+        except requests.exceptions.ConnectTimeout:
+            raise _Transient(f"no connection within {req_timeout:g} s" if req_timeout else "connection timed out")
+        except requests.exceptions.ReadTimeout:
+            raise _Transient(f"no response within {req_timeout:g} s" if req_timeout else "read timed out")
+        except requests.exceptions.ProxyError as e:
+            raise _Transient(f"the proxy failed ({_root_reason(e)})")
+        except requests.exceptions.SSLError as e:
+            raise HttpError(f"{method} {shown}: TLS error ({self.redactor.redact(_root_reason(e))})", url=shown) from None
+        except requests.exceptions.ChunkedEncodingError as e:
+            raise _Transient(_truncation_reason(e))
+        except requests.exceptions.ContentDecodingError:
+            raise HttpError(f"{method} {shown}: the response body cannot be decoded (bad compression)", url=shown) from None
+        except requests.exceptions.ConnectionError as e:
+            raise _Transient(_root_reason(e))
+        except UnicodeError:
+            raise HttpError(f"{method} {shown}: a request header or the URL has characters HTTP cannot carry "
+                            f"(non-Latin-1 text in a header value?)", url=shown) from None
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema, ValueError) as e:
+            raise HttpError(f"{method} {shown}: invalid URL ({type(e).__name__})", url=shown) from None
+        except requests.exceptions.InvalidHeader:
+            raise HttpError(f"{method} {shown}: a request header has an invalid name or value "
+                            f"(check CustomHeaders for stray newlines or blanks)", url=shown) from None
+        except requests.exceptions.TooManyRedirects:
+            raise HttpError(f"{method} {shown}: too many redirects", url=shown) from None
+        except requests.exceptions.RequestException as e:
+            raise HttpError(f"{method} {shown}: request failed ({type(e).__name__})", url=shown) from None
+
+    @staticmethod
+    def _check_complete(resp: requests.Response, method: str) -> None:
+        declared = resp.headers.get("Content-Length")
+        if not declared or method == "HEAD" or resp.status_code in (204, 304):
+            return
+        if resp.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
+            return  # Content-Length counts the compressed bytes
+        try:
+            expected = int(declared)
+        except ValueError:
+            return
+        got = len(resp.content)
+        if got < expected:
+            raise _Transient(f"body truncated: got {got} of {expected} bytes")
+
+    # -- retry timing -----------------------------------------------------------------------------
+    def _delay(self, attempt: int, retry_after: Optional[str]) -> float:
+        wait = _parse_retry_after(retry_after)
+        if wait is not None:
+            return min(max(wait, 0.0), self.max_backoff)
+        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        return base * random.uniform(0.5, 1.0)
+
+    def _wait(self, delay: float) -> None:
+        self._count_retry()
+        if delay > 0:
+            self.sleep(delay)
+
+    def _count_retry(self) -> None:
+        with self._lock:
+            self.retries += 1
+
+    # -- messages ---------------------------------------------------------------------------------
+    def _show_url(self, method: str, url: str, params) -> str:
+        try:
+            full = requests.Request(method, url, params=_param_pairs(params)).prepare().url
+        except Exception:  # an invalid URL is reported by _send
+            full = url
+        return self.redactor.redact_url(full)
+
+    @staticmethod
+    def _describe(method: str, shown_url: str, page: Optional[int]) -> str:
+        return f"{method} {shown_url}" + (f" (page {page})" if page is not None else "")
+
+    def _error_text(self, resp: requests.Response) -> str:
+        raw = resp.content[:4000].decode(resp.encoding or "utf-8", errors="replace")
+        text = " ".join(self.redactor.redact(raw).split())
+        if not text:
+            return " (empty body)"
+        if len(text) > 300:
+            text = text[:300].rstrip() + "..."
+        return f": {text}"
+
+    def _trace(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace(self.redactor.redact(line))
+
+
+# -- helpers -----------------------------------------------------------------------------------------
+def _header_pairs(headers: HeadersArg) -> list[tuple[str, str]]:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [(str(k), "" if v is None else str(v)) for k, v in items]
+
+
+def _param_pairs(params):
+    if params is None:
+        return None
+    return list(params.items()) if isinstance(params, Mapping) else list(params)
+
+
+def _parse_retry_after(value: Optional[str]) -> Optional[float]:
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return when.timestamp() - time.time()
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def _attempts(attempt: int) -> str:
+    return f" after {attempt} attempts" if attempt > 1 else ""
+
+
+def _causes(exc: BaseException):
+    """The exception, its args that are exceptions, and its causes, depth first."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        for a in getattr(e, "args", ()):
+            if isinstance(a, BaseException):
+                stack.append(a)
+        for attr in ("reason", "__cause__", "__context__"):
+            inner = getattr(e, attr, None)
+            if isinstance(inner, BaseException):
+                stack.append(inner)
+
+
+def _root_reason(exc: BaseException) -> str:
+    """A short, URL-free description of a network failure."""
+    text_of_all = " ".join(type(e).__name__ for e in _causes(exc))
+    for e in _causes(exc):
+        if isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == 111:
+            return "connection refused"
+        if isinstance(e, socket.gaierror) or type(e).__name__ == "NameResolutionError":
+            return "cannot resolve the host name"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(e, ssl.SSLError):
+            return f"TLS: {getattr(e, 'reason', None) or type(e).__name__}"
+        if type(e).__name__ == "RemoteDisconnected":
+            return "the server closed the connection without a response"
+        if type(e).__name__ == "IncompleteRead":
+            return _truncation_reason(e)
+    if "Timeout" in text_of_all:
+        return "timed out"
+    return f"connection failed ({type(exc).__name__})"
+
+
+def _truncation_reason(exc: BaseException) -> str:
+    for e in _causes(exc):
+        if type(e).__name__ == "IncompleteRead":
+            partial, expected = getattr(e, "partial", None), getattr(e, "expected", None)
+            if isinstance(partial, (bytes, bytearray)):
+                partial = len(partial)
+            if isinstance(partial, int) and isinstance(expected, int):
+                return f"body truncated: got {partial} of {partial + expected} bytes"
+            return "body truncated"
+    for e in _causes(exc):
+        if type(e).__name__ == "InvalidChunkLength":
+            return "body truncated: broken chunked encoding"
+    return "body truncated: the connection broke while reading it"
+
+
+def _proxy_password(url: str) -> Optional[str]:
+    from urllib.parse import unquote, urlsplit
+    try:
+        pw = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(pw) if pw else None

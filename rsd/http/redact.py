@@ -1,0 +1,166 @@
+"""Redaction: the one place that knows which strings are secret and how to hide them.
+
+Owns: the run's set of secret values (every value that came from `${env:}`, `${file:}`, `${keyring:}`,
+`${cmd:}`, every secret-looking option and every token obtained at run time) and the rules that hide
+them in free text, URLs and headers. Must not: print, raise, or keep anything but the secrets.
+
+A secret is hidden in the forms it is likely to appear in: as given, URL-encoded (`%2F`, `+`),
+base64-encoded, JSON-escaped, and (`add_basic`) as the base64 of `user:password` of a Basic header.
+Values shorter than `MIN_SECRET_LENGTH` characters are ignored: hiding every `1` or `ab` in a
+message makes it unreadable and protects nothing a brute force would not find.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from typing import Iterable, Mapping, Union
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+
+MASK = "***"
+MIN_SECRET_LENGTH = 4
+
+#: Query parameters whose value is hidden whatever it is (lower-case, compared after URL-decoding).
+SECRET_QUERY_NAMES = frozenset({
+    "access_token", "token", "api_key", "apikey", "api-key", "key", "client_secret", "password", "passwd",
+    "pwd", "secret", "refresh_token", "id_token", "code", "signature", "sig", "auth", "authorization",
+    "session", "sessionid", "x-api-key", "assertion", "client_assertion",
+})
+_SECRET_QUERY_PART = re.compile(r"token|secret|password|passwd|api_?key|signature|credential", re.I)
+
+#: Headers whose value is hidden whatever it is.
+SECRET_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
+_SECRET_HEADER_PART = re.compile(r"key|token|secret|auth|session|password|passwd|credential|signature", re.I)
+_AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|OAuth|Negotiate|NTLM|ApiKey|SharedAccessSignature)\s+", re.I)
+
+# `?name=value` / `&name=value` inside free text (a URL in an exception message, a trace line)
+_QUERY_IN_TEXT = re.compile(r"([?&;])([^=&#\s'\"<>?;]+)=([^&#\s'\"<>;)]*)")
+
+
+def is_secret_query_name(name: str) -> bool:
+    n = name.strip().lower()
+    return n in SECRET_QUERY_NAMES or bool(_SECRET_QUERY_PART.search(n))
+
+
+def is_secret_header_name(name: str) -> bool:
+    n = name.strip().lower()
+    return n in SECRET_HEADER_NAMES or bool(_SECRET_HEADER_PART.search(n))
+
+
+def _forms(secret: str) -> set[str]:
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="/:=@")}
+    raw = secret.encode("utf-8")
+    b64 = base64.b64encode(raw).decode("ascii")
+    forms.update({b64, b64.rstrip("="), base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")})
+    forms.add(json.dumps(secret)[1:-1])
+    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
+
+
+class Redactor:
+    """The secrets of one run. Thread-safe; `redact` is one regex pass over the text."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern | None = None
+        for s in secrets:
+            self.add(s)
+
+    def __len__(self) -> int:
+        return len(self._secrets)
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and value in self._secrets
+
+    def add(self, secret: object) -> None:
+        """Treat `secret` as secret from now on (None, empty and very short values are ignored)."""
+        if secret is None:
+            return
+        text = str(secret)
+        candidates = {text, text.strip()}
+        with self._lock:
+            new = {c for c in candidates if len(c) >= MIN_SECRET_LENGTH and c not in self._secrets}
+            if not new:
+                return
+            self._secrets.update(new)
+            for c in new:
+                self._forms.update(_forms(c))
+            # longest first, so a secret that contains another is hidden whole
+            alternatives = sorted(self._forms, key=lambda f: (-len(f), f))
+            self._pattern = re.compile("|".join(re.escape(f) for f in alternatives))
+
+    def add_basic(self, user: object, password: object) -> None:
+        """A Basic credential: the password and the base64 of `user:password` as a header carries it."""
+        self.add(password)
+        if password:
+            self.add(base64.b64encode(f"{user or ''}:{password}".encode("utf-8")).decode("ascii"))
+
+    def redact(self, text: object) -> str:
+        """`text` with every known secret (and every secret-named URL query value) replaced by `***`."""
+        if text is None:
+            return ""
+        s = text if isinstance(text, str) else str(text)
+        pattern = self._pattern
+        if pattern is not None:
+            s = pattern.sub(MASK, s)
+        if "=" in s:
+            s = _QUERY_IN_TEXT.sub(_mask_query_match, s)
+        return s
+
+    def redact_url(self, url: object) -> str:
+        """A URL safe to show: secret-named query parameters and userinfo passwords hidden, known secrets hidden."""
+        if url is None:
+            return ""
+        text = str(url)
+        try:
+            parts = urlsplit(text)
+        except ValueError:
+            return self.redact(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, host = netloc.rpartition("@")
+            user, sep, _pw = userinfo.partition(":")
+            netloc = f"{user}:{MASK}@{host}" if sep else f"{userinfo}@{host}"
+        query = _redact_query(parts.query) if parts.query else parts.query
+        return self.redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
+
+    def redact_headers(self, headers: Union[Mapping[str, str], Iterable[tuple[str, str]], None]):
+        """Headers safe to show: a dict for a mapping, a list of pairs for pairs.
+
+        Secret-named headers (Authorization, Cookie, X-API-Key, anything with key/token/secret/auth/
+        session/password in its name) show `***`, keeping an authorization scheme word (`Bearer ***`).
+        """
+        if headers is None:
+            return {}
+        if isinstance(headers, Mapping):
+            return {k: self._header_value(k, v) for k, v in headers.items()}
+        return [(k, self._header_value(k, v)) for k, v in headers]
+
+    def _header_value(self, name: str, value: object) -> str:
+        text = "" if value is None else str(value)
+        if is_secret_header_name(str(name)):
+            if not text:
+                return text
+            m = _AUTH_SCHEME.match(text)
+            return f"{m.group(1)} {MASK}" if m else MASK
+        return self.redact(text)
+
+
+def _redact_query(query: str) -> str:
+    out = []
+    for part in query.split("&"):
+        name, sep, _value = part.partition("=")
+        if sep and is_secret_query_name(unquote_plus(name)):
+            out.append(f"{name}={MASK}")
+        else:
+            out.append(part)
+    return "&".join(out)
+
+
+def _mask_query_match(m: re.Match) -> str:
+    if m.group(3) and is_secret_query_name(unquote_plus(m.group(2))) and m.group(3) != MASK:
+        return f"{m.group(1)}{m.group(2)}={MASK}"
+    return m.group(0)

@@ -1,0 +1,390 @@
+"""Connection options: `-o NAME=VALUE`, options files, CData connection strings, `ProfileSettings`.
+
+Owns: reading the three sources, merging them (options file < connection string < `-o`), resolving
+`${...}` references in every value before anything is split (contract §2), splitting
+`ProfileSettings`, registering secret-looking values with the redactor, and the helpers that read
+the options the HTTP layer needs (`CustomHeaders`, `CustomUrlParams`, `Timeout`, proxies).
+Must not: read a profile, or resolve references inside one.
+
+Option names are case-insensitive and blanks inside them are ignored (`Custom Headers` is
+`CustomHeaders`, as CData's documents write property names both ways); the name first given is the
+one shown.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping, MutableMapping, Optional, Sequence, Union
+from urllib.parse import quote, unquote_plus
+
+from .errors import OptionError
+from .http.redact import is_secret_header_name
+from .refs import RefContext, resolve_refs, sole_file_reference
+
+_SECRET_OPTION = re.compile(r"password|passwd|secret|token|api_?key|credential|private|passphrase", re.I)
+_TRUE = frozenset({"true", "yes", "1", "on", "y", "t"})
+
+
+def option_key(name: str) -> str:
+    return "".join(str(name).split()).lower()
+
+
+def is_true(value: object) -> bool:
+    """CData-style boolean: true/yes/on/1 (any case) are true; anything else, None included, is false."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    return str(value).strip().lower() in _TRUE
+
+
+def is_secret_option(name: str) -> bool:
+    return bool(_SECRET_OPTION.search(str(name)))
+
+
+class ConnectionOptions(MutableMapping[str, str]):
+    """Option name -> value; case-insensitive, in the order options were first given.
+
+    `source_file(name)` is the file a value was read from when the whole value was one
+    `${file:PATH}` reference (the OAuth layer writes a rotated refresh token back there).
+    """
+
+    def __init__(self, items: Union[Mapping[str, str], Iterable[tuple[str, str]], None] = None):
+        self._data: dict[str, tuple[str, str]] = {}
+        self._files: dict[str, Path] = {}
+        if items is not None:
+            pairs = items.items() if isinstance(items, Mapping) else items
+            for k, v in pairs:
+                self[k] = v
+
+    def __getitem__(self, name: str) -> str:
+        return self._data[option_key(name)][1]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        key = option_key(name)
+        old = self._data.get(key)
+        self._data[key] = (old[0] if old else str(name).strip(), value)
+        self._files.pop(key, None)
+
+    def __delitem__(self, name: str) -> None:
+        key = option_key(name)
+        del self._data[key]
+        self._files.pop(key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._data.values())
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and option_key(name) in self._data
+
+    def __repr__(self) -> str:
+        return f"ConnectionOptions({[name for name in self]})"  # names only: values may be secret
+
+    def set_source_file(self, name: str, path: Optional[Path]) -> None:
+        if path is None:
+            self._files.pop(option_key(name), None)
+        else:
+            self._files[option_key(name)] = Path(path)
+
+    def source_file(self, name: str) -> Optional[Path]:
+        return self._files.get(option_key(name))
+
+    def redacted(self, redactor) -> list[tuple[str, str]]:
+        """(name, value) pairs safe to show: secret-named options as `***`, other values redacted."""
+        out = []
+        for name, value in self.items():
+            if is_secret_option(name) and value:
+                out.append((name, "***"))
+            elif option_key(name) == "customheaders":
+                out.append((name, "\\n".join(f"{k}: {v}" for k, v in
+                                             redactor.redact_headers(_parse_header_lines(value, name, strict=False)))))
+            else:
+                out.append((name, redactor.redact(value)))
+        return out
+
+
+# -- parsing the sources -----------------------------------------------------------------------------
+def parse_pair(text: str, *, what: str = "option") -> tuple[str, str]:
+    """`NAME=VALUE` (the value may contain `=`)."""
+    name, sep, value = str(text).partition("=")
+    if not sep or not name.strip():
+        raise OptionError(f"{what} is not NAME=VALUE: {_name_only(text)}")
+    return name.strip(), value
+
+
+def parse_options_file(path: Union[str, os.PathLike]) -> list[tuple[str, str, int]]:
+    """(name, value, line) for each `NAME=VALUE` line; `#` starts a comment line; blank lines are skipped.
+
+    Only whole lines are comments: a `#` inside a value (a password) is part of it. Blanks around the
+    name and the value are removed.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise OptionError(f"{p}: cannot read the options file: {e.strerror or type(e).__name__}") from None
+    except UnicodeDecodeError:
+        raise OptionError(f"{p}: the options file is not UTF-8 text") from None
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, sep, value = stripped.partition("=")
+        if not sep or not name.strip():
+            raise OptionError(f"{p}:{lineno}: not NAME=VALUE (one connection option a line; '#' starts a comment)")
+        out.append((name.strip(), value.strip(), lineno))
+    return out
+
+
+def parse_connection_string(text: str, *, what: str = "connection string") -> list[tuple[str, str]]:
+    """CData-style `Name=Value;Other='a;b';X="q"` -> pairs.
+
+    Quoting rules: a value that starts with `'` or `"` runs to the matching quote, and a doubled quote
+    inside it is one quote character (`'it''s'` -> `it's`); anything after the closing quote up to the
+    next `;` must be blank. An unquoted value runs to the next `;` and is stripped. Empty entries (`;;`,
+    a trailing `;`) are ignored.
+    """
+    pairs: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and (text[i].isspace() or text[i] == ";"):
+            i += 1
+        if i >= n:
+            break
+        eq = text.find("=", i)
+        semi = text.find(";", i)
+        if eq < 0 or (0 <= semi < eq):
+            end = semi if semi >= 0 else n
+            raise OptionError(f"{what}: entry {_entry_number(pairs)} is not Name=Value: "
+                              f"{_name_only(text[i:end])}")
+        name = text[i:eq].strip()
+        if not name:
+            raise OptionError(f"{what}: entry {_entry_number(pairs)} has no name before '='")
+        j = eq + 1
+        while j < n and text[j] in " \t":
+            j += 1
+        if j < n and text[j] in "'\"":
+            quote_char = text[j]
+            j += 1
+            buf = []
+            while True:
+                if j >= n:
+                    raise OptionError(f"{what}: the value of {name} has no closing {quote_char}")
+                c = text[j]
+                if c == quote_char:
+                    if j + 1 < n and text[j + 1] == quote_char:
+                        buf.append(c)
+                        j += 2
+                        continue
+                    j += 1
+                    break
+                buf.append(c)
+                j += 1
+            value = "".join(buf)
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and text[j] != ";":
+                raise OptionError(f"{what}: unexpected text after the quoted value of {name}; "
+                                  f"separate entries with ';'")
+            i = j + 1
+        else:
+            end = text.find(";", j)
+            end = n if end < 0 else end
+            value = text[j:end].strip()
+            i = end + 1
+        pairs.append((name, value))
+    return pairs
+
+
+def _entry_number(pairs) -> int:
+    return len(pairs) + 1
+
+
+def _name_only(text: str) -> str:
+    """An offending entry without its value, which may be secret."""
+    name = str(text).split("=", 1)[0].strip()
+    if len(name) > 40 or is_secret_option(name):
+        return f"an entry of {len(str(text))} characters"
+    return repr(name)
+
+
+# -- building --------------------------------------------------------------------------------------
+def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
+                  options_file: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None] = None,
+                  connection: Optional[str] = None, variables: Optional[Mapping[str, object]] = None,
+                  secrets=None, base_dir: Union[str, os.PathLike] = ".", resolved: bool = False,
+                  context: Optional[RefContext] = None) -> ConnectionOptions:
+    """The run's connection options, merged: options file(s) < connection string < `-o` pairs.
+
+    `${...}` references are resolved in every value first (relative `${file:}` paths against the
+    options file's folder for its lines, against `base_dir` otherwise); then the connection string is
+    split and `ProfileSettings` values become options of their own (an option given by name, in any
+    source, wins over the same key inside `ProfileSettings`). `resolved=True` skips resolution (the
+    caller, e.g. a job, already resolved the values). Secret-looking values are added to `secrets`.
+    """
+    ctx = context if context is not None else RefContext()
+    variables = variables or {}
+    result = ConnectionOptions()
+
+    def resolve(value: str, name: str, anchor) -> tuple[str, Optional[Path]]:
+        if resolved:
+            return value, None
+        text = resolve_refs(value, variables, base_dir=anchor, secrets=secrets, context=ctx, what=f"option {name}")
+        return text, sole_file_reference(value, anchor)
+
+    def put(name: str, value: str, source: Optional[Path]) -> None:
+        result[name] = value
+        result.set_source_file(name, source)
+
+    files = [options_file] if isinstance(options_file, (str, os.PathLike)) else list(options_file or ())
+    for f in files:
+        anchor = Path(f).resolve().parent
+        for name, value, lineno in parse_options_file(f):
+            text, src = resolve(value, f"{name} ({f}:{lineno})", anchor)
+            put(name, text, src)
+    if connection:
+        text, _ = resolve(connection, "--connection", base_dir)
+        for name, value in parse_connection_string(text):
+            put(name, value, None)
+    for item in options:
+        name, value = parse_pair(item, what="-o") if isinstance(item, str) else (str(item[0]).strip(), item[1])
+        text, src = resolve("" if value is None else str(value), name, base_dir)
+        put(name, text, src)
+
+    settings = result.get("ProfileSettings")
+    if settings:
+        for name, value in parse_connection_string(settings, what="option ProfileSettings"):
+            if name not in result:
+                result[name] = value
+    if secrets is not None:
+        register_secrets(result, secrets)
+    return result
+
+
+def register_secrets(options: Mapping[str, str], secrets) -> None:
+    """Add secret-named option values and secret header values of `CustomHeaders` to the redactor."""
+    for name, value in options.items():
+        if not value:
+            continue
+        if is_secret_option(name):
+            secrets.add(value)
+        elif option_key(name) in ("customheaders", "oauthtokenheaders"):
+            for hname, hvalue in _parse_header_lines(value, name, strict=False):
+                if is_secret_header_name(hname) and hvalue:
+                    secrets.add(hvalue)
+                    scheme, _, rest = hvalue.partition(" ")
+                    if rest.strip():
+                        secrets.add(rest.strip())
+    user, password = options.get("User"), options.get("Password")
+    if password and hasattr(secrets, "add_basic"):
+        secrets.add_basic(user or "", password)
+
+
+# -- helpers the HTTP layer reads -----------------------------------------------------------------
+_HEADER_SPLIT = re.compile(r"\r\n|\n|\r|\\r\\n|\\n")
+_TOKEN_CHARS = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+
+
+def _parse_header_lines(value: str, option: str, *, strict: bool = True) -> list[tuple[str, str]]:
+    headers = []
+    for lineno, line in enumerate(_HEADER_SPLIT.split(value or ""), 1):
+        if not line.strip():
+            continue
+        name, sep, hvalue = line.partition(":")
+        name = name.strip()
+        if not sep or not name or not _TOKEN_CHARS.match(name):
+            if strict:
+                raise OptionError(f"option {option}: line {lineno} is not 'Name: value' "
+                                  f"(separate headers with newlines or a literal \\n)")
+            continue
+        headers.append((name, hvalue.strip()))
+    return headers
+
+
+def custom_headers(options: Mapping[str, str], name: str = "CustomHeaders") -> list[tuple[str, str]]:
+    """`CustomHeaders` as (name, value) pairs: `Name: value` lines separated by CRLF, LF or a literal `\\n`."""
+    return _parse_header_lines(_get(options, name) or "", name)
+
+
+def custom_url_params(options: Mapping[str, str], name: str = "CustomUrlParams") -> list[tuple[str, str]]:
+    """`CustomUrlParams` (`a=1&b=2`, URL-decoded; a leading `?` is ignored) as pairs."""
+    text = (_get(options, name) or "").strip().lstrip("?")
+    out = []
+    for part in text.split("&"):
+        if not part.strip():
+            continue
+        k, _, v = part.partition("=")
+        out.append((unquote_plus(k.strip()), unquote_plus(v.strip())))
+    return out
+
+
+def oauth_params(options: Mapping[str, str], name: str = "OAuthParams") -> list[tuple[str, str]]:
+    """`OAuthParams` (`name=value,name2=value2`, as CData documents it) as pairs."""
+    text = _get(options, name) or ""
+    out = []
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        k, sep, v = part.partition("=")
+        if not sep or not k.strip():
+            raise OptionError(f"option {name}: entry {len(out) + 1} is not name=value "
+                              f"(write name=value,name2=value2)")
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def timeout(options: Mapping[str, str]) -> Optional[float]:
+    """`Timeout` in seconds (None when unset; 0 means no timeout, as CData defines it)."""
+    text = _get(options, "Timeout")
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        raise OptionError(f"option Timeout must be a number of seconds, not {str(text).strip()!r}") from None
+    if value < 0:
+        raise OptionError("option Timeout must not be negative")
+    return value
+
+
+def proxies(options: Mapping[str, str], secrets=None) -> Optional[dict[str, str]]:
+    """A requests `proxies` mapping from ProxyServer/ProxyPort (+ ProxyUser/ProxyPassword), or None."""
+    server = (_get(options, "ProxyServer") or "").strip()
+    if not server:
+        return None
+    port = (_get(options, "ProxyPort") or "").strip()
+    scheme = "http"
+    if "://" in server:
+        scheme, _, server = server.partition("://")
+    server = server.rstrip("/")
+    if port:
+        if not port.isdigit():
+            raise OptionError(f"option ProxyPort must be a port number, not {port!r}")
+        if ":" not in server.rsplit("]", 1)[-1]:
+            server = f"{server}:{port}"
+    user = _get(options, "ProxyUser") or ""
+    password = _get(options, "ProxyPassword") or ""
+    auth = ""
+    if user:
+        auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
+        if secrets is not None and password:
+            secrets.add(password)
+    url = f"{scheme}://{auth}{server}"
+    return {"http": url, "https": url}
+
+
+def _get(options: Mapping[str, str], name: str) -> Optional[str]:
+    if isinstance(options, ConnectionOptions):
+        return options.get(name)
+    if name in options:
+        return options[name]
+    key = option_key(name)
+    for k, v in options.items():
+        if option_key(k) == key:
+            return v
+    return None

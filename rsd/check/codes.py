@@ -169,6 +169,11 @@ _TABLE = (
          "implement it yet; rather than produce different rows than a CData driver would, it refuses.",
          "Use `DOCUMENT` (nested arrays as JSON text) or `FLATTENEDDOCUMENTS` (nested arrays joined to "
          "their parent)."),
+    Code("RSD407", WARNING, "path index evaluated as a template",
+         "In `api:set` every `[...]` is an expression, so a path such as `$.items[0]` or `/a/b[1]` loses its "
+         "index: `[0]` reads an attribute named `0`, which is empty. A driver does the same, so the profile "
+         "runs, but not with the path that was written.",
+         "Write the path with `api:setc` (not evaluated) or escape the brackets: `$.items\\[0\\]`."),
     # --- 5xx: paging ---------------------------------------------------------------------------
     Code("RSD501", WARNING, "paging can never advance",
          "`EnablePaging` is true but no paging strategy is set (`pagenumberparam`, `pageoffsetparam`, "

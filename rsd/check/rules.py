@@ -326,6 +326,8 @@ _PATH_ATTRS = {"jsonpath": "RSD401", "xpath": "RSD402", "repeatelement": "RSD402
                "nextpagetokenpath": "RSD402", "nextpageurlpath": "RSD402", "totalcountpath": "RSD402",
                "totalpagespath": "RSD402", "hasmorepath": "RSD402"}
 _OP_KIND = {"xmlproviderget": "xml", "xmlget": "xml"}
+# `[0]`, `[*]`, `[-1]`, `[?(...)]`, `[@id]`, `[last()]`: path syntax, not an attribute reference
+_PATH_INDEX = re.compile(r"(?<!\\)\[\s*(?:-?\d+|\*|\?|@|last\(\)|position\(\))[^\]]*\]")
 
 
 def _doc_kind(f: Facts) -> str:
@@ -358,12 +360,19 @@ def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
         if code is None or not a.value:
             continue
         value = a.value
+        if not a.raw:
+            m = _PATH_INDEX.search(value)
+            if m:
+                loc = src.at(a.param, m.start()) if a.param is not None else a.node.loc
+                yield diag("RSD407", loc, f"'{m.group(0)}' in {a.target.value.strip()} is evaluated as a template, not kept "
+                           "as a path index", "use api:setc for paths, or escape the brackets: \\[0\\]")
+                continue
         if not a.raw and (not is_literal(value) or "\\" in value):
             continue  # a template (or escapes): checked once it has a value, at run time
         for off, err in _bad_paths(value, kind):
             loc = src.at(a.param, off) if a.param is not None else a.node.loc
             c = _path_code(code, value[off:].lstrip())
-            yield diag(c, loc, f"invalid {'JSONPath' if c == 'RSD401' else 'XPath'} in {a.attr}: {err}")
+            yield diag(c, loc, f"invalid {'JSONPath' if c == 'RSD401' else 'XPath'} in {a.target.value.strip()}: {err}")
     info = f.profile.info
     if info is None:
         return
@@ -464,7 +473,7 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
                 yield diag("RSD502", a.target.loc, f"two paging strategies at once: {first.attr} (line "
                            f"{first.target.loc.line}) and {a.attr}", "keep one strategy")
         for have, missing in (("nextpagetokenpath", "nextpagetokenparam"), ("nextpagetokenparam", "nextpagetokenpath")):
-            if literal(have) and literal(missing) is None:
+            if literal(have) and literal(missing) is None and (enabled or enable_unknown):
                 a = attrs[have][-1]
                 what = ("the token has no query parameter to go in" if have == "nextpagetokenpath"
                         else "nothing says where the token is in the response")
@@ -593,7 +602,9 @@ def rule_credentials(f: Facts, src: Source) -> Iterator[Diagnostic]:
                 if (hname and AUTH_HEADER_NAME.match(hname) and _literal_secret(value)
                         and len(value.strip()) >= 4):
                     loc = src.at(vp) if vp is not None else n.loc
-                    yield diag("RSD603", loc, f"the {hname} header is set to a literal value", _HINT["RSD603"])
+                    hint = (f"pass it at run time: -o 'CustomHeaders={hname}: ${{env:TOKEN}}' and drop this header"
+                            if hname.lower() in ("authorization", "proxy-authorization") else _HINT["RSD603"])
+                    yield diag("RSD603", loc, f"the {hname} header is set to a literal value", hint)
                     continue
         else:
             pairs = [(p.name, p, p.value) for k, p in n.params.items() if k not in ("op", "in", "out", "input", "output")]

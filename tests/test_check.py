@@ -15,6 +15,7 @@ from rsd.check import (
     check_paths,
     check_profile,
     check_report,
+    count_files,
     format_json,
     format_text,
     summary,
@@ -242,6 +243,13 @@ def test_options_file_secret_message_has_no_value(tmp_path: Path):
     assert [(d.code, d.loc.line, d.loc.column) for d in diags] == [("RSD605", 1, 10), ("RSD605", 2, 25)]
     assert all("hunter2" not in d.message and "k123456789" not in d.message for d in diags)
     assert "${env:PASSWORD}" in diags[0].hint
+
+
+def test_options_file_strict_and_file_count():
+    path = SAMPLES / "RSD605_options_literal_secret.options"
+    assert {d.severity for d in check_options_file(path)} == {"warning"}
+    assert {d.severity for d in check_options_file(path, strict=True)} == {"error"}
+    assert count_files([str(path), str(SAMPLES)]) == len(SAMPLE_FILES) - 1  # options files in folders are not read
 
 
 def test_unreadable_file(tmp_path: Path):

@@ -7,7 +7,8 @@ Must not: run a profile, send a request, or resolve `${...}` references.
     check_paths(paths, *, strict=False) -> list[Diagnostic]
     check_report(paths, *, strict=False) -> CheckReport   (diagnostics and the files checked)
     check_profile(profile) -> list[Diagnostic]
-    check_options_file(path) -> list[Diagnostic]
+    check_options_file(path, *, strict=False) -> list[Diagnostic]
+    count_files(paths) -> int   (profiles and options files `check_paths` would check)
 
 Every code is in codes.py and documented in docs/diagnostics.md (`python -m rsd.check.docgen`).
 """
@@ -33,6 +34,7 @@ __all__ = [
     "check_paths",
     "check_profile",
     "check_report",
+    "count_files",
     "format_json",
     "format_text",
     "summary",
@@ -96,18 +98,20 @@ def check_report(paths: Sequence[str | os.PathLike], *, strict: bool = False) ->
     `X.apip/member.rsd`); a file named with an options-file ending (`.options`, `.env`...) is
     checked as an options file."""
     diags: list[Diagnostic] = []
-    profile_paths = []
     files = 0
-    for raw in paths:
+    seen: set[str] = set()
+    for raw in paths:  # in the order given, so output follows the command line
         path = os.fspath(raw)
         if _is_options_file(path):
-            diags.extend(check_options_file(path))
+            diags.extend(_check_options_file(path))
             files += 1
-        else:
-            profile_paths.append(path)
-    for profile in read_paths(profile_paths):
-        diags.extend(check_profile(profile))
-        files += 1
+            continue
+        for profile in read_paths([path]):
+            if profile.path in seen:
+                continue
+            seen.add(profile.path)
+            diags.extend(check_profile(profile))
+            files += 1
     if strict:
         diags = strictly(diags)
     return CheckReport(diags, files)
@@ -168,9 +172,20 @@ def _option_findings(name: str, value: str) -> Iterable[tuple[int, str]]:
         yield len(value) - len(value.lstrip()), f"{name} is a secret written in the file"
 
 
-def check_options_file(path: str | os.PathLike) -> list[Diagnostic]:
+def count_files(paths: Sequence[str | os.PathLike]) -> int:
+    """How many files `check_paths(paths)` checks (`.apip` members count one each)."""
+    options = [p for p in map(os.fspath, paths) if _is_options_file(p)]
+    return len(options) + len(read_paths([p for p in map(os.fspath, paths) if p not in options]))
+
+
+def check_options_file(path: str | os.PathLike, *, strict: bool = False) -> list[Diagnostic]:
     """An options file (`NAME=VALUE` a line, `#` comments): RSD010 for a line that is not an option,
     RSD605 for a secret written literally instead of a `${...}` reference."""
+    diags = _check_options_file(path)
+    return strictly(diags) if strict else diags
+
+
+def _check_options_file(path: str | os.PathLike) -> list[Diagnostic]:
     spath = os.fspath(path)
     try:
         with open(spath, encoding="utf-8-sig") as fh:

@@ -24,7 +24,7 @@ from lxml import etree
 from ..errors import ProfileError
 from ..reader.ast import Column
 from .documents import Document
-from .paths import (KEY, PathError, Step, aggregate_text, compile_xpath, element_steps, find_repeating_element,
+from .paths import (ANY, KEY, PathError, Step, aggregate_text, compile_xpath, element_steps, find_repeating_element,
                     find_top_array, json_elements, json_elements_getter, json_general_getter, json_getter,
                     json_path_to_xpath, parse_json_path, split_paths, split_xpath, walk_json,
                     xml_absolute_elements_getter, xml_elements_getter, xml_getter, _xml_nodes_value, _xpath_eval)
@@ -49,8 +49,29 @@ def _family(kind: str) -> str:
     return "xml" if (kind or "").lower() == "xml" else "json"
 
 
+def _step_base(step: Any) -> Any:
+    """An XML step without its predicate (`Item[@a='b']` -> `Item`); JSON steps are returned unchanged."""
+    if isinstance(step, str):
+        i = step.find("[")
+        return step if i < 0 else step[:i].strip()
+    return step
+
+
+def _step_covers(anchor_step: Any, step: Any) -> bool:
+    """Whether a column step lies inside a repeat step: equal, or the repeat step is a wildcard or a
+    predicate on the same name (`*`, `Item[@type='x']` cover `Item`)."""
+    if anchor_step == step:
+        return True
+    if isinstance(anchor_step, str):
+        base = _step_base(anchor_step)
+        return isinstance(step, str) and "[" not in step and (base == "*" or base == step)
+    return anchor_step[0] == ANY and step[0] == KEY
+
+
 def _is_prefix(prefix: tuple, steps: tuple) -> bool:
-    return len(prefix) <= len(steps) and steps[: len(prefix)] == prefix
+    if len(prefix) > len(steps):
+        return False
+    return all(_step_covers(a, b) for a, b in zip(prefix, steps))
 
 
 class _ColumnPath:
@@ -98,6 +119,10 @@ class _JsonFamily:
 
     def auto_repeat(self, root: Any) -> tuple[Optional[tuple], list]:
         return find_top_array(root)
+
+    @staticmethod
+    def anchor_of(elements: list) -> Optional[tuple]:
+        return None  # JSON values have no parent pointers: `$..items` cannot be located
 
     def child_elements(self, rel: tuple) -> Callable[[Any], list]:
         if not rel:
@@ -152,6 +177,12 @@ class _XmlFamily:
 
     def child_elements(self, rel: tuple) -> Callable[[Any], list]:
         return xml_elements_getter(rel)
+
+    @staticmethod
+    def anchor_of(elements: list) -> Optional[tuple]:
+        """XML elements know their ancestors: the anchor of a `//Item` or `/` repeat path is read from
+        the first element found, so absolute column paths through it are rebased as usual."""
+        return element_steps(elements[0]) if elements else None
 
     def column_path(self, column: Column) -> _ColumnPath:
         aggregate = (column.value_format or "").strip().lower() == "aggregate"
@@ -288,6 +319,7 @@ class _DocumentPlan:
         self.paths = paths
         self.repeat = repeat
         self._layouts: dict[Any, _Layout] = {}
+        self.dynamic = repeat is not None and repeat.anchor is None and family.name == "xml"
         if repeat is not None:
             self.layout = _Layout(family, paths, repeat.anchor)
 
@@ -306,7 +338,10 @@ class _DocumentPlan:
         if self.repeat is None:
             anchor, elements = self.family.auto_repeat(root)
             return self._layout_for(anchor).rows(root, elements)
-        return self.layout.rows(root, self.repeat.elements(root))
+        elements = self.repeat.elements(root)
+        if self.dynamic:
+            return self._layout_for(self.family.anchor_of(elements)).rows(root, elements)
+        return self.layout.rows(root, elements)
 
 
 # --------------------------------------------------------------------------------- FLATTENEDDOCUMENTS

@@ -448,11 +448,15 @@ def compile_xpath(text: str) -> etree.XPath:
         raise PathError(f"invalid XPath {text!r}: {err}") from None
 
 
+def _has_child_element(node: Any) -> bool:
+    return any(isinstance(child.tag, str) for child in node)  # not entity references or comments
+
+
 def xml_node_value(node: Any, aggregate: bool = False) -> Any:
     """Element text (an empty element is None), or the element's XML text when it has child elements or
     `aggregate` is set; attribute and text() results as plain str; numbers and booleans of XPath functions."""
     if isinstance(node, etree._Element):
-        if aggregate or len(node):
+        if aggregate or (len(node) and _has_child_element(node)):
             return etree.tostring(node, encoding="unicode", with_tail=False)
         return node.text or None
     if isinstance(node, str):

@@ -191,7 +191,8 @@ _TABLE = (
          "Set the missing attribute."),
     Code("RSD504", WARNING, "page size without its parameter",
          "`pagesize` and `pagesizeparam` go together: the size is sent as `?pagesizeparam=pagesize`. With "
-         "only one of them nothing is sent.",
+         "only one of them nothing is sent. (`pageoffsetparam` needs no `pagesize`: the offset advances by "
+         "the rows each page returned, so a server that caps the page size loses nothing.)",
          "Set both, or neither."),
     Code("RSD505", WARNING, "rows@next never changes",
          "The `api:call` body sets `rows@next` to a constant, so every page asks for the same next page. "

@@ -36,6 +36,11 @@ def render() -> str:
         "entities (the column is then the parameter's column + the length of `name=\"` + the offset in",
         "the value), otherwise at the parameter.",
         "",
+        "What is checked: `.rsd` files, folders (recursively) and `.apip` archives (each member reported as",
+        "`X.apip/member.rsd`); a file named on the command line with an options-file ending (`.options`,",
+        "`.opts`, `.env`, `.conf`, `.cfg`, `.ini`, `.properties`, `.txt`) is checked as an options file",
+        "(RSD010, RSD011, RSD605), and so is every `--options-file`.",
+        "",
         "| code | severity | title |",
         "|---|---|---|",
     ]

@@ -304,3 +304,24 @@ def test_public_corpus_has_no_errors():
     assert report.files >= 40
     errors = [d for d in report.diagnostics if d.is_error]
     assert not errors, "\n" + format_text(errors)
+
+
+def test_check_never_raises_on_mangled_profiles():
+    import random
+
+    rnd = random.Random(7)
+    texts = [p.read_text(encoding="utf-8") for p in SAMPLE_FILES if p.suffix == ".rsd"]
+    alphabet = "[]|()'\"<>/&=#{}$;.: \nab1"
+    for _ in range(400):
+        t = list(rnd.choice(texts))
+        for _ in range(rnd.randint(1, 6)):
+            pos = rnd.randrange(len(t))
+            r = rnd.random()
+            if r < 0.4:
+                del t[pos]
+            elif r < 0.8:
+                t.insert(pos, rnd.choice(alphabet))
+            else:
+                t[pos] = rnd.choice(alphabet)
+        for d in diags_of("".join(t)):
+            assert d.code in CODES

@@ -104,6 +104,16 @@ def main() -> None:
     run("rsd parse+map+coerce (nested paths, epoch dates)", args.pages, nbody,
         lambda b: sum(1 for _ in map(ncoerce, nmapper.rows(parse_document(b, "json")))))
 
+    items = "".join(f"<Item><Id>{i}</Id><Name>n{i}</Name><Owner><User><Id>{i}</Id></User></Owner>"
+                    f"<Date>2024-01-02T00:00:00Z</Date></Item>" for i in range(args.records))
+    xbody = f"<Job><Count>{args.records}</Count>{items}</Job>".encode()
+    xcols = [Column("Id", LOC, xpath="/Job/Item/Id", type="int"), Column("Name", LOC, xpath="Name"),
+             Column("Owner", LOC, xpath="Owner/User/Id", type="int"), Column("Date", LOC, xpath="Date", type="datetime")]
+    xmapper = compile_mapper(xcols, repeat_paths="/Job/Item", kind="xml")
+    xcoerce = compile_coercer(xcols)
+    run("rsd parse+map+coerce (XML, 4 columns)", max(1, args.pages // 4), xbody,
+        lambda b: sum(1 for _ in map(xcoerce, xmapper.rows(parse_document(b, "xml")))))
+
     # mapping alone, 1,000,000 records: the per-record cost without parsing
     doc = parse_document(body, "json")
     start = time.perf_counter()

@@ -380,6 +380,7 @@ def test_compile_value_path_xml():
     assert compile_value_path("/Authentication/AccessToken", "xml")(doc) == "t0k"
     assert compile_value_path("/Authentication/Item/@n", "xml")(doc) == "1"
     assert compile_value_path("/Authentication/Nope", "xml")(doc) is None
+    assert compile_value_path("AccessToken", "xml")(doc) == "t0k"
     assert compile_value_path("count(/Authentication/Item)", "xml")(doc) == 2.0
 
 

@@ -39,8 +39,15 @@ def is_true(value: object) -> bool:
     return str(value).strip().lower() in _TRUE
 
 
+_NOT_SECRET_SUFFIXES = ("url", "uri", "type", "in", "auth", "scheme", "headers", "location", "path", "file",
+                        "expiry", "expiresin")
+
+
 def is_secret_option(name: str) -> bool:
-    return bool(_SECRET_OPTION.search(str(name)))
+    """Whether an option's value is a credential (Password, OAuthClientSecret, APIKey...), not a setting
+    about one (OAuthAccessTokenURL, OAuthGrantType, OAuthTokenHeaders)."""
+    key = option_key(name)
+    return bool(_SECRET_OPTION.search(key)) and not key.endswith(_NOT_SECRET_SUFFIXES)
 
 
 class ConnectionOptions(MutableMapping[str, str]):

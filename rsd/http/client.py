@@ -177,15 +177,15 @@ class HttpClient:
             raise HttpError(f"{method} {shown}: the response body cannot be decoded (bad compression)", url=shown) from None
         except requests.exceptions.ConnectionError as e:
             raise _Transient(_root_reason(e))
+        except requests.exceptions.InvalidHeader:
+            raise HttpError(f"{method} {shown}: a request header has an invalid name or value "
+                            f"(check CustomHeaders for stray newlines or blanks)", url=shown) from None
         except UnicodeError:
             raise HttpError(f"{method} {shown}: a request header or the URL has characters HTTP cannot carry "
                             f"(non-Latin-1 text in a header value?)", url=shown) from None
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, ValueError) as e:
             raise HttpError(f"{method} {shown}: invalid URL ({type(e).__name__})", url=shown) from None
-        except requests.exceptions.InvalidHeader:
-            raise HttpError(f"{method} {shown}: a request header has an invalid name or value "
-                            f"(check CustomHeaders for stray newlines or blanks)", url=shown) from None
         except requests.exceptions.TooManyRedirects:
             raise HttpError(f"{method} {shown}: too many redirects", url=shown) from None
         except requests.exceptions.RequestException as e:

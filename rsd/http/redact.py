@@ -49,7 +49,7 @@ def is_secret_header_name(name: str) -> bool:
 
 
 def _forms(secret: str) -> set[str]:
-    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret, safe="/:=@")}
+    forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe="/:=@")}
     raw = secret.encode("utf-8")
     b64 = base64.b64encode(raw).decode("ascii")
     forms.update({b64, b64.rstrip("="), base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")})
@@ -88,9 +88,15 @@ class Redactor:
             self._secrets.update(new)
             for c in new:
                 self._forms.update(_forms(c))
-            # longest first, so a secret that contains another is hidden whole
-            alternatives = sorted(self._forms, key=lambda f: (-len(f), f))
-            self._pattern = re.compile("|".join(re.escape(f) for f in alternatives))
+            self._pattern = None  # compiled again on the next redact()
+
+    def _compile(self) -> "re.Pattern | None":
+        with self._lock:
+            if self._pattern is None and self._forms:
+                # longest first, so a secret that contains another is hidden whole
+                alternatives = sorted(self._forms, key=lambda f: (-len(f), f))
+                self._pattern = re.compile("|".join(re.escape(f) for f in alternatives))
+            return self._pattern
 
     def add_basic(self, user: object, password: object) -> None:
         """A Basic credential: the password and the base64 of `user:password` as a header carries it."""
@@ -103,7 +109,7 @@ class Redactor:
         if text is None:
             return ""
         s = text if isinstance(text, str) else str(text)
-        pattern = self._pattern
+        pattern = self._pattern if self._pattern is not None else self._compile()
         if pattern is not None:
             s = pattern.sub(MASK, s)
         if "=" in s:

@@ -19,6 +19,7 @@ from typing import Iterator, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit, unquote
 
 from ..errors import InvalidInputError, OptionError, ProfileError, RunError
+from ..options import custom_headers, custom_url_params
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import PAGING_ATTRS, PageRequest, PageResult, STOP_CLI_MAX_PAGES, STOP_SINGLE, build_pager
 from ..reader import ast
@@ -136,7 +137,7 @@ class Operations:
         ctype = a.get("contenttype")
         if ctype:
             headers.append(("Content-Type", ctype))
-        url_params = _pairs_option(a.get("customurlparams"))
+        url_params = custom_url_params({"CustomUrlParams": a.get("customurlparams") or ""})
         mapper = self._mapper(a, kind)
         emaps = self._element_maps(a, kind)
         paging_attrs = {n: a.get(n) for n in PAGING_ATTRS}
@@ -195,14 +196,7 @@ class Operations:
         headers = []
         custom = a.get("customheaders")
         if custom:
-            for line in re.split(r"\r?\n|\\n", custom):
-                if not line.strip():
-                    continue
-                name, sep, value = line.partition(":")
-                if not sep or not name.strip():
-                    raise OptionError(f"the CustomHeaders option has a line that is not 'Name: value': "
-                                      f"{self.redactor.redact(line.strip())!r}")
-                headers.append((name.strip(), value.strip()))
+            headers.extend(custom_headers({"CustomHeaders": custom}))
         names, values = a.multi("header:name"), a.multi("header:value")
         for i, name in enumerate(names):
             if name is None or text_of(name) == "":
@@ -261,9 +255,3 @@ class Operations:
         for k, v in headers.items():
             item.set("header:" + k, v)
         x.scope.response = item
-
-
-def _pairs_option(text: Optional[str]) -> list:
-    if not text:
-        return []
-    return parse_qsl(text, keep_blank_values=True)

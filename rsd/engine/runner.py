@@ -42,8 +42,8 @@ class Summary:
 
     def lines(self) -> list[str]:
         out = [
-            f"{self.rows:,} rows from {self.pages:,} pages in {self.requests:,} requests"
-            + (f" ({self.retries} retried)" if self.retries else "")
+            f"{_n(self.rows, 'row')} from {_n(self.pages, 'page')} in {_n(self.requests, 'request')}"
+            + (f" ({_n(self.retries, 'retry', 'retries')})" if self.retries else "")
             + f", {self.elapsed:.2f} s",
             f"paging stopped: {self.stop_reason}",
         ]
@@ -52,6 +52,10 @@ class Summary:
                        + ("s" if self.token_refreshes != 1 else "")
                        + (" (refreshed mid-run)" if self.token_refreshes > 1 else ""))
         return out
+
+
+def _n(count: int, one: str, many: str = "") -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 class RunState:

@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the bundled examples against a local demo API (127.0.0.1)")
     p.add_argument("--db", default=None, metavar="PATH", help="SQLite file to load (default: a temporary folder)")
-    p.add_argument("--token-lifetime", type=float, default=2.0, help="demo token lifetime in seconds (default 2)")
+    p.add_argument("--token-lifetime", type=float, default=1.0,
+                   help="lifetime of the demo's access tokens in seconds (default 1: they expire mid-run)")
     _add_common(p)
 
     p = sub.add_parser("job", help="run or check an orchestration job (JOB.toml)")

@@ -67,9 +67,11 @@ def run_demo(args, redactor) -> int:
     os.environ.setdefault("RSD_DEMO_CLIENT_ID", DEMO_CLIENT_ID)
     os.environ.setdefault("RSD_DEMO_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     os.environ.setdefault("RSD_DEMO_REFRESH_TOKEN", DEMO_REFRESH_TOKEN)
-    # a little latency per request makes the runs outlive the short tokens, as an hourly job outlives real ones
-    with DemoServer(token_lifetime=args.token_lifetime, latency=0.03) as srv:
-        err.print(f"[bold]demo API[/] on {srv.url} (tokens live {args.token_lifetime:g} s)")
+    # the job's token step fetches one token for the whole job (as the originating document's Python
+    # step does), so it must outlive the job; the profiles of part 2 get short-lived tokens and a little
+    # latency per request, so that they outlive their tokens as an hourly job outlives real ones
+    with DemoServer(token_lifetime=60.0) as srv:
+        err.print(f"[bold]demo API[/] on {srv.url}")
         err.print(f"[bold]1. the orchestration job[/] {samples / 'job.toml'}: token step, then two query steps")
         job = load_job(str(samples / "job.toml"))
         runner = JobRunner(job, redactor=redactor, variables={"token_url": srv.token_url, "demo_db": str(db)},
@@ -77,7 +79,9 @@ def run_demo(args, redactor) -> int:
         runner.run()
         print_job_table(runner.results)
 
-        err.print(f"\n[bold]2. every sample profile[/], OAuth 2 refresh-token grant at run time -> {db}")
+        srv.token_lifetime, srv.latency = args.token_lifetime, 0.1
+        err.print(f"\n[bold]2. every sample profile[/], OAuth 2 refresh-token grant at run time, tokens living "
+                  f"{args.token_lifetime:g} s -> {db}")
         for name, table in PROFILES:
             summary = api.run(str(samples / name), options=oauth_options(srv), output=f"sqlite:///{db}",
                               table=table, mode="replace", redactor=redactor, base_dir=str(workdir))

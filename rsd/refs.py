@@ -220,4 +220,3 @@ def _chomp(text: str) -> str:
 
 def _where(what: Optional[str]) -> str:
     return f"{what}: " if what else ""
-

@@ -226,7 +226,8 @@ def test_redactor_forms_and_rules():
     assert r.redact(text) == "a *** b *** c *** d Basic *** e ***"
     assert r.redact('{"v": "s3cr/t+val="}') == '{"v": "***"}'
     # secret-named query parameters in free text and in URLs, whatever their value
-    assert r.redact("GET https://h/p?code=xyz&page=2&client_secret=q") == "GET https://h/p?code=***&page=2&client_secret=***"
+    assert r.redact("GET https://h/p?code=xyz&page=2&client_secret=q") == \
+        "GET https://h/p?code=***&page=2&client_secret=***"
     assert r.redact_url("https://user:pass@h/p?Refresh_Token=x&signature=y&page=1#f") == \
         "https://user:***@h/p?Refresh_Token=***&signature=***&page=1#f"
     assert r.redact_url("https://h/p") == "https://h/p" and r.redact_url(None) == ""

@@ -170,11 +170,13 @@ class HttpClient:
         except requests.exceptions.ProxyError as e:
             raise _Transient(f"the proxy failed ({_root_reason(e)})")
         except requests.exceptions.SSLError as e:
-            raise HttpError(f"{method} {shown}: TLS error ({self.redactor.redact(_root_reason(e))})", url=shown) from None
+            reason = self.redactor.redact(_root_reason(e))
+            raise HttpError(f"{method} {shown}: TLS error ({reason})", url=shown) from None
         except requests.exceptions.ChunkedEncodingError as e:
             raise _Transient(_truncation_reason(e))
         except requests.exceptions.ContentDecodingError:
-            raise HttpError(f"{method} {shown}: the response body cannot be decoded (bad compression)", url=shown) from None
+            raise HttpError(f"{method} {shown}: the response body cannot be decoded (bad compression)",
+                            url=shown) from None
         except requests.exceptions.ConnectionError as e:
             raise _Transient(_root_reason(e))
         except requests.exceptions.InvalidHeader:

@@ -40,11 +40,13 @@ class StopRun(BaseException):
 class Exec:
     """Run-time state of one execution of a script: the scope, the output and the operations."""
 
-    __slots__ = ("scope", "emit", "ops", "columns", "run", "profile_path")
+    __slots__ = ("scope", "emit", "emit_many", "ops", "columns", "run", "profile_path")
 
-    def __init__(self, scope: Scope, emit: Callable, ops, columns: Sequence[str], run, profile_path: str):
+    def __init__(self, scope: Scope, emit: Callable, ops, columns: Sequence[str], run, profile_path: str,
+                 emit_many: Optional[Callable] = None):
         self.scope = scope
         self.emit = emit  # emit(row_tuple)
+        self.emit_many = emit_many or (lambda rows: [emit(r) for r in rows])  # emit_many(list_of_rows)
         self.ops = ops
         self.columns = columns  # lower-case column names, in order
         self.run = run  # RunState: paging state, counters
@@ -560,9 +562,9 @@ class Call(Stmt):
         out_name = self.output.render(scope) if self.output is not None else ""
         try:
             if self.fast_push and not out_name:
-                emit = x.emit
-                for row in x.ops.rows(x, op, in_item, self.node):
-                    emit(row)
+                emit_many = x.emit_many
+                for page in x.ops.pages(x, op, in_item, self.node):
+                    emit_many(page)
                 return
         except RsdError as e:
             if not handle(self.body.catches, e, x):

@@ -104,19 +104,21 @@ class Operations:
         self.plan_hook = None  # `rsd plan`: called with the first request instead of sending it
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
-    def rows(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[tuple]:
-        """Row tuples in column order (for calls whose body only pushes)."""
-        for row, extra in self._feed(x, op, in_item, node):
-            yield row
+    def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list]:
+        """Lists of row tuples in column order, a page at a time (for calls whose body only pushes)."""
+        for rows, extra in self._feed(x, op, in_item, node):
+            yield rows
 
     def items(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node, name: str) -> Iterator[Item]:
+        """One item per row, for call bodies that do more than push."""
         names = {c.name.lower(): c.name for c in self.columns}
         colnames = self.colnames
-        for row, extra in self._feed(x, op, in_item, node):
-            item = Item(name, dict(zip(colnames, row)), dict(names))
-            for k, v in extra:
-                item.set(k, v)
-            yield item
+        for rows, extra in self._feed(x, op, in_item, node):
+            for row in rows:
+                item = Item(name, dict(zip(colnames, row)), dict(names))
+                for k, v in extra:
+                    item.set(k, v)
+                yield item
 
     # -- the feed --------------------------------------------------------------------------------
     def _feed(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node):
@@ -165,13 +167,14 @@ class Operations:
             doc = parse_document(body, kind, source=source)
             self._response_item(x, status, final_url, resp_headers)
             extra = tuple((name, fn(doc)) for name, fn in emaps)
-            n = 0
-            for row in mapper.rows(doc):
-                n += 1
-                yield row, extra
+            rows = list(mapper.rows(doc))
+            n = len(rows)
             if n == 0 and emaps:
                 # a document with no repeating element (a token response): one item of mapped values
-                yield (None,) * len(self.colnames), extra
+                yield [(None,) * len(self.colnames)], extra
+            elif n:
+                yield rows, extra
+            del rows
             run.page_rows(n)
             if pager is None:
                 run.note_stop(STOP_SINGLE, declarative=False)

@@ -162,6 +162,17 @@ class Runner:
                 write(buf[:])
                 buf.clear()
 
+        def emit_many(rows):
+            if limit is not None and state.rows + len(rows) >= limit:
+                for row in rows:
+                    emit(row)  # raises StopRun at the limit
+                return
+            buf.extend([coerce(r) for r in rows])
+            state.rows += len(rows)
+            if len(buf) >= BATCH:
+                write(buf[:])
+                buf.clear()
+
         connection = self._connection_item()
         base_inputs = input_item(self.profile, self.inputs)
         seen: set = set()
@@ -176,7 +187,7 @@ class Runner:
                 if page_state is not None:
                     inp.set("rows@next", page_state)
                 scope = Scope(inp, connection)
-                x = Exec(scope, emit, self.ops, self.colnames, state, self.profile.path)
+                x = Exec(scope, emit, self.ops, self.colnames, state, self.profile.path, emit_many)
                 run_block(self.globals, x)
                 run_block(self.body, x)
                 nxt = text_of(state.next_value) if state.next_set else ""

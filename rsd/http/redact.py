@@ -109,7 +109,9 @@ class Redactor:
         if text is None:
             return ""
         s = text if isinstance(text, str) else str(text)
-        pattern = self._pattern if self._pattern is not None else self._compile()
+        pattern = self._pattern  # read once: add() may reset it from another thread
+        if pattern is None:
+            pattern = self._compile()
         if pattern is not None:
             s = pattern.sub(MASK, s)
         if "=" in s:

@@ -21,9 +21,7 @@ def load(path: Union[str, Profile]) -> Profile:
     """Read a profile; a profile with reader errors (broken XML, unknown keywords) raises `ProfileError`."""
     if isinstance(path, Profile):
         return path
-    if not Path(path).exists():
-        raise InvalidInputError(f"{path}: no such profile")
-    profile = read_profile(str(path))
+    profile = _read_member(str(path)) if not Path(path).exists() else read_profile(str(path))
     errors = tuple(d for d in profile.diagnostics if d.is_error)
     if errors:
         first = errors[0]
@@ -31,6 +29,20 @@ def load(path: Union[str, Profile]) -> Profile:
                            + (f" (and {len(errors) - 1} more; run `rsd check {path}`)" if len(errors) > 1 else ""),
                            diagnostics=errors, hint=first.hint)
     return profile
+
+
+def _read_member(path: str) -> Profile:
+    """`X.apip/member.rsd`: one profile of an `.apip` archive."""
+    from .reader import read_apip
+
+    norm = path.replace("\\", "/")
+    head, sep, member = norm.partition(".apip/")
+    if sep and Path(head + ".apip").is_file():
+        for prof in read_apip(head + ".apip").profiles:
+            if prof.path.replace("\\", "/").lower() == norm.lower():
+                return prof
+        raise InvalidInputError(f"{path}: the archive {head}.apip has no member {member!r}")
+    raise InvalidInputError(f"{path}: no such profile")
 
 
 def new_redactor():
@@ -45,7 +57,7 @@ def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Op
     references resolved and `ProfileSettings` split. Returns a `ConnectionOptions`."""
     from .options import build_options
     return build_options(options=options, options_file=options_file, connection=connection,
-                         variables=dict(variables or {}), secrets=redactor, base_dir=base_dir)
+                         variables=dict(variables or {}), secrets=redactor, base_dir=base_dir, resolved=resolved)
 
 
 def make_client(options, redactor, trace: Optional[Callable[[str], None]] = None):
@@ -84,7 +96,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     redactor = redactor if redactor is not None else new_redactor()
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
-                           variables=variables, redactor=redactor, base_dir=base_dir)
+                           variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
     client = make_client(opts, redactor, trace)
     runner = Runner(prof, connection=list(opts.items()), inputs=dict(inputs or {}), http=client,
                     redactor=redactor, method=method, limit=int(limit) if limit else None,

@@ -159,6 +159,8 @@ def cmd_plan(args, redactor) -> int:
         out(f"paging:   {plan['paging']}\n")
         if plan.get("stops"):
             out("stops on: " + "; ".join(plan["stops"]) + "\n")
+    if plan.get("missing"):
+        out("\nnot given (a run needs them; pass -i NAME=VALUE): " + ", ".join(plan["missing"]) + "\n")
     out(f"\ncolumns ({len(plan['columns'])}):\n")
     width = max((len(c["name"]) for c in plan["columns"]), default=4)
     for c in plan["columns"]:

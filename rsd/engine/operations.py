@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Iterator, Optional
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit, unquote
+from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError, ProfileError, RunError
 from ..options import custom_headers, custom_url_params
@@ -45,13 +45,14 @@ def kind_of(op: str) -> Optional[str]:
 
 
 def with_query(url: str, params) -> str:
-    """`url` with `params` (pairs) set in its query string; existing keys are replaced."""
+    """`url` with `params` (pairs) set in its query string. Keys given replace the same keys already
+    there; every other part of the query is kept byte for byte (no re-encoding of what the author wrote)."""
     if not params:
         return url
     parts = urlsplit(url)
     new_keys = {k for k, _ in params}
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in new_keys]
-    query = urlencode(kept + [(k, v) for k, v in params])
+    kept = [seg for seg in parts.query.split("&") if seg and unquote_plus(seg.split("=", 1)[0]) not in new_keys]
+    query = "&".join(kept + [urlencode(list(params))])
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
@@ -102,6 +103,7 @@ class Operations:
         self._mappers: dict = {}
         self._paths: dict = {}
         self.plan_hook = None  # `rsd plan`: called with the first request instead of sending it
+        self.missing = None  # `rsd plan`: a list that collects placeholders without a value
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
     def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list]:
@@ -213,6 +215,9 @@ class Operations:
             v = x.scope.resolve(name)
             if v is None:
                 v = x.scope.resolve("_input." + name)
+            if v is None and self.missing is not None:
+                self.missing.append("{" + name + "}")
+                return "{" + name + "}"
             if v is None:
                 raise InvalidInputError(f"{node.loc}: the URI placeholder {{{name}}} has no value; "
                                         f"pass it with -i {name}=VALUE")

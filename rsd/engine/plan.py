@@ -43,7 +43,7 @@ def _auth_description(options) -> Optional[str]:
 
 def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor, method: str = "GET") -> dict:
     runner = Runner(profile, connection=list(options.items()), inputs=inputs, http=None, redactor=redactor,
-                    method=method)
+                    method=method, dry_run=True)
 
     def hook(request):
         raise _Planned(request)
@@ -56,7 +56,8 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
         request = p.request
     method_node = profile.method(method)
     script_paging = _sets_rows_next(profile.statements) or _sets_rows_next(method_node.body)
-    plan: dict = {"profile": profile.path, "table": profile.title, "request": None, "paging": None, "columns": []}
+    plan: dict = {"profile": profile.path, "table": profile.title, "request": None, "paging": None, "columns": [],
+                  "missing": list(dict.fromkeys(runner.missing or ()))}
     if request is not None:
         headers = [(k, v) for k, v in request["headers"]]
         red = redactor.redact_headers(dict(headers)) if headers else {}

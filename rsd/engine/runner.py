@@ -39,6 +39,7 @@ class Summary:
     stop_reason: str = ""
     paging: str = ""
     status: str = "ok"
+    warnings: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
@@ -51,6 +52,7 @@ class Summary:
             out.append(f"access token obtained {self.token_refreshes} time"
                        + ("s" if self.token_refreshes != 1 else "")
                        + (" (refreshed mid-run)" if self.token_refreshes > 1 else ""))
+        out.extend(f"warning: {w}" for w in self.warnings)
         return out
 
 
@@ -89,8 +91,10 @@ class RunState:
             self.declarative_stop = reason
 
 
-def input_item(profile: Profile, inputs: Mapping[str, str]) -> Item:
-    """`_input`: the given inputs, then the defaults of `api:info`; required inputs and `values` checked."""
+def input_item(profile: Profile, inputs: Mapping[str, str], missing: Optional[list] = None) -> Item:
+    """`_input`: the given inputs, then the defaults of `api:info`; required inputs and `values` checked.
+
+    With a `missing` list (a dry run), a required input that was not given is noted there instead."""
     item = Item("_input")
     given = {k.lower(): (k, v) for k, v in inputs.items()}
     declared = profile.info.inputs if profile.info is not None else ()
@@ -103,6 +107,8 @@ def input_item(profile: Profile, inputs: Mapping[str, str]) -> Item:
                                         f"{', '.join(inp.values)}")
         elif inp.default is not None:
             item.set(inp.name.rstrip("#"), inp.default)
+        elif inp.required and missing is not None:
+            missing.append(inp.name)
         elif inp.required:
             raise InvalidInputError(f"{inp.loc}: the profile requires the input {inp.name!r}; "
                                     f"pass it with -i {inp.name}=VALUE")
@@ -117,7 +123,7 @@ class Runner:
     def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs: Mapping[str, str],
                  http, redactor, method: str = "GET", limit: Optional[int] = None,
                  max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, dry_run: bool = False):
         self.profile = profile
         self.method = profile.method(method)
         if self.method is None:
@@ -139,6 +145,9 @@ class Runner:
         self.state = RunState(max_pages, on_page)
         self.ops = Operations(self.columns, http, self.state, redactor, connection)
         self.colnames = tuple(c.name.lower() for c in self.columns)
+        # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
+        self.missing: Optional[list] = [] if dry_run else None
+        self.ops.missing = self.missing
 
     def _connection_item(self) -> Item:
         item = Item("_connection")
@@ -174,7 +183,7 @@ class Runner:
                 buf.clear()
 
         connection = self._connection_item()
-        base_inputs = input_item(self.profile, self.inputs)
+        base_inputs = input_item(self.profile, self.inputs, self.missing)
         seen: set = set()
         page_state = None
         reason = STOP_SINGLE
@@ -220,6 +229,7 @@ class Runner:
         summary.retries = getattr(self.http, "retries", 0)
         auth = getattr(self.http, "auth", None)
         summary.token_refreshes = getattr(auth, "refreshes", 0) or 0
+        summary.warnings = list(getattr(auth, "warnings", None) or ())
         summary.stop_reason = reason
         summary.elapsed = self.clock() - started
         return summary

@@ -173,10 +173,11 @@ def test_control_flow_and_items(tmp_path):
           </api:call>
         </api:script>""", """\
         <attr name="n" xs:type="integer"/>
+        <attr name="k" xs:type="string"/>
         <attr name="label" xs:type="string"/>
         <attr name="kind" xs:type="string"/>""")
     r = collect(p)
-    assert r.rows == [(1, "Alpha-a", "first"), (3, "none-a", "other")]
+    assert r.rows == [(1, "a", "Alpha-a", "first"), (3, "c", "none-a", "other")]
 
 
 def test_enum_list_and_range(tmp_path):
@@ -199,7 +200,8 @@ def test_enum_list_and_range(tmp_path):
         <attr name="v" xs:type="string"/>
         <attr name="i" xs:type="integer"/>""")
     r = collect(p)
-    assert r.rows == [("1", 0), ("2", 1), ("3", 2), ("x", 1), ("y", 1)]
+    # `out` keeps `i` from the range loop: an item keeps what was set until it is unset
+    assert r.rows == [("1", 0), ("2", 1), ("3", 2), ("x", 2), ("y", 2)]
 
 
 def test_throw_is_a_run_failure_and_catch_handles_it(tmp_path):
@@ -233,7 +235,10 @@ def test_validate_missing_option_exit_2(tmp_path):
         collect(p)
     assert e.value.exit_code == 2
     assert "'APIKey'" in str(e.value) and "-o APIKey=VALUE" in str(e.value)
-    assert ":2:3:" in str(e.value)
+    lines = Path(p).read_text().splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if "api:validate" in t)
+    col = lines[line - 1].index("<api:validate") + 1
+    assert f"T.rsd:{line}:{col}:" in str(e.value)
 
 
 def test_required_input_and_placeholders(srv, tmp_path):

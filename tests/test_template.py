@@ -387,6 +387,13 @@ def templates(draw, depth=0):
     """(source, rendered text) of a template: literal text and expressions."""
     pieces = draw(st.lists(st.one_of(LITERAL_CHARS.map(lambda t: ("text", t)),
                                      expressions(depth=depth).map(lambda e: ("expr", e))), max_size=4))
+    merged: list = []
+    for kind, piece in pieces:  # adjacent literal pieces are one literal (escapes interact)
+        if kind == "text" and merged and merged[-1][0] == "text":
+            merged[-1] = ("text", merged[-1][1] + piece)
+        else:
+            merged.append((kind, piece))
+    pieces = merged
     src, out = [], []
     for i, (kind, piece) in enumerate(pieces):
         if kind == "text":

@@ -91,7 +91,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     tables loaded through a staging table and swapped in one transaction).
     """
     from .engine.runner import Runner
-    from .sinks import open_sink, record_run, sink_columns
+    from .sinks import DatabaseSink, open_sink, record_run, sink_columns
 
     redactor = redactor if redactor is not None else new_redactor()
     prof = load(profile)
@@ -111,20 +111,22 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         sink.close()
     except BaseException as e:
         sink.abort()
-        if getattr(sink, "is_database", False):
-            _record(record_run, output, base_dir, job, step, started, None, "failed",
+        if isinstance(sink, DatabaseSink):
+            _record(record_run, output, base_dir, job, step, table_name, started, None, "failed",
                     redactor.redact(str(e)) if isinstance(e, Exception) else type(e).__name__)
         raise
     summary.table = table_name
     summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
-    if getattr(sink, "is_database", False):
-        _record(record_run, output, base_dir, job, step, started, summary, "ok", None)
+    if isinstance(sink, DatabaseSink):
+        _record(record_run, output, base_dir, job, step, table_name, started, summary, "ok", None)
     return summary
 
 
-def _record(record_run, output, base_dir, job, step, started, summary, status, error):
+def _record(record_run, output, base_dir, job, step, table, started, summary, status, error):
+    """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error."""
     try:
-        record_run(output, base_dir=base_dir, job=job or "", step=step or "", started=started, finished=time.time(),
+        record_run(output, base_dir=base_dir, job=job or "", step=step or "", table=table, started=started,
+                   finished=time.time(),
                    rows=summary.rows if summary else 0, pages=summary.pages if summary else 0,
                    requests=summary.requests if summary else 0, status=status, error=error)
     except RsdError:

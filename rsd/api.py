@@ -92,28 +92,44 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     """
     from .engine.runner import Runner
     from .sinks import DatabaseSink, open_sink, record_run, sink_columns
+    from .sinks.targets import parse_target
 
     redactor = redactor if redactor is not None else new_redactor()
-    prof = load(profile)
-    opts = resolve_options(options=options, options_file=options_file, connection=connection,
-                           variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-    client = make_client(opts, redactor, trace)
-    runner = Runner(prof, connection=list(opts.items()), inputs=dict(inputs or {}), http=client,
-                    redactor=redactor, method=method, limit=int(limit) if limit else None,
-                    max_pages=int(max_pages) if max_pages else None, on_page=on_page)
-    table_name = table or prof.title
+    # A database target records every outcome in `_rsd_runs`, failures before the first request included
+    # (a profile with errors, an unresolvable option, a table with other columns): a job's history is complete.
+    is_database = parse_target(output, base_dir).is_database
     started = time.time()
-    sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
-                     stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
+    table_name = table
+    sink = client = None
     summary = None
     try:
+        prof = load(profile)
+        table_name = table or prof.title
+        opts = resolve_options(options=options, options_file=options_file, connection=connection,
+                               variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
+        client = make_client(opts, redactor, trace)
+        runner = Runner(prof, connection=list(opts.items()), inputs=dict(inputs or {}), http=client,
+                        redactor=redactor, method=method, limit=int(limit) if limit else None,
+                        max_pages=int(max_pages) if max_pages else None, on_page=on_page)
+        sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
+                         stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
         summary = runner.run(sink.write)
         sink.close()
     except BaseException as e:
-        sink.abort()
-        if isinstance(sink, DatabaseSink):
-            _record(record_run, output, base_dir, job, step, table_name, started, None, "failed",
-                    redactor.redact(str(e)) if isinstance(e, Exception) else type(e).__name__)
+        if sink is not None:
+            sink.abort()
+        if is_database:
+            if isinstance(e, Exception):
+                status, error = "failed", redactor.redact(str(e))
+            else:  # KeyboardInterrupt, SIGTERM turned into an exception, SystemExit
+                status, error = "interrupted", f"interrupted ({type(e).__name__}); nothing was committed"
+            requests = getattr(client, "requests", 0) if client is not None else 0
+            if _record(record_run, output, base_dir, job, step, table_name, started, None, status, error,
+                       requests=requests if isinstance(requests, int) else 0):
+                try:
+                    e.rsd_recorded = True  # a job does not record this step again
+                except AttributeError:
+                    pass
         raise
     summary.table = table_name
     summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
@@ -122,16 +138,19 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     return summary
 
 
-def _record(record_run, output, base_dir, job, step, table, started, summary, status, error):
-    """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error."""
+def _record(record_run, output, base_dir, job, step, table, started, summary, status, error, requests=0) -> bool:
+    """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error.
+    Returns whether the row was written."""
     try:
         record_run(output, base_dir=base_dir, job=job or "", step=step or "", table=table, started=started,
                    finished=time.time(),
                    rows=summary.rows if summary else 0, pages=summary.pages if summary else 0,
-                   requests=summary.requests if summary else 0, status=status, error=error)
+                   requests=summary.requests if summary else requests, status=status, error=error)
     except RsdError:
         if status == "ok":
             raise
+        return False
+    return True
 
 
 def collect(profile: Union[str, Profile], **kw) -> RunResult:

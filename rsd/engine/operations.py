@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Iterator, Optional
-from urllib.parse import unquote, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError, ProfileError, RunError
 from ..options import custom_headers, custom_url_params
@@ -217,12 +217,13 @@ class Operations:
                 v = x.scope.resolve("_input." + name)
             if v is None and self.missing is not None:
                 self.missing.append("{" + name + "}")
-                return "{" + name + "}"
+                return None  # left as written
             if v is None:
                 raise InvalidInputError(f"{node.loc}: the URI placeholder {{{name}}} has no value; "
                                         f"pass it with -i {name}=VALUE")
             return text_of(v)
-        return substitute_placeholders(uri, lookup)
+        # values are URL-encoded: a placeholder stands for one path segment or query value
+        return substitute_placeholders(uri, lookup, encode=lambda v: quote(v, safe="-._~"))
 
     @staticmethod
     def _repeat(a: Attrs, kind: str) -> Optional[str]:

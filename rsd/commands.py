@@ -19,7 +19,42 @@ def new_redactor():
     return make()
 
 
+class Terminated(BaseException):
+    """SIGTERM during `rsd run` / `rsd job run`: unwinds like Ctrl-C, so the load in progress is rolled back
+    and the run is recorded as interrupted, then the process exits 143 (128 + SIGTERM)."""
+
+
+@contextmanager
+def _sigterm_unwinds():
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def dispatch(args, redactor) -> int:
+    if args.command in ("run", "job") and getattr(args, "job_command", "run") == "run":
+        try:
+            with _sigterm_unwinds():
+                return _dispatch(args, redactor)
+        except Terminated:
+            sys.stderr.write("rsd: terminated (SIGTERM); the load in progress was not committed\n")
+            return 143
+    return _dispatch(args, redactor)
+
+
+def _dispatch(args, redactor) -> int:
     if args.command == "check":
         return cmd_check(args)
     if args.command == "run":
@@ -72,17 +107,25 @@ def cmd_check(args) -> int:
 class Progress:
     """Pages and rows on stderr while a run goes (rich); silent when stderr is not a terminal or -q."""
 
-    def __init__(self, enabled: bool, label: str):
+    def __init__(self, enabled: bool, label: str, console=None):
         self.enabled = enabled
         self.label = label
+        self.console = console
         self._status = None
         self._last = 0.0
 
     def __enter__(self):
         if self.enabled:
-            self._status = _stderr_console().status(f"{self.label}: starting")
+            self._status = (self.console or _stderr_console()).status(f"{self.label}: starting")
             self._status.__enter__()
         return self
+
+    def relabel(self, label: str) -> None:
+        """A new task on the same line (a job's next step)."""
+        self.label = label
+        self._last = 0.0
+        if self._status is not None:
+            self._status.update(f"{label}: starting")
 
     def update(self, pages: int, rows: int) -> None:
         if self._status is None:
@@ -179,19 +222,40 @@ def cmd_job_check(args) -> int:
     return EXIT_INVALID_INPUT if any(d.is_error for d in diags) else EXIT_OK
 
 
-def print_job_table(results) -> None:
+def print_job_table(results, job_name: str = "", elapsed: Optional[float] = None) -> None:
+    from rich.console import Console
     from rich.table import Table
 
-    t = Table(title="job summary", title_justify="left")
-    for col, kw in (("step", {}), ("type", {}), ("status", {}), ("rows", {"justify": "right"}),
-                    ("pages", {"justify": "right"}), ("requests", {"justify": "right"}),
-                    ("seconds", {"justify": "right"}), ("detail", {})):
-        t.add_column(col, **kw)
+    console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
+    failed = [r for r in results if r.status != "ok"]
+    title = f"job {job_name}".strip() + (": failed" if failed else ": ok")
+    t = Table(title=title, title_justify="left", show_footer=len(results) > 1)
+    total_rows = sum(r.rows for r in results)
+    total_pages = sum(r.pages for r in results)
+    total_requests = sum(r.requests for r in results)
+    total_s = elapsed if elapsed is not None else sum(r.elapsed for r in results)
+    for col, footer, kw in (("step", "total", {}), ("type", "", {}), ("status", "", {}),
+                            ("rows", f"{total_rows:,}", {"justify": "right"}),
+                            ("pages", f"{total_pages:,}", {"justify": "right"}),
+                            ("requests", f"{total_requests:,}", {"justify": "right"}),
+                            ("seconds", f"{total_s:.2f}", {"justify": "right"}),
+                            ("detail", "", {"overflow": "fold", "ratio": 1})):
+        t.add_column(col, footer=footer, **kw)
     for r in results:
         status = "[green]ok[/]" if r.status == "ok" else f"[red]{r.status}[/]"
+        detail = r.detail + (f" -> {r.target}" if r.target and r.target != "stdout" else "")
         t.add_row(r.step, r.type, status, f"{r.rows:,}", f"{r.pages:,}", f"{r.requests:,}", f"{r.elapsed:.2f}",
-                  r.detail)
-    _stderr_console().print(t)
+                  escape_markup(detail))
+    console.print(t)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def escape_markup(text: str) -> str:
+    from rich.markup import escape
+    return escape(text)
 
 
 def cmd_job_run(args, redactor) -> int:
@@ -199,17 +263,30 @@ def cmd_job_run(args, redactor) -> int:
 
     job = load_job(args.job)
     console = _stderr_console()
+    show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
+    started = time.monotonic()
 
     def report(result):
         if not args.quiet:
             mark = "ok" if result.status == "ok" else result.status.upper()
-            console.print(f"step {result.step} ({result.type}): {mark} {result.detail}", markup=False)
+            counts = (f"{_n(result.rows, 'row')}, {_n(result.pages, 'page')}, " if result.type == "query" else "") \
+                + f"{_n(result.requests, 'request')}, {result.elapsed:.2f} s"
+            console.print(f"step {result.step} ({result.type}): {mark} ({counts}) {result.detail}", markup=False,
+                          soft_wrap=True)
 
-    runner = JobRunner(job, redactor=redactor, variables=dict(args.variables), report=report,
-                       trace=_tracer(args, redactor))
-    try:
-        runner.run()
-    finally:
-        if runner.results:
-            print_job_table(runner.results)
+    with Progress(show_progress, f"job {job.name}", console) as progress:
+        def on_start(step):
+            progress.relabel(f"step {step.name} ({step.type})")
+            if not args.quiet and not show_progress:
+                console.print(f"step {step.name} ({step.type}): running", markup=False, soft_wrap=True)
+
+        runner = JobRunner(job, redactor=redactor, variables=dict(args.variables), report=report,
+                           trace=_tracer(args, redactor), on_page=progress.update, on_start=on_start)
+        try:
+            runner.run()
+        finally:
+            if runner.results:
+                if progress._status is not None:
+                    progress._status.stop()
+                print_job_table(runner.results, job.name, time.monotonic() - started)
     return EXIT_OK

@@ -1,0 +1,191 @@
+"""Helpers for tests that run `rsd` as a subprocess against real servers on 127.0.0.1.
+
+`rsd(*args, env=..., cwd=...)` runs `python -m rsd.cli` and returns a `Result` (exit code, stdout,
+stderr, and the text of every file the run wrote under `cwd`). `secret_forms(s)` are the spellings a
+secret may leak in (as is, URL-encoded, base64, JSON-escaped); `assert_no_secret` checks a text for
+all of them. The profile texts are written for these tests.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+from urllib.parse import quote, quote_plus
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+
+#: every access token the demo server issues starts with this
+DEMO_TOKEN_PREFIX = "00DDEMO!"
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    files: dict = field(default_factory=dict)  # path -> text of every output file
+
+    def everything(self) -> str:
+        return "\n".join([self.stdout, self.stderr, *self.files.values()])
+
+
+def rsd(*args: str, env: Optional[dict] = None, cwd: Optional[os.PathLike] = None, timeout: float = 60) -> Result:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("RSD_", "PYTEST_"))}
+    e.update(env or {})
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *([e["PYTHONPATH"]] if e.get("PYTHONPATH") else [])])
+    e["COLUMNS"] = "200"
+    before = _snapshot(cwd) if cwd else {}
+    done = subprocess.run([sys.executable, "-m", "rsd.cli", *args], capture_output=True, text=True, env=e,
+                          cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+    files = {}
+    if cwd:
+        for p, stamp in _snapshot(cwd).items():
+            if before.get(p) != stamp:  # written by the run
+                files[str(p)] = read_any(p)
+    return Result(done.returncode, done.stdout, done.stderr, files)
+
+
+def _snapshot(folder) -> dict:
+    out = {}
+    for p in Path(folder).rglob("*"):
+        if p.is_file():
+            st = p.stat()
+            out[p] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return out
+
+
+def read_any(path: Path) -> str:
+    """A file's text; a SQLite database as the dump of all its rows (so secrets in values are seen)."""
+    data = path.read_bytes()
+    if data.startswith(b"SQLite format 3"):
+        con = sqlite3.connect(path)
+        try:
+            return "\n".join(con.iterdump())
+        finally:
+            con.close()
+    return data.decode("utf-8", errors="replace")
+
+
+def secret_forms(secret: str) -> set[str]:
+    raw = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret), quote(secret),
+             base64.b64encode(raw).decode().rstrip("="), base64.urlsafe_b64encode(raw).decode().rstrip("="),
+             json.dumps(secret)[1:-1]}
+    return {f for f in forms if len(f) >= 4}
+
+
+def basic_form(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def assert_no_secret(text: str, secrets: Iterable[str], where: str = "output") -> None:
+    for secret in secrets:
+        if not secret or len(secret) < 4:
+            continue
+        for form in secret_forms(secret):
+            assert form not in text, f"secret {secret[:3]}... leaked in {where} (as {form[:6]}...):\n{text[:3000]}"
+    assert DEMO_TOKEN_PREFIX not in text and quote(DEMO_TOKEN_PREFIX, safe="") not in text, \
+        f"a demo access token leaked in {where}:\n{text[:3000]}"
+
+
+def summary_count(stderr: str, what: str = "row") -> int:
+    m = re.search(r"([\d,]+) " + what + r"s? from", stderr)
+    assert m, stderr
+    return int(m.group(1).replace(",", ""))
+
+
+def token_count(stderr: str) -> int:
+    m = re.search(r"access token obtained ([\d,]+) time", stderr)
+    return int(m.group(1).replace(",", "")) if m else 0
+
+
+def record_tokens(srv) -> list:
+    """Make a DemoServer remember every access token it issues; returns the (live) list."""
+    issued: list[str] = []
+    original = srv.issue_token
+
+    def issue(lifetime=None):
+        token = original(lifetime)
+        issued.append(token)
+        return token
+
+    srv.issue_token = issue
+    return issued
+
+
+ITEMS_PROFILE = """\
+<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <api:info title="Items" desc="items of the test API" xmlns:other="http://apiscript.com/ns?v1">
+    <attr name="id"   xs:type="integer" key="true" other:xPath="/json/items/id" />
+    <attr name="name" xs:type="string"  other:xPath="/json/items/name" />
+  </api:info>
+  <api:set attr="URI" value="[_connection.BaseURL]/api/items?page=1" />
+  <api:set attr="JSONPath" value="$.items" />
+  <api:set attr="EnablePaging" value="true" />
+  <api:set attr="nextpagetokenpath" value="$.next_page" />
+  <api:set attr="nextpagetokenparam" value="page" />
+  <api:script method="GET">
+    <api:call op="jsonproviderGet"><api:push/></api:call>
+  </api:script>
+</api:script>
+"""
+
+#: the same API, with a key sent by the profile itself from a connection option (`Header:Name#N`)
+ITEMS_HEADER_KEY_PROFILE = ITEMS_PROFILE.replace(
+    '<api:set attr="JSONPath"',
+    '<api:set attr="Header:Name#1" value="X-API-Key" />\n'
+    '  <api:set attr="Header:Value#1" value="[_connection.ApiKey]" />\n'
+    '  <api:set attr="JSONPath"')
+
+#: the key in the URL's query string (`?api_key=...`), from a connection option
+ITEMS_QUERY_KEY_PROFILE = ITEMS_PROFILE.replace(
+    "/api/items?page=1", "/api/items?page=1&amp;api_key=[_connection.ApiKey]")
+
+
+class GuardedAPI:
+    """A WSGI app serving `GET /api/items?page=N` (3 pages of 2 items) to a client that presents the expected
+    credential: `basic=(user, password)`, `header=(name, value)`, `bearer=token` or `query=(name, value)`.
+    Anything else gets `status` (401 by default); with `echo=True` the error body repeats every header, the
+    query string and the body the client sent (the worst an API can do with a credential)."""
+
+    def __init__(self, *, basic=None, header=None, bearer=None, query=None, status: int = 401,
+                 echo: bool = False, pages: int = 3):
+        self.basic, self.header, self.bearer, self.query = basic, header, bearer, query
+        self.status, self.echo, self.pages = status, echo, pages
+        self.seen: list[dict] = []
+
+    def allowed(self, request) -> bool:
+        if self.basic is not None:
+            return request.headers.get("Authorization") == "Basic " + basic_form(*self.basic)
+        if self.header is not None:
+            return request.headers.get(self.header[0]) == self.header[1]
+        if self.bearer is not None:
+            return request.headers.get("Authorization") == "Bearer " + self.bearer
+        if self.query is not None:
+            return request.args.get(self.query[0]) == self.query[1]
+        return True
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+        request = Request(environ)
+        self.seen.append(dict(request.headers))
+        if not self.allowed(request):
+            body = {"error": "unauthorized", "message": "credentials rejected"}
+            if self.echo:
+                body["received"] = {"headers": dict(request.headers), "query": request.query_string.decode(),
+                                    "url": request.url, "body": request.get_data(as_text=True)}
+            return Response(json.dumps(body), status=self.status, content_type="application/json")(
+                environ, start_response)
+        page = int(request.args.get("page", "1"))
+        items = [] if page > self.pages else [{"id": (page - 1) * 2 + i + 1, "name": f"item {page}-{i}"}
+                                                for i in range(2)]
+        doc = {"page": page, "items": items, "next_page": page + 1 if page < self.pages else None}
+        return Response(json.dumps(doc), content_type="application/json")(environ, start_response)

@@ -282,3 +282,81 @@ def test_truncated_body_is_an_error_not_short_data(srv, tmp_path):
         collect(_fault_profile(tmp_path, "truncate=1&amp;fail_times=all"), srv)
     assert e.value.exit_code == 1
     assert "/api/accounts" in str(e.value)
+
+
+# --- more stop rules, data models, retries ---------------------------------------------------------
+
+def _declarative(tmp_path, sets: str, uri_tail: str = "/api/accounts?per_page=50") -> str:
+    return profile(tmp_path, f"""\
+        <api:set attr="URI" value="[_connection.BaseURL]{uri_tail}"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:set attr="EnablePaging" value="true"/>
+        {sets}
+        <api:script method="GET"><api:call op="jsonproviderGet"><api:push/></api:call></api:script>""",
+                   ACCOUNT_COLS)
+
+
+def test_has_more_and_maxpages_stop(srv, tmp_path):
+    from rsd.paging import STOP_HAS_MORE, STOP_MAXPAGES
+    doc = tmp_path / "page.json"
+    doc.write_text(json.dumps({"records": [{"Id": "a", "NumberOfEmployees": 1}], "more": False}))
+    p = _declarative(tmp_path, '<api:set attr="pagenumberparam" value="page;1"/>'
+                               '<api:set attr="hasmorepath" value="$.more"/>', uri_tail="")
+    p = Path(p)
+    p.write_text(p.read_text().replace("[_connection.BaseURL]", doc.as_uri()))
+    r = collect(str(p))
+    assert (r.rows, r.summary.pages, r.summary.stop_reason) == ([("a", 1)], 1, STOP_HAS_MORE)
+    p = _declarative(tmp_path, '<api:set attr="pagenumberparam" value="page;1"/>'
+                               '<api:set attr="maxpages" value="2"/>')
+    r = collect(p, srv)
+    assert (len(r.rows), r.summary.pages, r.summary.stop_reason) == (100, 2, STOP_MAXPAGES)
+
+
+def test_contradictory_paging_is_invalid_input(srv, tmp_path):
+    p = _declarative(tmp_path, '<api:set attr="pagenumberparam" value="page;1"/>'
+                               '<api:set attr="nextpageurlpath" value="$.next"/>')
+    with pytest.raises(ProfileError) as e:
+        collect(p, srv)
+    assert e.value.exit_code == 2
+    assert "pagenumberparam and nextpageurlpath" in str(e.value)
+
+
+def test_enable_paging_without_strategy_fetches_one_page(srv, tmp_path):
+    from rsd.paging import STOP_NOT_ADVANCING
+    r = collect(_declarative(tmp_path, ""), srv)
+    assert (len(r.rows), r.summary.pages, r.summary.stop_reason) == (50, 1, STOP_NOT_ADVANCING)
+
+
+def test_relational_is_refused(srv, tmp_path):
+    p = _declarative(tmp_path, '<api:set attr="DataModel" value="RELATIONAL"/>')
+    with pytest.raises(ProfileError) as e:
+        collect(p, srv)
+    assert "RELATIONAL is not supported" in str(e.value)
+
+
+def test_retry_after_429_is_honoured(srv, tmp_path):
+    import time
+    t0 = time.monotonic()
+    r = collect(_fault_profile(tmp_path, "fail=429&amp;fail_times=1&amp;retry_after=1"), srv)
+    assert time.monotonic() - t0 >= 1.0
+    assert (len(r.rows), r.summary.retries, r.summary.requests) == (5, 1, 2)
+
+
+def test_document_level_values_and_response_item(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=5&amp;per_page=50"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:set attr="ElementMapPath#1" value="$.total_pages"/>
+        <api:set attr="ElementMapName#1" value="pages"/>
+        <api:script method="GET">
+          <api:call op="jsonproviderGet">
+            <api:set attr="status" value="[_response.status] [_response.header:Content-Type]"/>
+            <api:push/>
+          </api:call>
+        </api:script>""", ACCOUNT_COLS + """
+        <attr name="total" xs:type="integer" other:xPath="/json/totalSize"/>
+        <attr name="pages" xs:type="integer"/>
+        <attr name="status" xs:type="string"/>""")
+    r = collect(p, srv)
+    assert len(r.rows) == 37
+    assert r.rows[0][2:] == (237, 5, "200 application/json; charset=utf-8")

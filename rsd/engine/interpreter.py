@@ -801,56 +801,42 @@ class Compiler:
                      for n in node.body if isinstance(n, ast.Catch))
 
     def stmt(self, n: ast.Node) -> Stmt:
-        t = type(n)
-        if t is ast.Set:
-            return Set(n)
-        if t is ast.SetC:
-            return Set(n, raw=True)
-        if t is ast.SetM:
-            return SetM(n)
-        if t is ast.Unset:
-            return Unset(n)
-        if t is ast.Call:
-            return Call(n, self)
-        if t is ast.Push:
-            return Push(n, self)
-        if t is ast.If:
-            return If(n, self)
-        if t is ast.Check:
-            return Check(n, self)
-        if t is ast.Equals:
-            return Equals(n, self)
-        if t is ast.NotEquals:
-            return Equals(n, self, negate=True)
-        if t is ast.Exists:
-            return Exists(n, self)
-        if t is ast.Null:
-            return Null(n, self)
-        if t is ast.Select:
-            return Select(n, self)
-        if t is ast.Enum:
-            return Enum(n, self)
-        if t is ast.Break:
-            return Break_(n)
-        if t is ast.Continue:
-            return Continue_(n)
-        if t is ast.Map:
-            return Map(n)
-        if t is ast.Validate:
-            return Validate(n)
-        if t is ast.Throw:
-            return Throw(n)
-        if t is ast.Try:
-            return Try(n, self)
-        if t is ast.Include:
-            return Unsupported(n, "api:include is not supported: rsd does not let a profile read other files")
-        if t is ast.Script:
-            return Seq(n, self.block(n.body))
-        if t in (ast.First, ast.Last):
-            return Seq(n, self.block(n.body))  # outside a loop: runs once
-        # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try,
-        # unknown keywords: `rsd check` reports them; at run time they do nothing
-        return Nothing(n)
+        make = _FACTORIES.get(type(n))
+        # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try, unknown
+        # keywords: `rsd check` reports them; at run time they do nothing
+        return make(n, self) if make is not None else Nothing(n)
+
+
+_INCLUDE_REFUSED = "api:include is not supported: rsd does not let a profile read other files"
+
+# keyword node type -> compiled statement
+_FACTORIES = {
+    ast.Set: lambda n, c: Set(n),
+    ast.SetC: lambda n, c: Set(n, raw=True),
+    ast.SetM: lambda n, c: SetM(n),
+    ast.Unset: lambda n, c: Unset(n),
+    ast.Call: Call,
+    ast.Push: Push,
+    ast.If: If,
+    ast.Check: Check,
+    ast.Equals: Equals,
+    ast.NotEquals: lambda n, c: Equals(n, c, negate=True),
+    ast.Exists: Exists,
+    ast.Null: Null,
+    ast.Select: Select,
+    ast.Enum: Enum,
+    ast.Break: lambda n, c: Break_(n),
+    ast.Continue: lambda n, c: Continue_(n),
+    ast.Map: lambda n, c: Map(n),
+    ast.Validate: lambda n, c: Validate(n),
+    ast.Throw: lambda n, c: Throw(n),
+    ast.Try: Try,
+    ast.Include: lambda n, c: Unsupported(n, _INCLUDE_REFUSED),
+    # a nested api:script, and api:first/api:last outside a loop, run their body once
+    ast.Script: lambda n, c: Seq(n, c.block(n.body)),
+    ast.First: lambda n, c: Seq(n, c.block(n.body)),
+    ast.Last: lambda n, c: Seq(n, c.block(n.body)),
+}
 
 
 class Seq(Stmt):

@@ -122,44 +122,42 @@ class NotAdvancingPager(Pager):
         return self._stop(STOP_NOT_ADVANCING)
 
 
-class PageNumberPager(Pager):
+class _CounterPager(Pager):
+    """A counter sent as a query parameter (with the page size, when given); subclasses say how it steps."""
+
+    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
+        super().__init__(hints)
+        self.param, self.current = param, first
+        self.size_params = {size_param: size} if size_param and size else {}
+
+    def first(self):
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def _advance(self, page):
+        self.current += self._step(page)
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def _step(self, page) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self):
+        return f"{self.strategy}: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
+
+
+class PageNumberPager(_CounterPager):
     strategy = "page number"
 
-    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
-        super().__init__(hints)
-        self.param, self.current = param, first
-        self.size_params = {size_param: size} if size_param and size else {}
-
-    def first(self):
-        return PageRequest({self.param: str(self.current), **self.size_params})
-
-    def _advance(self, page):
-        self.current += 1
-        return PageRequest({self.param: str(self.current), **self.size_params})
-
-    def describe(self):
-        return f"page number: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
+    def _step(self, page) -> int:
+        return 1
 
 
-class OffsetPager(Pager):
+class OffsetPager(_CounterPager):
     strategy = "offset"
 
-    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
-        super().__init__(hints)
-        self.param, self.current = param, first
-        self.size_params = {size_param: size} if size_param and size else {}
-
-    def first(self):
-        return PageRequest({self.param: str(self.current), **self.size_params})
-
-    def _advance(self, page):
-        # advance by the rows received, not the page size asked for: a server that caps the page
-        # size lower than asked would otherwise make us skip records
-        self.current += page.rows
-        return PageRequest({self.param: str(self.current), **self.size_params})
-
-    def describe(self):
-        return f"offset: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
+    def _step(self, page) -> int:
+        # the rows received, not the page size asked for: a server that caps the page size lower than
+        # asked would otherwise make us skip records
+        return page.rows
 
 
 class TokenPager(Pager):

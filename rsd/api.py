@@ -108,7 +108,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
                                variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
         client = make_client(opts, redactor, trace)
-        runner = Runner(prof, connection=list(opts.items()), inputs=dict(inputs or {}), http=client,
+        runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page)
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
@@ -163,7 +163,7 @@ def collect(profile: Union[str, Profile], **kw) -> RunResult:
                            connection=kw.pop("connection", None), variables=kw.pop("variables", None),
                            redactor=redactor, base_dir=kw.pop("base_dir", "."))
     client = make_client(opts, redactor, kw.pop("trace", None))
-    runner = Runner(prof, connection=list(opts.items()), inputs=dict(kw.pop("inputs", None) or {}), http=client,
+    runner = Runner(prof, connection=list(opts.items()), inputs=kw.pop("inputs", None) or {}, http=client,
                     redactor=redactor, **kw)
     rows: list = []
     summary = runner.run(rows.extend)
@@ -180,4 +180,4 @@ def plan(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir)
-    return make_plan(prof, opts, dict(inputs or {}), redactor, method=method)
+    return make_plan(prof, opts, inputs or {}, redactor, method=method)

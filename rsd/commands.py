@@ -169,7 +169,7 @@ def cmd_run(args, redactor) -> int:
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
     with Progress(show_progress, args.profile) as progress:
         summary = api.run(args.profile, options=args.options, options_file=args.options_file,
-                          connection=args.connection, inputs=dict(args.inputs), variables=dict(args.variables),
+                          connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
                           output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
                           max_pages=args.max_pages, redactor=redactor, trace=_tracer(args, redactor),
                           on_page=progress.update, method=args.method)
@@ -181,7 +181,7 @@ def cmd_plan(args, redactor) -> int:
     from . import api
 
     plan = api.plan(args.profile, options=args.options, options_file=args.options_file, connection=args.connection,
-                    inputs=dict(args.inputs), variables=dict(args.variables), redactor=redactor, method=args.method)
+                    inputs=args.inputs, variables=dict(args.variables), redactor=redactor, method=args.method)
     if args.format == "json":
         json.dump(plan, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -360,3 +360,16 @@ def test_document_level_values_and_response_item(srv, tmp_path):
     r = collect(p, srv)
     assert len(r.rows) == 37
     assert r.rows[0][2:] == (237, 5, "200 application/json; charset=utf-8")
+
+
+def test_query_slicer_runs_once_per_value(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page={pg}&amp;per_page=2"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>""",
+                ACCOUNT_COLS + '<input name="pg"/>', info_extra='other:queryslicercolumn="pg"')
+    r = collect(p, srv, inputs=[("pg", "1"), ("pg", "3")])
+    accounts = srv.data["accounts"]
+    assert [row[0] for row in r.rows] == [a["Id"] for a in accounts[0:2] + accounts[4:6]]
+    assert (r.summary.pages, r.summary.executions) == (2, 2)
+    assert r.summary.stop_reason == f"{STOP_SINGLE} (last of 2 slices of pg)"

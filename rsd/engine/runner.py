@@ -91,20 +91,29 @@ class RunState:
             self.declarative_stop = reason
 
 
-def input_item(profile: Profile, inputs: Mapping[str, str], missing: Optional[list] = None) -> Item:
+def group_inputs(inputs) -> dict[str, tuple[str, list]]:
+    """Inputs given as a mapping or as (name, value) pairs -> lower name: (name, [values])."""
+    pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
+    out: dict[str, tuple[str, list]] = {}
+    for k, v in pairs:
+        out.setdefault(k.lower(), (k, []))[1].append(v)
+    return out
+
+
+def input_item(profile: Profile, given: Mapping[str, tuple[str, list]], missing: Optional[list] = None) -> Item:
     """`_input`: the given inputs, then the defaults of `api:info`; required inputs and `values` checked.
+    An input given more than once is multi-valued (`[_input.name#2]`).
 
     With a `missing` list (a dry run), a required input that was not given is noted there instead."""
     item = Item("_input")
-    given = {k.lower(): (k, v) for k, v in inputs.items()}
     declared = profile.info.inputs if profile.info is not None else ()
     for inp in declared:
         lname = inp.name.lower().rstrip("#")
         if lname in given:
-            value = given[lname][1]
-            if inp.values and value not in inp.values:
-                raise InvalidInputError(f"{inp.loc}: input {inp.name!r} is {value!r}, which is not one of "
-                                        f"{', '.join(inp.values)}")
+            for value in given[lname][1]:
+                if inp.values and value not in inp.values:
+                    raise InvalidInputError(f"{inp.loc}: input {inp.name!r} is {value!r}, which is not one of "
+                                            f"{', '.join(inp.values)}")
         elif inp.default is not None:
             item.set(inp.name.rstrip("#"), inp.default)
         elif inp.required and missing is not None:
@@ -112,15 +121,19 @@ def input_item(profile: Profile, inputs: Mapping[str, str], missing: Optional[li
         elif inp.required:
             raise InvalidInputError(f"{inp.loc}: the profile requires the input {inp.name!r}; "
                                     f"pass it with -i {inp.name}=VALUE")
-    for k, v in given.values():
-        item.set(k, v)
+    for k, values in given.values():
+        if len(values) == 1:
+            item.set(k, values[0])
+        else:
+            for v in values:
+                item.set(k + "#", v)
     return item
 
 
 class Runner:
     """Runs one profile. `run(write)` calls `write(list_of_rows)` with typed row tuples, page by page."""
 
-    def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs: Mapping[str, str],
+    def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs,
                  http, redactor, method: str = "GET", limit: Optional[int] = None,
                  max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
                  clock: Callable[[], float] = time.monotonic, dry_run: bool = False):
@@ -137,7 +150,10 @@ class Runner:
         self.body = compiler.block(self.method.body)
         self.coerce = compile_coercer(self.columns)
         self.connection = connection
-        self.inputs = dict(inputs)
+        self.inputs = group_inputs(inputs)
+        # `other:queryslicercolumn="X"` (API-driver profiles): one run of the script per value of input X
+        slicer = profile.info.param("other:queryslicercolumn") if profile.info is not None else None
+        self.slicer = slicer.value.strip().lower() if slicer is not None and slicer.value.strip() else None
         self.http = http
         self.redactor = redactor
         self.limit = limit
@@ -148,6 +164,37 @@ class Runner:
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
         self.missing: Optional[list] = [] if dry_run else None
         self.ops.missing = self.missing
+
+    def _pages(self, base_inputs: Item, connection: Item, summary: Summary, emit, emit_many) -> str:
+        """Run the script, again and again while `rows@next` advances; the reason paging stopped."""
+        state = self.state
+        seen: set = set()
+        page_state = None
+        executions = 0
+        while True:
+            executions += 1
+            summary.executions += 1
+            state.next_set, state.next_value, state.exec_rows = False, None, 0
+            state.declarative_stop = None
+            inp = base_inputs.copy()
+            if page_state is not None:
+                inp.set("rows@next", page_state)
+            x = Exec(Scope(inp, connection), emit, self.ops, self.colnames, state, self.profile.path, emit_many)
+            run_block(self.globals, x)
+            run_block(self.body, x)
+            nxt = text_of(state.next_value) if state.next_set else ""
+            if not state.next_set or nxt == "":
+                if state.declarative_stop:
+                    return state.declarative_stop
+                if executions == 1 and not state.next_set:
+                    return STOP_SINGLE
+                return STOP_EMPTY if state.exec_rows == 0 else STOP_NO_NEXT
+            if state.exec_rows == 0:
+                return STOP_EMPTY
+            if nxt == page_state or nxt in seen:
+                return STOP_LOOP
+            seen.add(nxt)
+            page_state = nxt
 
     def _connection_item(self) -> Item:
         item = Item("_connection")
@@ -183,43 +230,19 @@ class Runner:
                 buf.clear()
 
         connection = self._connection_item()
-        base_inputs = input_item(self.profile, self.inputs, self.missing)
-        seen: set = set()
-        page_state = None
+        slices = [self.inputs]
+        if self.slicer and len(self.inputs.get(self.slicer, ("", []))[1]) > 1:
+            name, values = self.inputs[self.slicer]
+            slices = [{**self.inputs, self.slicer: (name, [v])} for v in values]
         reason = STOP_SINGLE
         try:
-            while True:
-                summary.executions += 1
-                state.next_set, state.next_value, state.exec_rows = False, None, 0
-                state.declarative_stop = None
-                inp = base_inputs.copy()
-                if page_state is not None:
-                    inp.set("rows@next", page_state)
-                scope = Scope(inp, connection)
-                x = Exec(scope, emit, self.ops, self.colnames, state, self.profile.path, emit_many)
-                run_block(self.globals, x)
-                run_block(self.body, x)
-                nxt = text_of(state.next_value) if state.next_set else ""
-                if not state.next_set or nxt == "":
-                    if state.declarative_stop:
-                        reason = state.declarative_stop
-                    elif summary.executions == 1 and not state.next_set:
-                        reason = STOP_SINGLE
-                    elif state.exec_rows == 0:
-                        reason = STOP_EMPTY
-                    else:
-                        reason = STOP_NO_NEXT
-                    break
-                if state.exec_rows == 0:
-                    reason = STOP_EMPTY
-                    break
-                if nxt == page_state or nxt in seen:
-                    reason = STOP_LOOP
-                    break
-                seen.add(nxt)
-                page_state = nxt
+            for given in slices:
+                reason = self._pages(input_item(self.profile, given, self.missing), connection, summary,
+                                     emit, emit_many)
         except StopRun as stop:
             reason = stop.reason
+        if len(slices) > 1:
+            reason = f"{reason} (last of {len(slices)} slices of {self.inputs[self.slicer][0]})"
         if buf:
             write(buf[:])
             buf.clear()

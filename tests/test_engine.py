@@ -373,3 +373,21 @@ def test_query_slicer_runs_once_per_value(srv, tmp_path):
     assert [row[0] for row in r.rows] == [a["Id"] for a in accounts[0:2] + accounts[4:6]]
     assert (r.summary.pages, r.summary.executions) == (2, 2)
     assert r.summary.stop_reason == f"{STOP_SINGLE} (last of 2 slices of pg)"
+
+
+def test_a_value_that_does_not_fit_its_type_names_column_and_page(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=1&amp;per_page=3"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>""",
+                '<attr name="Name" xs:type="integer" other:xPath="/json/records/Name"/>')
+    with pytest.raises(RunError) as e:
+        collect(p, srv)
+    name = srv.data["accounts"][0]["Name"]
+    assert e.value.exit_code == 1
+    lines = Path(p).read_text().splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if '<attr name="Name"' in t)
+    col = lines[line - 1].index("<attr") + 1
+    assert f"T.rsd:{line}:{col}: column 'Name': cannot convert {name!r} to integer" in str(e.value)
+    assert "(page 1)" in str(e.value)
+    assert 'xs:type="string"' in e.value.hint

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
-from ..errors import InvalidInputError, ProfileError
-from ..mapping import compile_coercer
+from ..errors import InvalidInputError, ProfileError, RunError
+from ..mapping import CoercionError, compile_coercer
 from ..paging import (STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_SINGLE)
 from ..reader.ast import Profile
 from .interpreter import Compiler, Exec, StopRun, run_block, text_of
@@ -207,7 +207,18 @@ class Runner:
         state = self.state
         summary = Summary(profile=self.profile.path, table=self.profile.title)
         buf: list = []
-        coerce, limit = self.coerce, self.limit
+        limit = self.limit
+        columns = {c.name.lower(): c for c in self.columns}
+        raw_coerce = self.coerce
+
+        def coerce(row):
+            try:
+                return raw_coerce(row)
+            except CoercionError as e:
+                col = columns.get(str(e.column).lower())
+                raise RunError(f"{col.loc if col else self.profile.path}: {e.message} (page {state.pages})",
+                               hint=f'if the API really sends such values, declare the column as '
+                                    f'xs:type="string" in the profile') from None
 
         def emit(row):
             buf.append(coerce(row))

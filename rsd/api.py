@@ -84,7 +84,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         table: Optional[str] = None, mode: str = "truncate", limit: Optional[int] = None,
         max_pages: Optional[int] = None, redactor=None, trace=None, on_page=None, stream=None,
         base_dir: str = ".", job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False,
-        method: str = "GET"):
+        method: str = "GET", on_finish: Optional[Callable[[], None]] = None):
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -114,6 +114,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
                          stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
         summary = runner.run(sink.write)
+        if on_finish is not None:
+            on_finish()  # e.g. stop a progress display before a terminal table is printed
         sink.close()
     except BaseException as e:
         if sink is not None:

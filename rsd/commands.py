@@ -135,9 +135,13 @@ class Progress:
             self._last = now
             self._status.update(f"{self.label}: {pages:,} pages, {rows:,} rows")
 
-    def __exit__(self, *exc):
+    def stop(self) -> None:
         if self._status is not None:
-            self._status.__exit__(*exc)
+            self._status.__exit__(None, None, None)
+            self._status = None
+
+    def __exit__(self, *exc):
+        self.stop()
 
 
 def _tracer(args, redactor):
@@ -172,7 +176,7 @@ def cmd_run(args, redactor) -> int:
                           connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
                           output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
                           max_pages=args.max_pages, redactor=redactor, trace=_tracer(args, redactor),
-                          on_page=progress.update, method=args.method)
+                          on_page=progress.update, method=args.method, on_finish=progress.stop)
     print_summary(summary)
     return EXIT_OK
 

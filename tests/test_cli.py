@@ -1,6 +1,7 @@
 """The command line as a user runs it: exact output, exit codes, no tracebacks without --debug."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -15,6 +16,8 @@ SAMPLES = ROOT / "samples" / "demo"
 
 
 def rsd(*args, cwd=None, env=None):
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")  # also without an install
     return subprocess.run([sys.executable, "-m", "rsd.cli", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or ROOT, env=env, timeout=120)
 
@@ -111,3 +114,17 @@ def test_help_teaches():
     p = rsd("run", "--help")
     assert p.returncode == 0
     assert "${env:NAME}" in p.stdout and "examples:" in p.stdout
+
+
+def test_demo_runs_the_whole_workflow(tmp_path):
+    db = tmp_path / "demo.db"
+    p = rsd("demo", "--db", db, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert "refreshed mid-run" in p.stderr
+    con = sqlite3.connect(db)
+    counts = {t: con.execute(f'select count(*) from "{t}"').fetchone()[0]
+              for t in ("accounts", "contacts", "events", "order_lines", "products", "invoices", "inventory")}
+    assert counts == {"accounts": 237, "contacts": 123, "events": 53, "order_lines": 238, "products": 64,
+                      "invoices": 41, "inventory": 34}
+    runs = con.execute("select step, status from _rsd_runs where job != '' order by rowid").fetchall()
+    assert ("accounts", "ok") in runs and ("orders", "ok") in runs

@@ -1,0 +1,101 @@
+"""Helpers shared by test_jobs.py and test_loading.py: the CLI as a subprocess, small profiles against the demo
+API's accounts, the rows a load must produce (computed from the demo server's own data), and database backends."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sink_helpers.backends import PostgresBackend, SqliteBackend, postgres_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Columns of the accounts endpoint: name -> (xs:type, JSON field)
+ACCOUNT_COLUMNS = {
+    "Id": ("string", "Id"),
+    "Name": ("string", "Name"),
+    "NumberOfEmployees": ("integer", "NumberOfEmployees"),
+    "AnnualRevenue": ("double", "AnnualRevenue"),
+    "IsActive": ("boolean", "IsActive"),
+    "Industry": ("string", "Industry"),
+}
+
+PROFILE = """<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <api:info title="{title}" desc="test profile over the demo accounts" xmlns:other="http://apiscript.com/ns?v1">
+{attrs}
+    <input name="rows@next" desc="next page" />
+  </api:info>
+  <api:set attr="DataModel" value="DOCUMENT" />
+  <api:set attr="JSONPath" value="$.records" />
+  <api:set attr="EnablePaging" value="true" />
+  <api:set attr="page" value="[_input.rows@next | def('1')]" />
+  <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=[page]&amp;per_page=[_connection.PerPage | def('20')]" />
+  <api:script method="GET">
+    <api:call op="jsonproviderGet">
+      <api:set attr="rows@next" value="[page | add(1)]" />
+      <api:push />
+    </api:call>
+  </api:script>
+</api:script>
+"""
+
+
+def write_profile(path: Path, columns=("Id", "Name", "NumberOfEmployees"), *, key=("Id",), title="Items",
+                  types=None) -> Path:
+    """A profile over /api/accounts with the given columns; `key` columns get key="true"; `types` overrides
+    xs:type per column."""
+    attrs = []
+    for name in columns:
+        xs, field = ACCOUNT_COLUMNS[name]
+        xs = (types or {}).get(name, xs)
+        k = ' key="true"' if name in key else ""
+        attrs.append(f'    <attr name="{name}" xs:type="{xs}"{k} other:xPath="/json/records/{field}" />')
+    path.write_text(PROFILE.format(title=title, attrs="\n".join(attrs)), encoding="utf-8")
+    return path
+
+
+def expected_rows(srv, columns=("Id", "Name", "NumberOfEmployees")):
+    """The rows a load of `columns` must give, from the server's data, ordered by Id."""
+    rows = [tuple(a[ACCOUNT_COLUMNS[c][1]] for c in columns) for a in srv.data["accounts"]]
+    return sorted(rows, key=lambda r: r[0])
+
+
+def rsd(*args, cwd=None, env=None, timeout=60):
+    """`python -m rsd.cli ARGS` -> CompletedProcess (text)."""
+    full_env = dict(os.environ if env is None else env)
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "rsd.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=full_env, timeout=timeout)
+
+
+def rsd_popen(*args, cwd=None):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen([sys.executable, "-m", "rsd.cli", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd or ROOT, env=env)
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def make_backend(name, tmp_path):
+    if name == "sqlite":
+        return SqliteBackend(tmp_path)
+    url = postgres_url()
+    if not url:
+        pytest.skip("RSD_TEST_POSTGRES_URL is not set (start one with: eval \"$(bash .ci/start-postgres)\")")
+    return PostgresBackend(url)
+
+
+def runs(db):
+    """`_rsd_runs` rows as (job, step, target_table, rows, pages, requests, status, error), in insertion order."""
+    return [tuple(r) for r in db.query(
+        'SELECT job, step, target_table, "rows", pages, requests, status, error FROM "_rsd_runs" ORDER BY id')]
+
+
+def table_rows(db, table, columns=("Id", "Name", "NumberOfEmployees")):
+    cols = ", ".join(f'"{c}"' for c in columns)
+    return [tuple(r) for r in db.query(f'SELECT {cols} FROM "{table}" ORDER BY "Id"')]

@@ -57,7 +57,7 @@ def with_query(url: str, params) -> str:
 
 
 class Attrs:
-    """Read-only view of a call's input: the input item (or the item stack), then connection options."""
+    """Read-only view of a call's input: the `in=` item (else the item stack), then connection options."""
 
     __slots__ = ("scope", "item", "connection")
 
@@ -67,14 +67,17 @@ class Attrs:
         self.connection = x.scope.connection
 
     def raw(self, lname: str) -> object:
+        # with `in="item"` the op reads that item only (op_rsbCall: "inputs are the attributes of the
+        # input item"), so a token call does not inherit the paging set-up of the main request
         if self.item is not None:
-            v = self.item.get(lname)
+            v = self.item.values.get(lname)
             if v is not None:
                 return v
-        for it in reversed(self.scope.stack):
-            v = it.values.get(lname)
-            if v is not None:
-                return v
+        else:
+            for it in reversed(self.scope.stack):
+                v = it.values.get(lname)
+                if v is not None:
+                    return v
         return self.connection.values.get(lname)
 
     def get(self, lname: str, default: Optional[str] = None) -> Optional[str]:

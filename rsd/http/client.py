@@ -20,12 +20,13 @@ import ssl
 import threading
 import time
 from typing import Callable, Collection, Iterable, Mapping, Optional, Union
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
 from ..errors import HttpError
-from .redact import Redactor
+from .redact import Redactor, is_secret_header_name, is_secret_query_name
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: what a token endpoint is retried on: server errors and the network only (no storms of credential attempts)
@@ -93,6 +94,7 @@ class HttpClient:
             base_headers[k] = v
         for k, v in _header_pairs(headers):
             base_headers[k] = v
+        self._learn_secrets(base_headers, url, params, body)
         shown_url = self._show_url(method, url, params)
         attempt = 0
         unauthorized_retried = False
@@ -153,6 +155,31 @@ class HttpClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _learn_secrets(self, headers, url: str, params, body) -> None:
+        """Whatever this request sends as a credential is a secret from now on, wherever it came from:
+        a token a profile obtained itself (`Header:Value#N`), a literal `X-API-Key`, a literal
+        `?access_token=` or `client_secret=` form field. An API that echoes the request back in an error
+        body then cannot show it, not even as the value of a JSON field."""
+        add = self.redactor.add
+        for name, value in headers.items():
+            if value and is_secret_header_name(name):
+                # `Bearer xyz`: the credential is xyz (messages keep the scheme word: `Bearer ***`)
+                scheme, sep, rest = str(value).strip().partition(" ")
+                add(rest.strip() if sep and rest.strip() and scheme.isalpha() else value)
+        pairs = list(_param_pairs(params) or ())
+        if "?" in url:
+            pairs += parse_qsl(urlsplit(url).query, keep_blank_values=True)
+        ctype = str(headers.get("Content-Type") or "").lower()
+        if body and "x-www-form-urlencoded" in ctype:
+            try:
+                text = body.decode("utf-8") if isinstance(body, (bytes, bytearray)) else str(body)
+                pairs += parse_qsl(text, keep_blank_values=True)
+            except (UnicodeDecodeError, ValueError):
+                pass
+        for name, value in pairs:
+            if value and is_secret_query_name(str(name)):
+                add(value)
 
     # -- sending ----------------------------------------------------------------------------------
     def _send(self, method, url, headers, body, params, req_timeout) -> requests.Response:

@@ -273,12 +273,51 @@ def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
     return result
 
 
+#: credential options rsd reads itself; a misspelling of one of them is a secret all the same
+SECRET_OPTION_NAMES = ("Password", "OAuthClientSecret", "OAuthRefreshToken", "OAuthAccessToken", "ProxyPassword",
+                       "APIKey", "ClientSecret", "RefreshToken", "AccessToken")
+#: the options of rsd's own authentication (contract §4), for "did you mean" messages
+AUTH_OPTION_NAMES = ("AuthScheme", "OAuthGrantType", "OAuthAccessTokenURL", "OAuthRefreshTokenURL", "OAuthClientId",
+                     "OAuthClientSecret", "OAuthRefreshToken", "OAuthAccessToken", "OAuthClientAuth", "OAuthParamsIn",
+                     "OAuthParams", "OAuthTokenHeaders", "User", "Password", "Scope")
+
+
+def near_miss(name: str, candidates: Iterable[str], cutoff: float = 0.88) -> Optional[str]:
+    """The candidate `name` is most likely a misspelling of (case and blanks ignored), or None."""
+    import difflib
+    key = option_key(name)
+    candidates = tuple(candidates)
+    if any(option_key(c) == key for c in candidates):
+        return None
+    best, best_ratio = None, cutoff
+    for cand in candidates:
+        ckey = option_key(cand)
+        ratio = difflib.SequenceMatcher(None, key, ckey).ratio()
+        if ratio >= best_ratio:
+            best, best_ratio = cand, ratio
+    return best
+
+
+def misspelt_options(options: Mapping[str, str], candidates: Iterable[str] = AUTH_OPTION_NAMES) -> list[tuple[str, str]]:
+    """(given, meant) for each option that looks like a misspelling of a candidate that was not given."""
+    candidates = tuple(candidates)
+    given = {option_key(n) for n in options}
+    out = []
+    for name in options:
+        meant = near_miss(name, candidates)
+        if meant is not None and option_key(meant) not in given:
+            out.append((name, meant))
+    return out
+
+
 def register_secrets(options: Mapping[str, str], secrets) -> None:
-    """Add secret-named option values and secret header values of `CustomHeaders` to the redactor."""
+    """Add secret-named option values (and those of misspelt secret names) and secret header values of
+    `CustomHeaders` to the redactor."""
     for name, value in options.items():
         if not value:
             continue
-        if is_secret_option(name):
+        if is_secret_option(name) or (not option_key(name).endswith(_NOT_SECRET_SUFFIXES)
+                                      and near_miss(name, SECRET_OPTION_NAMES) is not None):
             secrets.add(value)
         elif option_key(name) in ("customheaders", "oauthtokenheaders"):
             for hname, hvalue in _parse_header_lines(value, name, strict=False):

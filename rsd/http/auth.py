@@ -365,6 +365,12 @@ def auth_from_options(options: Mapping[str, str], *, client=None, redactor: Opti
 
     redactor = redactor if redactor is not None else Redactor()
     scheme = (_opt(options, "AuthScheme") or "").strip().lower().replace(" ", "")
+    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20", "basic"):
+        from ..options import misspelt_options
+        typos = misspelt_options(options)
+        if typos:  # names only: the value of a misspelt secret option is a secret too
+            raise OptionError("; ".join(f"option {given} is not an option rsd knows: did you mean {meant}?"
+                                        for given, meant in typos))
     given_token = _opt(options, "OAuthAccessToken")
     if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20"):
         url = _opt(options, "OAuthAccessTokenURL") or _opt(options, "OAuthRefreshTokenURL")

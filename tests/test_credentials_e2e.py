@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import stat
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
-from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_REFRESH_TOKEN, DEMO_USER, \
-    DemoServer
+from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_REFRESH_TOKEN, DemoServer
 
 try:
     from cli_support import (ITEMS_HEADER_KEY_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI,
@@ -90,22 +86,18 @@ def test_one_command_gets_every_page_across_several_token_expiries(tmp_path):
 
 
 def test_a_401_mid_run_refreshes_once_and_retries_the_request(tmp_path):
-    with DemoServer(token_lifetime=60.0, latency=0.1) as srv:
+    with DemoServer(token_lifetime=60.0) as srv:
         issued = record_tokens(srv)
+        check_bearer, calls = srv._check_bearer, []
 
-        def revoke_after_page_2():
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                if any(h.path == "/api/accounts" and h.params.get("page") == "2" and h.status == 200
-                       for h in list(srv.history)):
-                    srv.revoke_tokens()
-                    return
-                time.sleep(0.01)
+        def revoke_before_page_3(authorization):  # the server revokes every token as page 3 comes in
+            calls.append(authorization)
+            if len(calls) == 3:
+                srv.revoke_tokens()
+            return check_bearer(authorization)
 
-        t = threading.Thread(target=revoke_after_page_2, daemon=True)
-        t.start()
+        srv._check_bearer = revoke_before_page_3
         r = rsd("run", ACCOUNTS, *demo_oauth(srv), "-f", "jsonl", "--verbose", env=DEMO_ENV, cwd=tmp_path)
-        t.join(5)
         statuses = [(h.params.get("page"), h.status) for h in srv.history if h.path == "/api/accounts"]
     assert r.code == 0, r.stderr
     assert len(r.stdout.splitlines()) == 237
@@ -202,18 +194,16 @@ def test_grants_and_client_authentication_through_rsd_run(tmp_path, name, server
 
 def test_salesforce_style_token_without_expires_in_is_refreshed_on_a_401(tmp_path):
     server = OAuthServer(salesforce=True, accept_query=True, lifetime=60, pages=3)
-    with serve(server) as base:
-        def revoke_after_first_page():
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not server.api_log:
-                time.sleep(0.005)
-            server.revoke_access_tokens()
 
-        t = threading.Thread(target=revoke_after_first_page, daemon=True)
-        t.start()
+    def app(environ, start_response):  # the tokens are revoked as page 2 comes in
+        if environ["PATH_INFO"] == "/api/items" and "page=2" in environ.get("QUERY_STRING", "") \
+                and not any(page == 2 for page, _ in server.api_log):
+            server.revoke_access_tokens()
+        return server(environ, start_response)
+
+    with serve(app) as base:
         r = rsd("run", items_profile(tmp_path), *oauth_items(base, OAuthParamsIn="query"), "-f", "csv",
                 env=OAUTH_ENV, cwd=tmp_path)
-        t.join(5)
     assert r.code == 0, r.stderr
     assert len(csv_rows(r.stdout)) == 6
     assert 401 in [s for _, s in server.api_log] and len(server.issued) == 2

@@ -794,6 +794,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rsd-demo/1.0"
     sys_version = ""
     disable_nagle_algorithm = True  # headers and body go out as separate writes; keep-alive must not wait on Nagle
+    _pending: tuple | None = None  # (path, query, body) of the request being answered, until recorded
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
         if self.demo.verbose:
@@ -815,6 +816,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None,
               *, truncate: bool = False) -> None:
+        # record before answering, so that a client (a test) that got the answer also sees it counted
+        if self._pending is not None:
+            self.demo._record(self, *self._pending, status)
+            self._pending = None
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         for name, value in (headers or {}).items():
@@ -843,6 +848,7 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(query)
         body = self._read_body()
         status = 500
+        self._pending = (path, query, body)
         if self.demo.latency > 0 and path != "/health":
             time.sleep(self.demo.latency)
         try:
@@ -881,7 +887,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(500, {"error": "server_error", "message": f"{type(exc).__name__}: {exc}"})
             self.close_connection = True
         finally:
-            self.demo._record(self, path, query, body, status)
+            if self._pending is not None:  # nothing was sent
+                self.demo._record(self, path, query, body, status)
+                self._pending = None
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 

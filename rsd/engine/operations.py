@@ -19,7 +19,7 @@ from typing import Iterator, Optional
 from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError, ProfileError, RunError
-from ..options import custom_headers, custom_url_params
+from ..options import custom_headers, custom_url_params, is_secret_option
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import PAGING_ATTRS, PageRequest, PageResult, STOP_CLI_MAX_PAGES, STOP_SINGLE, build_pager
 from ..reader import ast
@@ -167,13 +167,18 @@ class Operations:
             req_url = with_query(req_url, list(req.params.items()))
             body, status, resp_headers, final_url, links = self._fetch(method, req_url, headers, data, timeout,
                                                                        page_no, node)
-            run.pages += 1
             source = f"{method} {self.redactor.redact_url(final_url)} (page {page_no})"
             doc = parse_document(body, kind, source=source)
             self._response_item(x, status, final_url, resp_headers)
             extra = tuple((name, fn(doc)) for name, fn in emaps)
+            for name, value in extra:
+                # a token a profile obtains itself is a secret from the moment it is read
+                if value and isinstance(value, str) and is_secret_option(name):
+                    self.redactor.add(value)
             rows = list(mapper.rows(doc))
             n = len(rows)
+            if n or not emaps:
+                run.pages += 1  # a token response (only element maps) is not a page of data
             if n == 0 and emaps:
                 # a document with no repeating element (a token response): one item of mapped values
                 yield [(None,) * len(self.colnames)], extra

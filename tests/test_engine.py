@@ -391,3 +391,20 @@ def test_a_value_that_does_not_fit_its_type_names_column_and_page(srv, tmp_path)
     assert f"T.rsd:{line}:{col}: column 'Name': cannot convert {name!r} to integer" in str(e.value)
     assert "(page 1)" in str(e.value)
     assert 'xs:type="string"' in e.value.hint
+
+
+def test_script_paging_with_enable_paging_reports_the_scripts_stop(srv, tmp_path):
+    # EnablePaging=true as Matillion writes it, rows@next set only while the API says there is more
+    p = profile(tmp_path, """\
+        <api:set attr="EnablePaging" value="TRUE"/>
+        <api:set attr="page" value="[_input.rows@next | def('1')]"/>
+        <api:set attr="URI" value="[_connection.BaseURL]/api/accounts?page=[page]&amp;per_page=100"/>
+        <api:set attr="JSONPath" value="$.records"/>
+        <api:script method="GET">
+          <api:call op="jsonproviderGet">
+            <api:if exp="[page] &lt; [pages]"><api:set attr="rows@next" value="[page | add(1)]"/></api:if>
+            <api:push/>
+          </api:call>
+        </api:script>""", ACCOUNT_COLS + '<attr name="pages" xs:type="integer" other:xPath="/json/total_pages"/>')
+    r = collect(p, srv)
+    assert (len(r.rows), r.summary.pages, r.summary.stop_reason) == (237, 3, STOP_NO_NEXT)

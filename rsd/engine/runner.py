@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
-from ..paging import (STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_SINGLE)
+from ..paging import STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_NOT_ADVANCING, STOP_SINGLE
 from ..reader.ast import Profile
 from .interpreter import Compiler, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
@@ -184,8 +184,11 @@ class Runner:
             run_block(self.body, x)
             nxt = text_of(state.next_value) if state.next_set else ""
             if not state.next_set or nxt == "":
-                if state.declarative_stop:
-                    return state.declarative_stop
+                declared = state.declarative_stop
+                # `EnablePaging` without a strategy in a script that pages itself with rows@next is not
+                # why it stopped: the script simply set no next state
+                if declared and not (declared == STOP_NOT_ADVANCING and executions > 1):
+                    return declared
                 if executions == 1 and not state.next_set:
                     return STOP_SINGLE
                 return STOP_EMPTY if state.exec_rows == 0 else STOP_NO_NEXT

@@ -12,9 +12,6 @@ Prints rows/s, seconds, peak RSS and the ratio to the floor.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
-import os
 import resource
 import subprocess
 import sys

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
-from .errors import InvalidInputError, OptionError, ProfileError, RsdError
+from .errors import InvalidInputError, ProfileError, RsdError
 from .reader import read_profile
 from .reader.ast import Profile
 

@@ -6,7 +6,6 @@ Owns: argument parsing, printing (diagnostics, summaries, errors, progress) and 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import traceback

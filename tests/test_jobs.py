@@ -223,7 +223,7 @@ def test_failing_script_error_is_redacted_and_recorded(srv, tmp_path, secrets_en
 
 
 def test_query_step_failure_stops_later_steps(srv, tmp_path, secrets_env):
-    db = make_backend("sqlite", tmp_path)
+    make_backend("sqlite", tmp_path)
     write_profile(tmp_path / "Items.rsd")
     job = tmp_path / "job.toml"
     job.write_text(f"""\

@@ -7,7 +7,6 @@ numbered headers, `api:setm` bodies) without copying any of them.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import zipfile
 from pathlib import Path

@@ -13,12 +13,11 @@ paths or `ElementMapPath#N`/`ElementMapName#N`, which add their values to every 
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterator, Optional
 from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
-from ..errors import InvalidInputError, OptionError, ProfileError, RunError
+from ..errors import InvalidInputError, OptionError, RunError
 from ..options import custom_headers, custom_url_params, is_secret_option
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import PAGING_ATTRS, PageRequest, PageResult, STOP_CLI_MAX_PAGES, STOP_SINGLE, build_pager

@@ -220,8 +220,8 @@ class Runner:
             except CoercionError as e:
                 col = columns.get(str(e.column).lower())
                 raise RunError(f"{col.loc if col else self.profile.path}: {e.message} (page {state.pages})",
-                               hint=f'if the API really sends such values, declare the column as '
-                                    f'xs:type="string" in the profile') from None
+                               hint='if the API really sends such values, declare the column as '
+                                    'xs:type="string" in the profile') from None
 
         def emit(row):
             buf.append(coerce(row))

@@ -14,11 +14,11 @@ import re
 import time
 import tomllib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from ..errors import Diagnostic, InvalidInputError, Loc, OptionError, RsdError, RunError
+from ..errors import Diagnostic, InvalidInputError, Loc, RsdError, RunError
 
 STEP_TYPES = ("oauth2", "python", "query")
 REQUIRED = {
@@ -159,8 +159,6 @@ class _Lines:
 
 def _script_names(code) -> tuple[set, set]:
     """Global names a script reads, and names it binds itself (assignments, imports, defs, loop variables)."""
-    import symtable
-
     reads, binds = set(), set()
 
     def walk(table, top):

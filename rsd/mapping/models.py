@@ -24,7 +24,7 @@ from lxml import etree
 from ..errors import ProfileError
 from ..reader.ast import Column
 from .documents import Document
-from .paths import (ANY, KEY, PathError, Step, aggregate_text, compile_xpath, element_steps, find_repeating_element,
+from .paths import (ANY, KEY, PathError, aggregate_text, compile_xpath, element_steps, find_repeating_element,
                     find_top_array, json_elements, json_elements_getter, json_general_getter, json_getter,
                     json_path_to_xpath, parse_json_path, split_paths, split_xpath, walk_json,
                     xml_absolute_elements_getter, xml_elements_getter, xml_getter, _xml_nodes_value, _xpath_eval)

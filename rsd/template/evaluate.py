@@ -12,7 +12,7 @@ from typing import Callable, Union
 from rsd.errors import RsdError
 from rsd.formatters import bind, to_text, unexpected
 
-from .nodes import Arg, Expr, LiteralHead, NameHead, Text
+from .nodes import Arg, Expr, NameHead, Text
 
 Built = Union[str, Callable]
 

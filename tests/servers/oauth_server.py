@@ -158,7 +158,7 @@ class OAuthServer:
                                        "password", "scope")}
         if self.salesforce:
             body = {"access_token": token, "instance_url": "https://example.my.salesforce.com",
-                    "id": f"https://login.salesforce.com/id/00D/005", "token_type": "Bearer",
+                    "id": "https://login.salesforce.com/id/00D/005", "token_type": "Bearer",
                     "issued_at": str(int(time.time() * 1000)), "signature": secrets.token_urlsafe(12)}
         else:
             body = {"access_token": token, "token_type": "Bearer",

@@ -176,15 +176,18 @@ class Operations:
                     self.redactor.add(value)
             rows = list(mapper.rows(doc))
             n = len(rows)
-            if n or not emaps:
-                run.pages += 1  # a token response (only element maps) is not a page of data
+            # a token response (element maps and no column value: no repeating element, or the whole
+            # document as one item with RepeatElement="/", HRBC's idiom) is not a page of data
+            mapped = n if not emaps or any(v is not None for row in rows for v in row) else 0
+            if mapped or not emaps:
+                run.pages += 1
             if n == 0 and emaps:
                 # a document with no repeating element (a token response): one item of mapped values
                 yield [(None,) * len(self.colnames)], extra
             elif n:
                 yield rows, extra
             del rows
-            run.page_rows(n)
+            run.page_rows(mapped)
             if pager is None:
                 run.note_stop(STOP_SINGLE, declarative=False)
                 return

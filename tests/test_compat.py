@@ -271,3 +271,105 @@ def test_backlog_required_input_is_thrown_before_any_request():
         assert "Project Id is required" in str(e.value) and app.log == []
         r = api.collect(str(HERE / "backlog" / "Milestones.rsd"), options=_tracker(url), inputs={"projectId": "31"})
     assert r.rows == [(1, 31, "v1.0", "2024-07-01T00:00:00Z", False), (2, 31, "v1.1", None, True)]
+
+
+# --- 3. Klenty: an .apip archive, ProfileSettings, x-api-key, declarative offset paging, slicer ----------
+
+SEGMENTS = [{"id": "s1", "name": "Trial users", "members": {"count": 5}},
+            {"id": "s2", "name": "Partners", "members": {"count": 2}}]
+LEADS = [{"id": f"L{i}", "FullName": n, "Email": f"{n.split()[0].lower()}@ex.com", "Score": sc, "Segment": seg}
+         for i, (n, sc, seg) in enumerate([("Ana Lima", 40, "Trial users"), ("Bo Chen", 12, "Partners"),
+                                           ("Cy Dorn", 77, "Trial users"), ("Di Eze", 5, "Trial users"),
+                                           ("Ed Fox", 63, "Partners"), ("Flo Gray", 30, "Trial users"),
+                                           ("Gus Hale", 91, "Trial users")], start=1)]
+
+
+class SalesApi(Api):
+    """Answers like Klenty's API: x-api-key header, /apis/v1/user/<user>/..., top-level arrays,
+    start (1-based) and limit for leads."""
+
+    KEY, USER = "kk-55", "me@ex.com"
+
+    def handle(self, req, q, form):
+        if req.headers.get("x-api-key") != self.KEY:
+            return 401, "application/json", json.dumps({"message": "Invalid API key"})
+        prefix = f"/apis/v1/user/{self.USER}/"
+        if not req.path.startswith(prefix):
+            return 404, "application/json", json.dumps({"message": "Unknown user"})
+        what = req.path[len(prefix):]
+        if what == "segments":
+            return 200, "application/json", json.dumps(SEGMENTS)
+        if what == "leads" and "Email" in q:
+            return 200, "application/json", json.dumps([x for x in LEADS if x["Email"] == q["Email"][0]])
+        if what == "leads":
+            found = [x for x in LEADS if x["Segment"] == q["segmentName"][0]]
+            start, limit = int(q["start"][0]), int(q["limit"][0])
+            return 200, "application/json", json.dumps(found[start - 1:start - 1 + limit])
+        return 404, "application/json", json.dumps({"message": "Not found"})
+
+
+def _apip(tmp_path) -> Path:
+    """Sales.apip: the members in tests/compat/klenty plus the metadata an API Driver profile carries."""
+    path = tmp_path / "Sales.apip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nTitle: Sales look-alike profile\n"
+                   "TestTable: Segments\nRequiredProperties: APIKey,User\n")
+        z.writestr("ConnectionProperties.json", json.dumps({"profilename": "Sales", "MetadataVersion": 1.0,
+                                                             "connectionProperties": {"APIKey": {"required": True}}}))
+        for member in sorted((HERE / "klenty").glob("*.rsd")):
+            z.write(member, member.name)
+        z.writestr("Resources/", "")
+    return path
+
+
+def _sales(url):
+    return [("Server", url), ("ProfileSettings", f"APIKey={SalesApi.KEY};User={SalesApi.USER};")]
+
+
+def test_klenty_apip_member_with_profile_settings_header(tmp_path):
+    apip = _apip(tmp_path)
+    app = SalesApi()
+    with serve(app) as url:
+        r = api.collect(f"{apip}/Segments.rsd", options=_sales(url))
+        assert r.rows == [("s1", "Trial users", 5), ("s2", "Partners", 2)]
+        # the key is read as [_connection.ApiKey] though ProfileSettings spells it APIKey
+        assert app.log[0][3]["X-Api-Key"] == SalesApi.KEY
+        with pytest.raises(InvalidInputError) as e:
+            api.collect(f"{apip}/Segments.rsd", options=[("Server", url), ("ProfileSettings", "User=x")])
+        assert "ApiKey" in str(e.value)
+        assert len(app.log) == 1  # api:validate stops before any request
+
+
+def test_klenty_slicer_and_declarative_offset_paging(tmp_path):
+    apip = _apip(tmp_path)
+    app = SalesApi()
+    with serve(app) as url:
+        r = api.collect(f"{apip}/LeadsBySegment.rsd", options=_sales(url),
+                        inputs=[("Segment", "Trial users"), ("Segment", "Partners")])
+    assert r.columns == ("id", "FullName", "Email", "Score", "Segment")
+    assert r.rows == [
+        ("L1", "Ana Lima", "ana@ex.com", 40, "Trial users"), ("L3", "Cy Dorn", "cy@ex.com", 77, "Trial users"),
+        ("L4", "Di Eze", "di@ex.com", 5, "Trial users"), ("L6", "Flo Gray", "flo@ex.com", 30, "Trial users"),
+        ("L7", "Gus Hale", "gus@ex.com", 91, "Trial users"),
+        ("L2", "Bo Chen", "bo@ex.com", 12, "Partners"), ("L5", "Ed Fox", "ed@ex.com", 63, "Partners"),
+    ]
+    # start=1, then advanced by the rows received; a page without rows ends each slice
+    assert [(q["segmentName"][0], q["start"][0], q["limit"][0]) for m, p, q, h, f in app.log] == [
+        ("Trial users", "1", "3"), ("Trial users", "4", "3"), ("Trial users", "6", "3"),
+        ("Partners", "1", "3"), ("Partners", "3", "3")]
+    assert "segmentName=Trial%20users" in app.raw[0]
+    assert r.summary.pages == 5
+
+
+def test_klenty_filter_input_and_cli_run_of_a_member(tmp_path):
+    apip = _apip(tmp_path)
+    app = SalesApi()
+    with serve(app) as url:
+        p = subprocess.run([sys.executable, "-m", "rsd.cli", "run", f"{apip}/LeadByEmail.rsd", "-f", "jsonl",
+                            "-o", f"Server={url}", "--connection",
+                            f"Profile={apip};ProfileSettings='APIKey={SalesApi.KEY};User={SalesApi.USER}'",
+                            "-i", "Email=ed@ex.com"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert [json.loads(line) for line in p.stdout.splitlines()] == [
+        {"id": "L5", "FullName": "Ed Fox", "Segment": "Partners"}]
+    assert app.log[0][2] == {"Email": ["ed@ex.com"]}

@@ -10,7 +10,7 @@ that a value passes to the output without a round trip through text. Templates r
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 _MISSING = None
 
@@ -42,13 +42,6 @@ class Item:
         self.values: dict[str, object] = values if values is not None else {}
         self.names: dict[str, str] = names if names is not None else {}
 
-    @classmethod
-    def from_pairs(cls, name: str, pairs: Iterable[tuple[str, object]]) -> "Item":
-        item = cls(name)
-        for k, v in pairs:
-            item.set(k, v)
-        return item
-
     def get(self, lname: str) -> object:
         """Value of attribute `lname` (already lower-case), honouring `#` forms; None when not set."""
         v = self.values.get(lname, _MISSING)
@@ -66,9 +59,6 @@ class Item:
         if type(v) is Multi:
             return v[n - 1] if 1 <= n <= len(v) else _MISSING
         return v if n == 1 else _MISSING
-
-    def has(self, lname: str) -> bool:
-        return self.get(lname) is not None
 
     def set(self, name: str, value: object) -> None:
         """Set `name`; `name#` appends a value, `name#N` sets the N-th value (1-based)."""

@@ -36,10 +36,6 @@ class Document:
         self.source = source
         self.size = size
 
-    @property
-    def is_xml(self) -> bool:
-        return self.kind == "xml"
-
     def __repr__(self) -> str:
         return f"Document(kind={self.kind!r}, source={self.source!r}, size={self.size})"
 

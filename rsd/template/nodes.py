@@ -28,10 +28,6 @@ class NameHead:
     parts: tuple[Union[str, "Expr"], ...]
     source: str  # as written, for `Template.references`
 
-    @property
-    def is_static(self) -> bool:
-        return all(type(p) is str for p in self.parts)
-
 
 @dataclass(frozen=True, slots=True)
 class LiteralHead:

@@ -56,10 +56,6 @@ class Template:
         self.formatter_calls = tuple(sorted(calls, key=lambda c: c[2]))
         self.render, self.evaluate = _functions(parts)
 
-    @property
-    def is_single_expression(self) -> bool:
-        return len(self.parts) == 1 and type(self.parts[0]) is Expr
-
     def canonical(self) -> str:
         """Canonical source: compiling it gives the same tree (raw templates: their text)."""
         return self.source if self.raw else unparse(self.parts)

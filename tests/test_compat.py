@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from rsd import api
 from rsd.check import check_paths
-from rsd.errors import InvalidInputError, ScriptThrow
+from rsd.errors import InvalidInputError, OptionError, ScriptThrow
 from rsd.paging import STOP_EMPTY
 from servers import serve
 
@@ -373,3 +373,86 @@ def test_klenty_filter_input_and_cli_run_of_a_member(tmp_path):
     assert [json.loads(line) for line in p.stdout.splitlines()] == [
         {"id": "L5", "FullName": "Ed Fox", "Segment": "Partners"}]
     assert app.log[0][2] == {"Email": ["ed@ex.com"]}
+
+
+# --- 4. Diffbot: FlattenedDocuments over /data, {dql} placeholder guarded by api:check, wildcard paths -----
+
+KG_ARTICLES = [
+    {"score": 0.91, "entity": {"title": "Rivers & roads", "date": {"str": "d2024-03-02T00:00", "precision": 4,
+                                                                    "timestamp": 1709337600000},
+                               "tags": [{"label": "Transport", "score": 0.8}, {"label": "Europe", "score": 0.5}],
+                               "images": [{"url": "https://img.example/1.png", "primary": True}],
+                               "sentiment": -0.25, "discussion": {"numPosts": 3}}},
+    {"score": 0.4, "entity": {"title": "Quiet news", "date": {"str": "d2023-12-31T00:00", "precision": 2,
+                                                             "timestamp": 1703980800000},
+                              "tags": [{"label": "Misc"}], "images": [], "sentiment": 0}},
+]
+KG_PEOPLE = [
+    {"score": 12.5, "entity": {"id": "P1", "name": "Ines Ortega", "nameDetail": {"firstName": "Ines"},
+                               "birthDate": {"str": "d1980-XX-XX", "precision": 1},
+                               "employments": [{"employer": {"name": "Acme"}, "isCurrent": True},
+                                               {"employer": {"name": "Globex"}, "title": "CTO"}],
+                               "location": {"isCurrent": True}, "importance": 3}},
+    {"score": 7, "entity": {"id": "P2", "name": "Jon Park", "employments": [], "location": {"isCurrent": False}}},
+]
+
+
+class GraphApi(Api):
+    """Answers like Diffbot's Knowledge Graph DQL endpoint: {"version":3,"hits":N,"data":[{"score":..,"entity":{..}}]}."""
+
+    TOKEN = "dbt-777"
+
+    def handle(self, req, q, form):
+        if req.path != "/kg/v3/dql":
+            return 404, "application/json", json.dumps({"error": "not found"})
+        token = (q.get("token") or q.get("Token") or [""])[0]
+        if token.rstrip(":") != self.TOKEN:
+            return 401, "application/json", json.dumps({"errorCode": 401, "error": "Not authorized API token."})
+        query = q["query"][0]
+        data = KG_ARTICLES if query.startswith("type:Article") else KG_PEOPLE if query.startswith("type:Person") else []
+        return 200, "application/json", json.dumps({"version": 3, "hits": len(data), "results": len(data),
+                                                    "kgversion": "x", "data": data})
+
+
+def test_diffbot_flattened_documents_with_dotted_names_and_nested_arrays():
+    app = GraphApi()
+    with serve(app) as url:
+        r = api.collect(str(HERE / "diffbot" / "KgArticles.rsd"),
+                        options=[("Server", url), ("ProfileSettings", f"APIToken={GraphApi.TOKEN}")],
+                        inputs={"dql": 'type:Article title:"roads & rivers"'})
+    assert r.columns == ("data:_id", "title", "date.str", "date.precision", "date.timestamp", "tags", "images",
+                         "sentiment", "discussion.numPosts", "score")
+    assert r.rows == [
+        (None, "Rivers & roads", "d2024-03-02T00:00", 4, 1709337600000, '["Transport","Europe"]',
+         '[{"url":"https://img.example/1.png","primary":true}]', -0.25, 3, 0.91),
+        (None, "Quiet news", "d2023-12-31T00:00", 2, 1703980800000, '["Misc"]', "[]", 0.0, None, 0.4),
+    ]
+    # {dql} is one URL-encoded query value; &amp; in the profile is a plain &
+    assert app.log[0][2] == {"token": [GraphApi.TOKEN], "query": ['type:Article title:"roads & rivers"']}
+    assert "query=type%3AArticle%20title%3A%22roads%20%26%20rivers%22" in app.raw[0]
+
+
+def test_diffbot_check_guards_the_uri():
+    with pytest.raises(OptionError) as e:
+        api.collect(str(HERE / "diffbot" / "KgArticles.rsd"), options=[("ProfileSettings", "APIToken=x")])
+    assert "has no URI" in str(e.value)
+
+
+def test_diffbot_setc_uri_placeholders_and_wildcard_step():
+    app = GraphApi()
+    with serve(app) as url:
+        port = url.rsplit(":", 1)[1]
+        # the URI is written literally (api:setc) with a real host; a proxy option brings it to 127.0.0.1
+        r = api.collect(str(HERE / "diffbot" / "KgPeopleQuery.rsd"),
+                        options=[("ProfileSettings", f"APIToken={GraphApi.TOKEN}"), ("ProxyServer", "127.0.0.1"),
+                                 ("ProxyPort", port)],
+                        inputs={"dql_query": "type:Person employments.employer.name:Acme"})
+    assert r.rows == [
+        ("P1", "Ines Ortega", "Ines", "d1980-XX-XX", '["Acme","Globex"]',
+         '[{"employer":{"name":"Acme"},"isCurrent":true},{"employer":{"name":"Globex"},"title":"CTO"}]',
+         True, 3.0, 12.5),
+        ("P2", "Jon Park", None, None, None, "[]", False, None, 7.0),
+    ]
+    # {auth} is a plain attribute ("token:"), URL-encoded like any placeholder value
+    assert app.log[0][2]["Token"] == [GraphApi.TOKEN + ":"]
+    assert "Token=dbt-777%3A&" in app.raw[0]

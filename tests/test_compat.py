@@ -456,3 +456,45 @@ def test_diffbot_setc_uri_placeholders_and_wildcard_step():
     # {auth} is a plain attribute ("token:"), URL-encoded like any placeholder value
     assert app.log[0][2]["Token"] == [GraphApi.TOKEN + ":"]
     assert "Token=dbt-777%3A&" in app.raw[0]
+
+
+# --- 5. xu-rsd-generator TEMPLATE: rsb:/api: mixed, undeclared prefixes, JSON and XML variants ----------
+
+ACDOC = [{"BUKRS": "1000", "BELNR": "0100000001", "GJAHR": 2024, "DMBTR": 1250.5, "BUDAT": "2024-01-31"},
+         {"BUKRS": "1000", "BELNR": "0100000002", "GJAHR": 2024, "DMBTR": 99, "BUDAT": "2024-02-01"},
+         {"BUKRS": "2000", "BELNR": "0900000007", "GJAHR": 2023, "DMBTR": -12.25, "BUDAT": ""}]
+
+
+class ExtractServer(Api):
+    """Answers like a local extraction server: /?name=<extraction> as a JSON array, or XML rows."""
+
+    def handle(self, req, q, form):
+        if q.get("name") != ["ACDOC"]:
+            return 404, "text/plain", "unknown extraction"
+        if q.get("format") == ["xml"]:
+            rows = "".join("<row>" + "".join(f"<{k}>{v}</{k}>" for k, v in r.items()) + "</row>" for r in ACDOC)
+            return 200, "application/xml", f"<ACDOC>{rows}</ACDOC>"
+        return 200, "application/json", json.dumps(ACDOC)
+
+
+@pytest.mark.parametrize("name", ["Extract_JSON", "Extract_XML"])
+def test_template_json_and_xml_variants_give_the_same_rows(name):
+    app = ExtractServer()
+    with serve(app) as url:
+        r = api.collect(str(HERE / "template" / f"{name}.rsd"), options=[("Server", url)])
+    assert r.columns == ("BUKRS", "BELNR", "GJAHR", "DMBTR", "BUDAT")
+    # an empty date is null (JSON "" and XML <BUDAT></BUDAT> alike); 99 is a double
+    assert r.rows == [("1000", "0100000001", 2024, 1250.5, "2024-01-31"),
+                      ("1000", "0100000002", 2024, 99.0, "2024-02-01"),
+                      ("2000", "0900000007", 2023, -12.25, None)]
+    assert app.paths() == ["GET /"]
+
+
+# --- every look-alike passes `rsd check` ----------------------------------------------------------------
+
+def test_every_look_alike_checks_without_errors_or_warnings(tmp_path):
+    paths = sorted(str(p) for p in HERE.rglob("*.rsd")) + [str(_apip(tmp_path))]
+    p = subprocess.run([sys.executable, "-m", "rsd.cli", "check", "--strict", *paths], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (p.stdout + p.stderr).strip().endswith(f"0 errors, 0 warnings in {len(paths) - 1 + 4} files"), p.stderr

@@ -325,3 +325,15 @@ def test_check_never_raises_on_mangled_profiles():
                 t[pos] = rnd.choice(alphabet)
         for d in diags_of("".join(t)):
             assert d.code in CODES
+
+
+def test_a_reference_with_a_default_is_not_reported(tmp_path):
+    p = tmp_path / "D.rsd"
+    p.write_text('<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="x">\n'
+                 '  <api:info title="D"><attr name="a" xs:type="string"/></api:info>\n'
+                 '  <api:set attr="x" value="[foo | def(\'x\')] [_input.bar | allownull]"/>\n'
+                 '  <api:set attr="z" value="[baz] [foo]"/>\n'
+                 '  <api:script method="GET"><api:push/></api:script>\n</api:script>\n')
+    found = [(d.code, d.loc.line, d.message) for d in check_paths([str(p)])]
+    assert found == [("RSD301", 4, "[baz] reads an attribute that nothing declares or sets"),
+                     ("RSD301", 4, "[foo] reads an attribute that nothing declares or sets")]

@@ -245,7 +245,7 @@ def rule_templates(f: Facts, src: Source) -> Iterator[Diagnostic]:
                         dynamic_input_read = True
                     continue
                 used.add(nm.attr)
-                if _reference_known(f, nm, declared, n, v):
+                if _reference_known(f, nm, declared, n, v) or _has_default(text, ref.strip()):
                     continue
                 off = _offset_of_name(text, ref.strip())
                 loc = src.at(loc_param, off) if loc_param is not None else n.loc
@@ -265,6 +265,35 @@ def rule_templates(f: Facts, src: Source) -> Iterator[Diagnostic]:
                    f"[{ref} | def('...')]")
     yield from _unused_inputs(f, used, dynamic_input_read)
     yield from _placeholder_rule(f, src)
+
+
+_DEFAULTING = re.compile(r"\|\s*(def|allownull|empty)\b", re.IGNORECASE)
+
+
+def _has_default(text: str, ref: str) -> bool:
+    """Whether every `[ref ...]` expression in `text` pipes the value through def/allownull/empty: a
+    missing attribute is then expected, not a mistake."""
+    found = False
+    start = text.find("[" + ref)
+    while start >= 0:
+        depth, i = 0, start
+        while i < len(text):
+            c = text[i]
+            if c == "\\":
+                i += 2
+                continue
+            if c == "[":
+                depth += 1
+            elif c == "]":
+                depth -= 1
+                if depth == 0:
+                    break
+            i += 1
+        if not _DEFAULTING.search(text[start:i]):
+            return False
+        found = True
+        start = text.find("[" + ref, i)
+    return found
 
 
 def _strip_loc(msg: str) -> str:

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from rsd import api
 from rsd.check import check_paths
 from rsd.errors import InvalidInputError, OptionError, ScriptThrow
-from rsd.paging import STOP_EMPTY
+from rsd.paging import STOP_EMPTY, STOP_NOT_ADVANCING
 from servers import serve
 
 HERE = Path(__file__).resolve().parent / "compat"
@@ -100,6 +100,11 @@ class HrApi(Api):
             items = "".join(self._item(v) for v in page)
             return 200, "application/xml", (f'<?xml version="1.0" encoding="utf-8"?><Vacancy Total="'
                                             f'{len(HR_VACANCIES)}" Count="{len(page)}" Start="{start}">{items}</Vacancy>')
+        if req.path == "/v1/workspace":
+            if req.headers.get("X-Hr-Token") != self.TOKEN or q.get("request_type") != ["1"]:
+                return 401, "text/xml", "<Error>token</Error>"
+            return 200, "text/html", ('<Workspace Count="1"><Code>0</Code><Item><Workspace.P_Id>3</Workspace.P_Id>'
+                                      '<Workspace.P_Name>Tokyo office</Workspace.P_Name></Item></Workspace>')
         return 404, "text/plain", "no such resource"
 
     @staticmethod
@@ -147,6 +152,15 @@ def test_hrbc_token_chain_and_start_count_paging():
     assert r.summary.pages == 4 and r.summary.requests == 6
     assert r.summary.stop_reason == STOP_EMPTY
 
+
+
+def test_hrbc_whole_document_as_one_row():
+    app = HrApi()
+    with serve(app) as url:
+        r = api.collect(str(HERE / "hrbc" / "Workspaces.rsd"), options=_hr_options(url))
+    assert r.rows == [(0, 3, "Tokyo office")]
+    assert app.paths() == ["GET /v1/oauth", "POST /v1/token", "GET /v1/workspace"]
+    assert r.summary.pages == 1 and r.summary.stop_reason == STOP_NOT_ADVANCING
 
 # --- 2. Backlog: JSON, apiKey in the query, offset paging, setm lookups, nested calls, api:throw --------
 
@@ -503,8 +517,17 @@ def test_template_json_and_xml_variants_give_the_same_rows(name):
 # --- every look-alike passes `rsd check` ----------------------------------------------------------------
 
 def test_every_look_alike_checks_without_errors_or_warnings(tmp_path):
-    paths = sorted(str(p) for p in HERE.rglob("*.rsd")) + [str(_apip(tmp_path))]
+    paths = sorted(str(p) for p in HERE.rglob("*.rsd") if p.name != "Workspaces.rsd") + [str(_apip(tmp_path))]
     p = subprocess.run([sys.executable, "-m", "rsd.cli", "check", "--strict", *paths], capture_output=True,
                        text=True, timeout=30)
     assert p.returncode == 0, p.stdout + p.stderr
     assert (p.stdout + p.stderr).strip().endswith(f"0 errors, 0 warnings in {len(paths) - 1 + 4} files"), p.stderr
+
+
+def test_enable_paging_that_pages_nothing_is_a_true_warning():
+    # like the family's partition profile: EnablePaging=true on the token calls and on a one-page listing
+    p = subprocess.run([sys.executable, "-m", "rsd.cli", "check", str(HERE / "hrbc" / "Workspaces.rsd")],
+                       capture_output=True, text=True, timeout=30)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0, out
+    assert out.count("[RSD501]") == 3 and out.strip().endswith("0 errors, 3 warnings in 1 file"), out

@@ -408,3 +408,16 @@ def test_script_paging_with_enable_paging_reports_the_scripts_stop(srv, tmp_path
         </api:script>""", ACCOUNT_COLS + '<attr name="pages" xs:type="integer" other:xPath="/json/total_pages"/>')
     r = collect(p, srv)
     assert (len(r.rows), r.summary.pages, r.summary.stop_reason) == (237, 3, STOP_NO_NEXT)
+
+
+def test_element_map_values_fill_columns_also_when_the_body_only_pushes(srv, tmp_path):
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/contacts?offset=0&amp;limit=2"/>
+        <api:set attr="JSONPath" value="$.data"/>
+        <api:set attr="ElementMapPath#1" value="$.total"/>
+        <api:set attr="ElementMapName#1" value="total_count"/>
+        <api:script method="GET"><api:call op="jsonproviderGet"><api:push/></api:call></api:script>""",
+                '<attr name="id" xs:type="string" other:xPath="/json/data/id"/>'
+                '<attr name="total_count" xs:type="integer"/>')
+    r = collect(p, srv)
+    assert [row[1] for row in r.rows] == [123, 123]

@@ -723,18 +723,15 @@ class Validate(Stmt):
             return
         desc = self.desc.render(scope) if self.desc is not None else ""
         lname = full.lower()
-        if lname.startswith("_connection."):
-            opt = full.split(".", 1)[1]
-            raise OptionError(
-                f"{self.node.loc}: the profile requires the connection option {opt!r}"
-                + (f" ({desc})" if desc else "") + f"; pass it with -o {opt}=VALUE",
-            )
-        if lname.startswith("_input."):
-            inp = full.split(".", 1)[1]
-            raise InvalidInputError(
-                f"{self.node.loc}: the profile requires the input {inp!r}"
-                + (f" ({desc})" if desc else "") + f"; pass it with -i {inp}=VALUE",
-            )
+        if lname.startswith("_connection.") or lname.startswith("_input."):
+            name = full.split(".", 1)[1]
+            what, flag, error = (("connection option", "-o", OptionError) if lname.startswith("_connection.")
+                                 else ("input", "-i", InvalidInputError))
+            how = f"pass it with {flag} {name}=VALUE"
+            # the profile's own description often says how already; do not say it twice
+            told = f"{flag} {name}=".lower() in desc.lower()
+            raise error(f"{self.node.loc}: the profile requires the {what} {name!r}"
+                        + (f" ({desc})" if desc else "") + ("" if told else f"; {how}"))
         raise InvalidInputError(f"{self.node.loc}: api:validate failed: {full!r} is not set"
                                 + (f" ({desc})" if desc else "") + f" [code {self.code}]")
 

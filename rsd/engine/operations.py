@@ -55,6 +55,13 @@ def with_query(url: str, params) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
+def _filled(row: tuple, fill) -> tuple:
+    out = list(row)
+    for i, v in fill:
+        out[i] = v
+    return tuple(out)
+
+
 class Attrs:
     """Read-only view of a call's input: the `in=` item (else the item stack), then connection options."""
 
@@ -109,8 +116,13 @@ class Operations:
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
     def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list]:
-        """Lists of row tuples in column order, a page at a time (for calls whose body only pushes)."""
+        """Lists of row tuples in column order, a page at a time (for calls whose body only pushes).
+        `ElementMapName#N` values fill the columns of that name, as they would on an item."""
+        position = {name: i for i, name in enumerate(self.colnames)}
         for rows, extra in self._feed(x, op, in_item, node):
+            fill = [(position[k.lower()], v) for k, v in extra if k.lower() in position]
+            if fill:
+                rows = [_filled(row, fill) for row in rows]
             yield rows
 
     def items(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node, name: str) -> Iterator[Item]:

@@ -1,19 +1,23 @@
-"""What the SQLite and PostgreSQL sinks share: load modes, the staging-table name, and the column check.
+"""What the SQLite and PostgreSQL sinks share: load modes, the staging-table name, the column check, and the
+steps of opening and committing a load in the SQL both dialects speak.
 
 Owns: `MODES`, checking a mode against the columns (upsert needs key columns), comparing an existing table with
 the profile's columns (a different set of names, an incompatible type, or for upsert different key columns is a
-`SinkError` that says to use `--mode replace`). Must not: talk to a database (the dialect modules do).
+`SinkError` that says to use `--mode replace`), column definitions from a dialect's type table, and the order of
+a commit (replace drops, an absent table is created, truncate empties, then the staging table is merged).
+Must not: know a driver: connecting, transactions, column types, reading a table's definition, emptying a table
+and the merge statement are the dialect modules'.
 """
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
-from .targets import STAGE_PREFIX
+from .targets import STAGE_PREFIX, quote_ident
 
 MODES = ("truncate", "append", "replace", "upsert")
 BATCH_ROWS = 5000
@@ -43,6 +47,16 @@ def stage_name(table: str) -> str:
     """`_rsd_stage_<table>_<random>`, short enough for PostgreSQL's 63-byte identifiers."""
     short = table.rsplit(".", 1)[-1][:40]
     return f"{STAGE_PREFIX}{short}_{secrets.token_hex(4)}"
+
+
+def column_defs(columns: Sequence[SinkColumn], sql_types: Mapping[str, str], *, with_key: bool) -> str:
+    """`"name" TYPE, ...` for CREATE TABLE, types from the dialect's `sql_types`; a PRIMARY KEY of the key columns
+    when `with_key`."""
+    defs = [f"{quote_ident(c.name)} {sql_types[c.type]}" for c in columns]
+    keys = [quote_ident(c.name) for c in columns if c.key]
+    if with_key and keys:
+        defs.append(f"PRIMARY KEY ({', '.join(keys)})")
+    return ", ".join(defs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +112,55 @@ def compare_columns(
 
 class DatabaseSink(Sink):
     """Common shape of the database sinks: rows go to a private staging table, `close` merges them in one
-    transaction, `abort` drops the staging table and leaves the target untouched."""
+    transaction, `abort` drops the staging table and leaves the target untouched.
+
+    A dialect sets `conn`, `_target` and `_stage` (quoted names), `sql_types`, and implements `existing_columns`,
+    `_accepts`, `_empty_target` and `_merge_sql`."""
 
     url_redacted: str = ""
     table: str = ""
     mode: str = "truncate"
+    sql_types: Mapping[str, str] = {}
+
+    def __init__(self, columns: Sequence[SinkColumn], *, table: str, mode: str):
+        super().__init__(columns)
+        self.mode = check_mode(mode, self.columns, table)
+        self.table = table
+        self.stage = stage_name(table)
+        self._names = ", ".join(quote_ident(c.name) for c in self.columns)
+        self._closed = False
+
+    def _create_stage(self, driver_error: type[BaseException], extra: str = "") -> None:
+        """Check an existing target (failing before any HTTP work is wasted; replace recreates it anyway), then
+        create the staging table, with `extra` column definitions. On failure the connection is closed."""
+        try:
+            existing = self.existing_columns()
+            if existing and self.mode != "replace":
+                self.columns_changed(existing)
+            defs = column_defs(self.columns, self.sql_types, with_key=False)
+            self.conn.execute(f"CREATE TEMP TABLE {self._stage} ({defs}{extra})")
+        except BaseException as exc:
+            self.conn.close()
+            if isinstance(exc, driver_error):
+                raise self._error("opening", exc) from exc
+            raise
+
+    def _merge_into_target(self) -> None:
+        """The body of the commit transaction: replace drops the target, an absent target is created (with the
+        key columns as primary key), an existing one is checked and, for truncate, emptied; then the staging
+        table is merged into it."""
+        conn = self.conn
+        existing = self.existing_columns()
+        if self.mode == "replace" and existing:
+            conn.execute(f"DROP TABLE {self._target}")
+            existing = []
+        if not existing:
+            conn.execute(f"CREATE TABLE {self._target} ({column_defs(self.columns, self.sql_types, with_key=True)})")
+        else:
+            self.columns_changed(existing)
+            if self.mode == "truncate":
+                self._empty_target()
+        conn.execute(self._merge_sql())
 
     def columns_changed(self, existing: Sequence[ExistingColumn]) -> None:
         message = compare_columns(self.table, self.mode, self.columns, existing, self._accepts,
@@ -112,5 +170,14 @@ class DatabaseSink(Sink):
 
     _fold_case = False
 
+    def existing_columns(self) -> list[ExistingColumn]:
+        raise NotImplementedError
+
     def _accepts(self, column: SinkColumn, existing: ExistingColumn) -> bool:
+        raise NotImplementedError
+
+    def _empty_target(self) -> None:
+        raise NotImplementedError
+
+    def _merge_sql(self) -> str:
         raise NotImplementedError

@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 from ..errors import OptionError, SinkError
 from .columns import SinkColumn
-from .database import DatabaseSink, ExistingColumn, check_mode, stage_name
+from .database import DatabaseSink, ExistingColumn
 from .targets import quote_ident, quote_qualified, redact_url, url_password, validate_table_name
 
 SQL_TYPES = {
@@ -66,14 +66,6 @@ def scrub(text: str, url: str) -> str:
     return text.replace(password, "***") if password else text
 
 
-def column_defs(columns: Sequence[SinkColumn], *, with_key: bool) -> str:
-    defs = [f"{quote_ident(c.name)} {SQL_TYPES[c.type]}" for c in columns]
-    keys = [quote_ident(c.name) for c in columns if c.key]
-    if with_key and keys:
-        defs.append(f"PRIMARY KEY ({', '.join(keys)})")
-    return ", ".join(defs)
-
-
 _DESCRIBE = """
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), COALESCE(a.attnum = ANY(i.indkey::int2[]), false)
 FROM pg_attribute a
@@ -84,33 +76,21 @@ ORDER BY a.attnum
 
 
 class PostgresSink(DatabaseSink):
+    sql_types = SQL_TYPES
+
     def __init__(self, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
-        super().__init__(columns)
         parts = validate_table_name(table, allow_schema=True)
-        self.mode = check_mode(mode, self.columns, table)
-        self.table = table
+        super().__init__(columns, table=table, mode=mode)
         self._url = url
         self.url_redacted = redact_url(url)
         self.description = f"{self.url_redacted} table {table}"
         self._target = quote_qualified(parts)
         self._regclass = self._target
-        self.stage = stage_name(table)
         self._stage = "pg_temp." + quote_ident(self.stage)
-        self._names = ", ".join(quote_ident(c.name) for c in self.columns)
-        self._closed = False
         self.psycopg = import_psycopg()
         self.conn = connect(url)
-        try:
-            existing = self.existing_columns()
-            if existing and self.mode != "replace":
-                self.columns_changed(existing)
-            seq = f", {_SEQ} bigint GENERATED ALWAYS AS IDENTITY" if self.mode == "upsert" else ""
-            self.conn.execute(f"CREATE TEMP TABLE {self._stage} ({column_defs(self.columns, with_key=False)}{seq})")
-        except BaseException as exc:
-            self.conn.close()
-            if isinstance(exc, self.psycopg.Error):
-                raise self._error("opening", exc) from exc
-            raise
+        seq = f", {_SEQ} bigint GENERATED ALWAYS AS IDENTITY" if self.mode == "upsert" else ""
+        self._create_stage(self.psycopg.Error, seq)
         self._copy = f"COPY {self._stage} ({self._names}) FROM STDIN"
 
     def _scrub(self, text: str) -> str:
@@ -137,17 +117,7 @@ class PostgresSink(DatabaseSink):
         conn = self.conn
         try:
             with conn.transaction():
-                existing = self.existing_columns()
-                if self.mode == "replace" and existing:
-                    conn.execute(f"DROP TABLE {self._target}")
-                    existing = []
-                if not existing:
-                    conn.execute(f"CREATE TABLE {self._target} ({column_defs(self.columns, with_key=True)})")
-                else:
-                    self.columns_changed(existing)
-                    if self.mode == "truncate":
-                        self._empty_target()
-                conn.execute(self._merge_sql())
+                self._merge_into_target()
         finally:
             self._drop_stage()
 

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 from ..errors import SinkError
 from .columns import SinkColumn
-from .database import BATCH_ROWS, DatabaseSink, ExistingColumn, check_mode, stage_name
+from .database import BATCH_ROWS, DatabaseSink, ExistingColumn
 from .targets import quote_ident, validate_table_name
 
 SQL_TYPES = {
@@ -61,41 +61,20 @@ def connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def column_defs(columns: Sequence[SinkColumn], *, with_key: bool) -> str:
-    defs = [f"{quote_ident(c.name)} {SQL_TYPES[c.type]}" for c in columns]
-    keys = [quote_ident(c.name) for c in columns if c.key]
-    if with_key and keys:
-        defs.append(f"PRIMARY KEY ({', '.join(keys)})")
-    return ", ".join(defs)
-
-
 class SqliteSink(DatabaseSink):
     _fold_case = True  # SQLite column names are case-insensitive
+    sql_types = SQL_TYPES
 
     def __init__(self, path: str, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
-        super().__init__(columns)
         validate_table_name(table, allow_schema=False)
-        self.mode = check_mode(mode, self.columns, table)
-        self.table = table
+        super().__init__(columns, table=table, mode=mode)
         self.path = path
         self.url_redacted = url
         self.description = f"{url} table {table}"
         self._target = "main." + quote_ident(table)
-        self.stage = stage_name(table)
         self._stage = "temp." + quote_ident(self.stage)
-        self._names = ", ".join(quote_ident(c.name) for c in self.columns)
-        self._closed = False
         self.conn = connect(path)
-        try:
-            existing = self.existing_columns()
-            if existing and self.mode != "replace":
-                self.columns_changed(existing)  # fail before any HTTP work is wasted
-            self.conn.execute(f"CREATE TEMP TABLE {self._stage} ({column_defs(self.columns, with_key=False)})")
-        except BaseException as exc:
-            self.conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._error("opening", exc) from exc
-            raise
+        self._create_stage(sqlite3.Error)
         marks = ", ".join("?" for _ in self.columns)
         self._insert = f"INSERT INTO {self._stage} ({self._names}) VALUES ({marks})"
 
@@ -129,17 +108,7 @@ class SqliteSink(DatabaseSink):
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            existing = self.existing_columns()
-            if self.mode == "replace" and existing:
-                conn.execute(f"DROP TABLE {self._target}")
-                existing = []
-            if not existing:
-                conn.execute(f"CREATE TABLE {self._target} ({column_defs(self.columns, with_key=True)})")
-            else:
-                self.columns_changed(existing)
-                if self.mode == "truncate":
-                    conn.execute(f"DELETE FROM {self._target}")
-            conn.execute(self._merge_sql())
+            self._merge_into_target()
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -147,6 +116,9 @@ class SqliteSink(DatabaseSink):
             raise
         finally:
             self._drop_stage()
+
+    def _empty_target(self) -> None:
+        self.conn.execute(f"DELETE FROM {self._target}")
 
     def _merge_sql(self) -> str:
         insert = f"INSERT INTO {self._target} ({self._names}) SELECT {self._names} FROM {self._stage}"

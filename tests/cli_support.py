@@ -1,9 +1,11 @@
 """Helpers for tests that run `rsd` as a subprocess against real servers on 127.0.0.1.
 
-`rsd(*args, env=..., cwd=...)` runs `python -m rsd.cli` and returns a `Result` (exit code, stdout,
-stderr, and the text of every file the run wrote under `cwd`). `secret_forms(s)` are the spellings a
-secret may leak in (as is, URL-encoded, base64, JSON-escaped); `assert_no_secret` checks a text for
-all of them. The profile texts are written for these tests.
+`rsd(*args, env=..., cwd=...)` runs `python -m rsd.cli` in a clean environment (no `RSD_*`, `PYTEST_*`; `env`
+added) and returns a `Result` (exit code, stdout, stderr, and the text of every file the run wrote under `cwd`).
+`rsd_process(*args, cwd=...)` and `rsd_popen` run it in this process's environment and return the
+`subprocess` objects; `with_checkout(env)` puts this checkout on PYTHONPATH (any subprocess importing rsd).
+`secret_forms(s)` are the spellings a secret may leak in (as is, URL-encoded, base64, JSON-escaped);
+`assert_no_secret` checks a text for all of them. The profile texts are written for these tests.
 """
 from __future__ import annotations
 
@@ -16,11 +18,14 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Mapping, Optional
 from urllib.parse import quote, quote_plus
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
+ACCOUNTS = str(SAMPLES / "demo" / "Accounts.rsd")
+IN_PROFILE = str(SAMPLES / "oauth" / "InProfileToken.rsd")
+CLI = (sys.executable, "-m", "rsd.cli")
 
 #: every access token the demo server issues starts with this
 DEMO_TOKEN_PREFIX = "00DDEMO!"
@@ -37,13 +42,31 @@ class Result:
         return "\n".join([self.stdout, self.stderr, *self.files.values()])
 
 
+def with_checkout(env: Mapping[str, str]) -> dict:
+    """`env` with this checkout first on PYTHONPATH, so a subprocess imports rsd without an install."""
+    e = dict(env)
+    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *([e["PYTHONPATH"]] if e.get("PYTHONPATH") else [])])
+    return e
+
+
+def rsd_process(*args, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`rsd ARGS` in this process's environment, in `cwd` (default: the checkout) -> CompletedProcess (text)."""
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT,
+                          env=with_checkout(os.environ), timeout=timeout)
+
+
+def rsd_popen(*args, cwd=None) -> subprocess.Popen:
+    """`rsd ARGS` started in this process's environment, stdout and stderr piped (text)."""
+    return subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=cwd or ROOT, env=with_checkout(os.environ))
+
+
 def rsd(*args: str, env: Optional[dict] = None, cwd: Optional[os.PathLike] = None, timeout: float = 60) -> Result:
     e = {k: v for k, v in os.environ.items() if not k.startswith(("RSD_", "PYTEST_"))}
     e.update(env or {})
-    e["PYTHONPATH"] = os.pathsep.join([str(ROOT), *([e["PYTHONPATH"]] if e.get("PYTHONPATH") else [])])
     e["COLUMNS"] = "200"
     before = _snapshot(cwd) if cwd else {}
-    done = subprocess.run([sys.executable, "-m", "rsd.cli", *args], capture_output=True, text=True, env=e,
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=with_checkout(e),
                           cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
     files = {}
     if cwd:
@@ -105,6 +128,22 @@ def summary_count(stderr: str, what: str = "row") -> int:
 def token_count(stderr: str) -> int:
     m = re.search(r"access token obtained ([\d,]+) time", stderr)
     return int(m.group(1).replace(",", "")) if m else 0
+
+
+def demo_oauth(srv, **extra) -> list[str]:
+    """`-o` options for the demo API with the originating document's OAuth settings, every secret a reference
+    (`${env:CLIENT_ID}`, `${env:CLIENT_SECRET}`, `${env:REFRESH_TOKEN}`); `extra` overrides, None removes."""
+    opts = {"BaseURL": srv.url, "AuthScheme": "OAuth", "OAuthGrantType": "REFRESH",
+            "OAuthAccessTokenURL": srv.token_url, "OAuthClientId": "${env:CLIENT_ID}",
+            "OAuthClientSecret": "${env:CLIENT_SECRET}", "OAuthRefreshToken": "${env:REFRESH_TOKEN}"}
+    opts.update(extra)
+    return [a for k, v in opts.items() if v is not None for a in ("-o", f"{k}={v}")]
+
+
+def in_profile(srv) -> list[str]:
+    """`-o` options for the in-profile token sample (IN_PROFILE) against the demo server, secrets as references."""
+    return ["-o", f"BaseURL={srv.url}", "-o", f"TokenURL={srv.token_url}", "-o", "ClientId=${env:CLIENT_ID}",
+            "-o", "ClientSecret=${env:CLIENT_SECRET}", "-o", "RefreshToken=${env:REFRESH_TOKEN}"]
 
 
 def record_tokens(srv) -> list:

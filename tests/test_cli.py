@@ -1,25 +1,15 @@
 """The command line as a user runs it: exact output, exit codes, no tracebacks without --debug."""
 from __future__ import annotations
 
-import os
 import sqlite3
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from rsd.demo.server import DemoServer
 
-ROOT = Path(__file__).resolve().parent.parent
+from cli_support import ROOT, rsd_process
+
 SAMPLES = ROOT / "samples" / "demo"
-
-
-def rsd(*args, cwd=None, env=None):
-    env = dict(os.environ if env is None else env)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")  # also without an install
-    return subprocess.run([sys.executable, "-m", "rsd.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +19,7 @@ def srv():
 
 
 def test_run_csv_exact(srv):
-    p = rsd("run", SAMPLES / "Invoices.rsd", "-o", f"BaseURL={srv.url}", "-f", "csv", "--limit", "2")
+    p = rsd_process("run", SAMPLES / "Invoices.rsd", "-o", f"BaseURL={srv.url}", "-f", "csv", "--limit", "2")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
     inv = srv.data["invoices"]
@@ -44,11 +34,11 @@ def test_run_csv_exact(srv):
 
 def test_run_jsonl_and_sqlite(srv, tmp_path):
     out = tmp_path / "p.jsonl"
-    p = rsd("run", SAMPLES / "Products.rsd", "-o", f"BaseURL={srv.url}", "--output", out)
+    p = rsd_process("run", SAMPLES / "Products.rsd", "-o", f"BaseURL={srv.url}", "--output", out)
     assert p.returncode == 0, p.stderr
     assert len(out.read_text().splitlines()) == 64
     db = tmp_path / "w.db"
-    p = rsd("run", SAMPLES / "Products.rsd", "-o", f"BaseURL={srv.url}", "--output", f"sqlite:///{db}",
+    p = rsd_process("run", SAMPLES / "Products.rsd", "-o", f"BaseURL={srv.url}", "--output", f"sqlite:///{db}",
             "--table", "products")
     assert p.returncode == 0, p.stderr
     con = sqlite3.connect(db)
@@ -60,7 +50,7 @@ def test_profile_with_errors_exits_2_without_traceback(tmp_path):
     bad = tmp_path / "Bad.rsd"
     bad.write_text('<api:script xmlns:api="http://apiscript.com/ns?v1">\n  <api:sett attr="x" value="1"/>\n'
                    '  <api:script method="GET"/>\n</api:script>\n')
-    p = rsd("run", bad)
+    p = rsd_process("run", bad)
     assert p.returncode == 2
     assert f"{bad}:2:3: [RSD002] unknown keyword 'api:sett'" in p.stderr
     assert "did you mean 'api:set'?" in p.stderr
@@ -74,30 +64,30 @@ def test_http_404_exits_1_and_debug_shows_traceback(srv, tmp_path):
   <api:set attr="URI" value="{srv.url}/api/accounts?status=404"/>
   <api:script method="GET"><api:push op="jsonproviderGet"/></api:script>
 </api:script>''')
-    p = rsd("run", prof, "-f", "csv")
+    p = rsd_process("run", prof, "-f", "csv")
     assert p.returncode == 1
     assert "404" in p.stderr and "/api/accounts" in p.stderr
     assert "Traceback" not in p.stderr
-    p = rsd("run", prof, "-f", "csv", "--debug")
+    p = rsd_process("run", prof, "-f", "csv", "--debug")
     assert p.returncode == 1
     assert "Traceback" in p.stderr
 
 
 def test_missing_option_exits_2(srv):
-    p = rsd("run", SAMPLES / "Accounts.rsd")
+    p = rsd_process("run", SAMPLES / "Accounts.rsd")
     assert p.returncode == 2
     assert "requires the connection option 'BaseURL'" in p.stderr
 
 
 def test_unresolved_reference_exits_2(srv):
-    p = rsd("run", SAMPLES / "Accounts.rsd", "-o", "BaseURL=${env:RSD_TEST_SURELY_UNSET}")
+    p = rsd_process("run", SAMPLES / "Accounts.rsd", "-o", "BaseURL=${env:RSD_TEST_SURELY_UNSET}")
     assert p.returncode == 2
     assert "RSD_TEST_SURELY_UNSET" in p.stderr
 
 
 def test_plan_sends_nothing(srv):
     before = srv.stats.total_requests
-    p = rsd("plan", SAMPLES / "Contacts.rsd", "-o", f"BaseURL={srv.url}")
+    p = rsd_process("plan", SAMPLES / "Contacts.rsd", "-o", f"BaseURL={srv.url}")
     assert p.returncode == 0, p.stderr
     assert f"GET {srv.url}/api/contacts?offset=0&limit=25" in p.stdout
     assert "paging:   offset: ?offset=N&limit=25" in p.stdout
@@ -105,20 +95,20 @@ def test_plan_sends_nothing(srv):
 
 
 def test_check_samples_is_clean():
-    p = rsd("check", ROOT / "samples")
+    p = rsd_process("check", ROOT / "samples")
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stderr.startswith("0 errors")
 
 
 def test_help_teaches():
-    p = rsd("run", "--help")
+    p = rsd_process("run", "--help")
     assert p.returncode == 0
     assert "${env:NAME}" in p.stdout and "examples:" in p.stdout
 
 
 def test_demo_runs_the_whole_workflow(tmp_path):
     db = tmp_path / "demo.db"
-    p = rsd("demo", "--db", db, cwd=tmp_path)
+    p = rsd_process("demo", "--db", db, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     assert "refreshed mid-run" in p.stderr
     con = sqlite3.connect(db)

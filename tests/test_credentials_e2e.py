@@ -19,30 +19,20 @@ import pytest
 from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_REFRESH_TOKEN, DemoServer
 
 try:
-    from cli_support import (ITEMS_HEADER_KEY_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI,
-                             assert_no_secret, basic_form, record_tokens, rsd, summary_count, token_count)
+    from cli_support import (ACCOUNTS, IN_PROFILE, ITEMS_HEADER_KEY_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE,
+                             GuardedAPI, assert_no_secret, basic_form, demo_oauth, in_profile, record_tokens, rsd,
+                             summary_count, token_count)
     from servers import serve
     from servers.oauth_server import CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, USER, OAuthServer
 except ImportError:  # tests/ imported as a package
-    from tests.cli_support import (ITEMS_HEADER_KEY_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES,
-                                   GuardedAPI, assert_no_secret, basic_form, record_tokens, rsd, summary_count,
-                                   token_count)
+    from tests.cli_support import (ACCOUNTS, IN_PROFILE, ITEMS_HEADER_KEY_PROFILE, ITEMS_PROFILE,
+                                   ITEMS_QUERY_KEY_PROFILE, GuardedAPI, assert_no_secret, basic_form, demo_oauth,
+                                   in_profile, record_tokens, rsd, summary_count, token_count)
     from tests.servers import serve
     from tests.servers.oauth_server import CLIENT_ID, CLIENT_SECRET, PASSWORD, REFRESH_TOKEN, USER, OAuthServer
 
-ACCOUNTS = str(SAMPLES / "demo" / "Accounts.rsd")
-IN_PROFILE = str(SAMPLES / "oauth" / "InProfileToken.rsd")
 DEMO_ENV = {"CLIENT_ID": DEMO_CLIENT_ID, "CLIENT_SECRET": DEMO_CLIENT_SECRET, "REFRESH_TOKEN": DEMO_REFRESH_TOKEN}
 DEMO_SECRETS = [DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DEMO_PASSWORD]
-
-
-def demo_oauth(srv: DemoServer, **extra: str) -> list[str]:
-    """The originating document's options, every secret a reference."""
-    opts = {"BaseURL": srv.url, "AuthScheme": "OAuth", "OAuthGrantType": "REFRESH",
-            "OAuthAccessTokenURL": srv.token_url, "OAuthClientId": "${env:CLIENT_ID}",
-            "OAuthClientSecret": "${env:CLIENT_SECRET}", "OAuthRefreshToken": "${env:REFRESH_TOKEN}"}
-    opts.update(extra)
-    return [a for k, v in opts.items() if v is not None for a in ("-o", f"{k}={v}")]
 
 
 def csv_rows(text: str) -> list[dict]:
@@ -295,9 +285,7 @@ def test_an_unresolved_reference_in_an_options_file_names_the_file_and_line(tmp_
 def test_in_profile_token_sample_gets_every_account(tmp_path):
     with DemoServer(token_lifetime=60.0) as srv:
         issued = record_tokens(srv)
-        r = rsd("run", IN_PROFILE, "-o", f"BaseURL={srv.url}", "-o", f"TokenURL={srv.token_url}",
-                "-o", "ClientId=${env:CLIENT_ID}", "-o", "ClientSecret=${env:CLIENT_SECRET}",
-                "-o", "RefreshToken=${env:REFRESH_TOKEN}", "-f", "csv", "--verbose", env=DEMO_ENV, cwd=tmp_path)
+        r = rsd("run", IN_PROFILE, *in_profile(srv), "-f", "csv", "--verbose", env=DEMO_ENV, cwd=tmp_path)
         token_posts = [h for h in srv.history if h.path == "/services/oauth2/token"]
         data_auth = {h.header("Authorization") for h in srv.history if h.path == "/api/accounts"}
     assert r.code == 0, r.stderr
@@ -310,9 +298,7 @@ def test_in_profile_token_sample_gets_every_account(tmp_path):
 
 def test_in_profile_token_refused_is_a_failed_run_without_the_secret(tmp_path):
     with DemoServer() as srv:
-        r = rsd("run", IN_PROFILE, "-o", f"BaseURL={srv.url}", "-o", f"TokenURL={srv.token_url}",
-                "-o", "ClientId=${env:CLIENT_ID}", "-o", "ClientSecret=${env:CLIENT_SECRET}",
-                "-o", "RefreshToken=${env:REFRESH_TOKEN}", "-f", "csv", "--verbose", "--debug",
+        r = rsd("run", IN_PROFILE, *in_profile(srv), "-f", "csv", "--verbose", "--debug",
                 env={**DEMO_ENV, "REFRESH_TOKEN": "revoked-refresh-token-77"}, cwd=tmp_path)
     assert r.code == 1, r.stderr
     assert "HTTP 400" in r.stderr and "invalid_grant" in r.stderr

@@ -15,7 +15,8 @@ import pytest
 from rsd.cli import main as rsd_main
 from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DemoServer
 
-from job_helpers import BACKENDS, expected_rows, make_backend, rsd, runs, table_rows, write_profile
+from cli_support import rsd_process
+from job_helpers import BACKENDS, expected_rows, make_backend, runs, table_rows, write_profile
 
 # The script of the originating document's Python Script component, as published (Salesforce token URL).
 SEED_SCRIPT = """\
@@ -133,7 +134,7 @@ def test_the_documents_python_script_runs_unchanged_and_feeds_the_query(srv, db,
     script = SEED_SCRIPT.replace(SEED_URL_LINE, f"url = '{srv.token_url}'")
     job = script_job(tmp_path, srv, db, script)
 
-    p = rsd("job", "run", job)
+    p = rsd_process("job", "run", job)
     assert p.returncode == 0, p.stderr
     assert table_rows(db, "accounts") == expected_rows(srv)
     assert srv.stats.tokens_issued == 1 and srv.stats.auth_failures == 0
@@ -181,7 +182,7 @@ def test_token_step_with_wrong_secret_exits_2_before_any_query(srv, db, tmp_path
                "INSERT INTO accounts VALUES ('keep-1', 'previous', 1), ('keep-2', 'rows', 2)")
     job = oauth2_job(tmp_path, srv, db)
 
-    p = rsd("job", "run", job)
+    p = rsd_process("job", "run", job)
     assert p.returncode == 2, p.stderr
     assert "rsd: error: job job.toml, step 'token': OAuth token request (refresh_token grant)" in p.stderr
     assert "HTTP 401: invalid_client" in p.stderr
@@ -199,7 +200,7 @@ def test_token_step_with_wrong_secret_exits_2_before_any_query(srv, db, tmp_path
 
 def test_oauth2_job_loads_and_records(srv, db, tmp_path, secrets_env):
     job = oauth2_job(tmp_path, srv, db)
-    p = rsd("job", "run", job)
+    p = rsd_process("job", "run", job)
     assert p.returncode == 0, p.stderr
     assert table_rows(db, "accounts") == expected_rows(srv)
     assert runs(db) == [("job.toml", "token", None, 0, 0, 1, "ok", None),
@@ -211,7 +212,7 @@ def test_failing_script_error_is_redacted_and_recorded(srv, tmp_path, secrets_en
     db = make_backend("sqlite", tmp_path)
     monkeypatch.setenv("TEST_CLIENT_SECRET", "s3cr3t-in-the-env")
     job = script_job(tmp_path, srv, db, "x = 1\nraise RuntimeError('refused: ' + client_secret)\n")
-    p = rsd("job", "run", job)
+    p = rsd_process("job", "run", job)
     assert p.returncode == 1
     assert "get_token.py:2: the script failed: RuntimeError: refused: ***" in p.stderr
     assert "s3cr3t-in-the-env" not in p.stderr + p.stdout
@@ -257,7 +258,7 @@ table = "second"
     # run from another folder: sqlite:///w.db is relative to the job file's folder
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    p = rsd("job", "run", job, cwd=elsewhere)
+    p = rsd_process("job", "run", job, cwd=elsewhere)
     assert p.returncode == 1, p.stderr
     assert "step 'first'" in p.stderr and "HTTP 500" in p.stderr
     assert not (elsewhere / "w.db").exists()
@@ -284,7 +285,7 @@ def test_python_step_timeout(srv, tmp_path, secrets_env):
     db = make_backend("sqlite", tmp_path)
     job = script_job(tmp_path, srv, db, "import time\ntime.sleep(30)\n")
     job.write_text(job.read_text().replace('script = "get_token.py"', 'script = "get_token.py"\ntimeout = 0.3'))
-    p = rsd("job", "run", job)
+    p = rsd_process("job", "run", job)
     assert p.returncode == 1
     assert "the script did not finish within its timeout of 0.3 s" in p.stderr
     assert runs(db)[0][6] == "failed"
@@ -292,7 +293,7 @@ def test_python_step_timeout(srv, tmp_path, secrets_env):
 
 # -- rsd job check ---------------------------------------------------------------------------------------------------
 def check(job):
-    p = rsd("job", "check", job, "--format", "json")
+    p = rsd_process("job", "check", job, "--format", "json")
     return p.returncode, [(d["code"], d["severity"], d["line"]) for d in json.loads(p.stdout)]
 
 
@@ -301,13 +302,13 @@ def test_check_good_jobs(srv, tmp_path):
     assert check(oauth2_job(tmp_path, srv, db)) == (0, [])
     script = SEED_SCRIPT.replace(SEED_URL_LINE, f"url = '{srv.token_url}'")
     assert check(script_job(tmp_path, srv, db, script)) == (0, [])
-    p = rsd("job", "check", tmp_path / "job.toml")
+    p = rsd_process("job", "check", tmp_path / "job.toml")
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "0 errors, 0 warnings\n")
     assert srv.stats.total_requests == 0  # offline
 
 
 def test_check_the_sample_job():
-    p = rsd("job", "check", "samples/demo/job.toml")
+    p = rsd_process("job", "check", "samples/demo/job.toml")
     assert (p.returncode, p.stdout) == (0, "")
 
 
@@ -356,7 +357,7 @@ def test_check_bad_jobs_exact_codes(tmp_path, body, expected):
 def test_check_text_output_and_hint(tmp_path):
     job = tmp_path / "job.toml"
     job.write_text('[[steps]]\nname = "t"\ntype = "pyhton"\nscript = "x.py"\n')
-    p = rsd("job", "check", job)
+    p = rsd_process("job", "check", job)
     assert p.returncode == 2
     assert p.stdout == (f"{job}:3:1: error: [JOB002] step 't': unknown type 'pyhton'\n"
                         f"    hint: did you mean 'python'?\n")
@@ -366,7 +367,7 @@ def test_check_text_output_and_hint(tmp_path):
 def test_invalid_toml_and_missing_file_exit_2(tmp_path):
     job = tmp_path / "job.toml"
     job.write_text("[[steps]\nname = 1\n")
-    p = rsd("job", "check", job)
+    p = rsd_process("job", "check", job)
     assert p.returncode == 2 and "not valid TOML" in p.stderr and "Traceback" not in p.stderr
-    p = rsd("job", "run", tmp_path / "nope.toml")
+    p = rsd_process("job", "run", tmp_path / "nope.toml")
     assert p.returncode == 2 and "no such job file" in p.stderr

@@ -14,8 +14,8 @@ import pytest
 
 from rsd.demo.server import DemoServer
 
-from job_helpers import (BACKENDS, expected_rows, make_backend, rsd, rsd_popen, runs, table_rows,
-                         write_profile)
+from cli_support import rsd_popen, rsd_process
+from job_helpers import BACKENDS, expected_rows, make_backend, runs, table_rows, write_profile
 
 COLS3 = ("Id", "Name", "NumberOfEmployees")
 
@@ -34,7 +34,7 @@ def db(request, tmp_path):
 
 
 def load(srv, db, profile, *extra, table="items"):
-    return rsd("run", profile, "-o", f"BaseURL={srv.url}", "--output", db.url, "--table", table, "-q", *extra)
+    return rsd_process("run", profile, "-o", f"BaseURL={srv.url}", "--output", db.url, "--table", table, "-q", *extra)
 
 
 def rename_all(srv, suffix):

@@ -23,13 +23,13 @@ from werkzeug.wrappers import Request, Response
 from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_REFRESH_TOKEN, DemoServer
 
 try:
-    from cli_support import (ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI, assert_no_secret,
-                             basic_form, record_tokens, rsd)
+    from cli_support import (ACCOUNTS, IN_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI,
+                             assert_no_secret, basic_form, demo_oauth, in_profile, record_tokens, rsd)
     from servers import serve
     from servers.oauth_server import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, OAuthServer
 except ImportError:  # tests/ imported as a package
-    from tests.cli_support import (ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI, assert_no_secret,
-                                   basic_form, record_tokens, rsd)
+    from tests.cli_support import (ACCOUNTS, IN_PROFILE, ITEMS_PROFILE, ITEMS_QUERY_KEY_PROFILE, SAMPLES, GuardedAPI,
+                                   assert_no_secret, basic_form, demo_oauth, in_profile, record_tokens, rsd)
     from tests.servers import serve
     from tests.servers.oauth_server import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, OAuthServer
 
@@ -43,8 +43,6 @@ MISSPELT = "misspelt-secret-Kd29wE4r"
 ECHO_REFRESH = "echoed-refresh-Lz17vB3n"
 ECHO_SECRET = "echoed-secret-Wq36hN8c"
 
-ACCOUNTS = str(SAMPLES / "demo" / "Accounts.rsd")
-IN_PROFILE = str(SAMPLES / "oauth" / "InProfileToken.rsd")
 JOB = SAMPLES / "demo" / "job.toml"
 
 ENV = {"CLIENT_ID": DEMO_CLIENT_ID, "CLIENT_SECRET": DEMO_CLIENT_SECRET, "REFRESH_TOKEN": DEMO_REFRESH_TOKEN,
@@ -68,19 +66,6 @@ class EchoTokenEndpoint:
                 f"with {dict(request.headers)} to {request.url}")
         return Response(json.dumps({"error": "invalid_grant", "error_description": desc}), status=400,
                         content_type="application/json")(environ, start_response)
-
-
-def demo_oauth(srv: DemoServer, **extra) -> list[str]:
-    opts = {"BaseURL": srv.url, "AuthScheme": "OAuth", "OAuthGrantType": "REFRESH",
-            "OAuthAccessTokenURL": srv.token_url, "OAuthClientId": "${env:CLIENT_ID}",
-            "OAuthClientSecret": "${env:CLIENT_SECRET}", "OAuthRefreshToken": "${env:REFRESH_TOKEN}"}
-    opts.update(extra)
-    return [a for k, v in opts.items() if v is not None for a in ("-o", f"{k}={v}")]
-
-
-def in_profile(srv: DemoServer) -> list[str]:
-    return ["-o", f"BaseURL={srv.url}", "-o", f"TokenURL={srv.token_url}", "-o", "ClientId=${env:CLIENT_ID}",
-            "-o", "ClientSecret=${env:CLIENT_SECRET}", "-o", "RefreshToken=${env:REFRESH_TOKEN}"]
 
 
 def build_scenarios(tmp: Path, demo: DemoServer, demo_long: DemoServer, echo_key: str, echo_query: str,

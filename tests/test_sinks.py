@@ -19,9 +19,9 @@ from rsd.reader.ast import Column
 from rsd.sinks import SinkColumn, canonical_type, open_sink, record_run, redact_url, sink_columns
 from rsd.sinks.targets import parse_target
 
+from cli_support import with_checkout
 from sink_helpers.backends import PostgresBackend, SqliteBackend, postgres_url
 
-ROOT = Path(__file__).resolve().parents[1]
 HELPER = Path(__file__).resolve().parent / "sink_helpers" / "slow_load.py"
 
 COLS = [
@@ -471,11 +471,10 @@ def test_sqlite_missing_folder(tmp_path):
 
 # -- killed runs -----------------------------------------------------------------------------------------------
 def run_helper(url, table, *args, progress=None, wait=True):
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, str(HELPER), url, table, *args]
     if progress:
         cmd += ["--progress", str(progress)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=with_checkout(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if wait:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()

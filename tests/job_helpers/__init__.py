@@ -1,17 +1,13 @@
-"""Helpers shared by test_jobs.py and test_loading.py: the CLI as a subprocess, small profiles against the demo
-API's accounts, the rows a load must produce (computed from the demo server's own data), and database backends."""
+"""Helpers shared by test_jobs.py and test_loading.py: small profiles against the demo API's accounts, the rows a
+load must produce (computed from the demo server's own data), and database backends. The CLI as a subprocess:
+cli_support.rsd_process / rsd_popen."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sink_helpers.backends import PostgresBackend, SqliteBackend, postgres_url
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Columns of the accounts endpoint: name -> (xs:type, JSON field)
 ACCOUNT_COLUMNS = {
@@ -61,21 +57,6 @@ def expected_rows(srv, columns=("Id", "Name", "NumberOfEmployees")):
     """The rows a load of `columns` must give, from the server's data, ordered by Id."""
     rows = [tuple(a[ACCOUNT_COLUMNS[c][1]] for c in columns) for a in srv.data["accounts"]]
     return sorted(rows, key=lambda r: r[0])
-
-
-def rsd(*args, cwd=None, env=None, timeout=60):
-    """`python -m rsd.cli ARGS` -> CompletedProcess (text)."""
-    full_env = dict(os.environ if env is None else env)
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    return subprocess.run([sys.executable, "-m", "rsd.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=full_env, timeout=timeout)
-
-
-def rsd_popen(*args, cwd=None):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "rsd.cli", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=cwd or ROOT, env=env)
 
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]

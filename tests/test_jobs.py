@@ -16,7 +16,8 @@ from rsd.cli import main as rsd_main
 from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DemoServer
 
 from cli_support import rsd_process
-from job_helpers import BACKENDS, expected_rows, make_backend, runs, table_rows, write_profile
+from job_helpers import expected_rows, runs, table_rows, write_profile
+from sink_helpers.backends import make_backend
 
 # The script of the originating document's Python Script component, as published (Salesforce token URL).
 SEED_SCRIPT = """\
@@ -45,13 +46,6 @@ WRONG_SECRET = "wrong-secret-5f1e2d"
 def srv():
     with DemoServer(token_lifetime=300) as s:
         yield s
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    backend = make_backend(request.param, tmp_path)
-    yield backend
-    backend.close()
 
 
 def toml_str(value: str) -> str:

@@ -15,7 +15,8 @@ import pytest
 from rsd.demo.server import DemoServer
 
 from cli_support import rsd_popen, rsd_process
-from job_helpers import BACKENDS, expected_rows, make_backend, runs, table_rows, write_profile
+from job_helpers import expected_rows, runs, table_rows, write_profile
+from sink_helpers.backends import make_backend
 
 COLS3 = ("Id", "Name", "NumberOfEmployees")
 
@@ -24,13 +25,6 @@ COLS3 = ("Id", "Name", "NumberOfEmployees")
 def srv():
     with DemoServer(require_auth=False) as s:
         yield s
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    backend = make_backend(request.param, tmp_path)
-    yield backend
-    backend.close()
 
 
 def load(srv, db, profile, *extra, table="items"):

@@ -20,7 +20,7 @@ from rsd.sinks import SinkColumn, canonical_type, open_sink, record_run, redact_
 from rsd.sinks.targets import parse_target
 
 from cli_support import with_checkout
-from sink_helpers.backends import PostgresBackend, SqliteBackend, postgres_url
+from sink_helpers.backends import SqliteBackend
 
 HELPER = Path(__file__).resolve().parent / "sink_helpers" / "slow_load.py"
 
@@ -261,23 +261,7 @@ def test_postgres_without_psycopg_suggests_the_extra(monkeypatch):
     assert "rsd[postgres]" in (e.value.hint or "")
 
 
-# -- databases (SQLite always, PostgreSQL when RSD_TEST_POSTGRES_URL is set) -------------------------------------
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        backend = SqliteBackend(tmp_path)
-    else:
-        url = postgres_url()
-        if not url:
-            pytest.skip("RSD_TEST_POSTGRES_URL is not set (start one with .ci/start-postgres)")
-        backend = PostgresBackend(url)
-    yield backend
-    backend.close()
-
-
+# -- databases (`db`: SQLite always, PostgreSQL when RSD_TEST_POSTGRES_URL is set) -------------------------------
 SIMPLE = [SinkColumn("id", "integer", True), SinkColumn("name"), SinkColumn("amount", "number")]
 
 

@@ -10,17 +10,14 @@ import pytest
 from rsd.errors import OptionError, SinkError
 from rsd.sinks import SinkColumn, open_sink
 
-from sink_helpers.backends import PostgresBackend, postgres_url
+from sink_helpers.backends import PostgresBackend, require_postgres_url
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def pg():
-    url = postgres_url()
-    if not url:
-        pytest.skip("RSD_TEST_POSTGRES_URL is not set (start one with .ci/start-postgres)")
-    backend = PostgresBackend(url)
+    backend = PostgresBackend(require_postgres_url())
     yield backend
     backend.close()
 

@@ -1,13 +1,10 @@
 """Helpers shared by test_jobs.py and test_loading.py: small profiles against the demo API's accounts, the rows a
-load must produce (computed from the demo server's own data), and database backends. The CLI as a subprocess:
-cli_support.rsd_process / rsd_popen."""
+load must produce (computed from the demo server's own data), and the `_rsd_runs` and table rows of a database
+backend (sink_helpers.backends). The CLI as a subprocess: cli_support.rsd_process and rsd_popen."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from sink_helpers.backends import PostgresBackend, SqliteBackend, postgres_url
 
 # Columns of the accounts endpoint: name -> (xs:type, JSON field)
 ACCOUNT_COLUMNS = {
@@ -57,18 +54,6 @@ def expected_rows(srv, columns=("Id", "Name", "NumberOfEmployees")):
     """The rows a load of `columns` must give, from the server's data, ordered by Id."""
     rows = [tuple(a[ACCOUNT_COLUMNS[c][1]] for c in columns) for a in srv.data["accounts"]]
     return sorted(rows, key=lambda r: r[0])
-
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def make_backend(name, tmp_path):
-    if name == "sqlite":
-        return SqliteBackend(tmp_path)
-    url = postgres_url()
-    if not url:
-        pytest.skip("RSD_TEST_POSTGRES_URL is not set (start one with: eval \"$(bash .ci/start-postgres)\")")
-    return PostgresBackend(url)
 
 
 def runs(db):

@@ -1,4 +1,7 @@
-"""Test helpers: the same questions asked of a SQLite file and of a PostgreSQL schema."""
+"""Test helpers: the same questions asked of a SQLite file and of a PostgreSQL schema.
+
+`BACKENDS` parametrizes a test over both (`db` in tests/conftest.py); `make_backend(name, tmp_path)` makes one,
+skipping the test when no PostgreSQL is configured."""
 from __future__ import annotations
 
 import os
@@ -6,7 +9,10 @@ import secrets
 import sqlite3
 from urllib.parse import quote
 
+import pytest
+
 POSTGRES_ENV = "RSD_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 class SqliteBackend:
@@ -89,3 +95,18 @@ class PostgresBackend:
 
 def postgres_url():
     return os.environ.get(POSTGRES_ENV)
+
+
+def require_postgres_url() -> str:
+    """The test database's URL; skips the test when RSD_TEST_POSTGRES_URL is not set."""
+    url = postgres_url()
+    if not url:
+        pytest.skip("RSD_TEST_POSTGRES_URL is not set (start one with: eval \"$(bash .ci/start-postgres)\")")
+    return url
+
+
+def make_backend(name, tmp_path):
+    """A SqliteBackend in `tmp_path`, or a PostgresBackend in a schema of its own."""
+    if name == "sqlite":
+        return SqliteBackend(tmp_path)
+    return PostgresBackend(require_postgres_url())

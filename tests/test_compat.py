@@ -22,7 +22,6 @@ import pytest
 from werkzeug.wrappers import Request, Response
 
 from rsd import api
-from rsd.check import check_paths
 from rsd.errors import InvalidInputError, OptionError, ScriptThrow
 from rsd.paging import STOP_EMPTY, STOP_NOT_ADVANCING
 from servers import serve

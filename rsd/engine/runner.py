@@ -37,7 +37,6 @@ class Summary:
     token_refreshes: int = 0
     elapsed: float = 0.0
     stop_reason: str = ""
-    paging: str = ""
     status: str = "ok"
     warnings: list = field(default_factory=list)
 

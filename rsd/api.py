@@ -133,6 +133,9 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                 except AttributeError:
                     pass
         raise
+    finally:
+        if client is not None:
+            client.close()
     summary.table = table_name
     summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
     if isinstance(sink, DatabaseSink):
@@ -168,7 +171,10 @@ def collect(profile: Union[str, Profile], **kw) -> RunResult:
     runner = Runner(prof, connection=list(opts.items()), inputs=kw.pop("inputs", None) or {}, http=client,
                     redactor=redactor, **kw)
     rows: list = []
-    summary = runner.run(rows.extend)
+    try:
+        summary = runner.run(rows.extend)
+    finally:
+        client.close()
     return RunResult(summary, rows, tuple(c.name for c in runner.columns))
 
 

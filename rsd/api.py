@@ -18,11 +18,14 @@ from .reader.ast import Profile
 
 
 def load(path: Union[str, Profile]) -> Profile:
-    """Read a profile; a profile with reader errors (broken XML, unknown keywords) raises `ProfileError`."""
+    """Read a profile; a profile with errors (those `rsd check` reports as errors) raises `ProfileError`."""
     if isinstance(path, Profile):
         return path
+    from .check import check_profile
+
     profile = _read_member(str(path)) if not Path(path).exists() else read_profile(str(path))
-    errors = tuple(d for d in profile.diagnostics if d.is_error)
+    # what `rsd check` calls an error cannot run as written (contract §1): refuse it before any request
+    errors = tuple(d for d in check_profile(profile) if d.is_error)
     if errors:
         first = errors[0]
         raise ProfileError(f"{first.loc}: [{first.code}] {first.message}"

@@ -318,7 +318,12 @@ def test_contradictory_paging_is_invalid_input(srv, tmp_path):
     with pytest.raises(ProfileError) as e:
         collect(p, srv)
     assert e.value.exit_code == 2
-    assert "pagenumberparam and nextpageurlpath" in str(e.value)
+    assert "[RSD502] two paging strategies at once: pagenumberparam" in str(e.value)
+    # the same contradiction made at run time (a strategy given as a connection option) is refused too
+    p = _declarative(tmp_path, '<api:set attr="pagenumberparam" value="page;1"/>')
+    with pytest.raises(ProfileError) as e:
+        collect(p, srv, options=[("nextpageurlpath", "$.next")])
+    assert "pagenumberparam and nextpageurlpath are both set" in str(e.value)
 
 
 def test_enable_paging_without_strategy_fetches_one_page(srv, tmp_path):

@@ -443,7 +443,11 @@ class Select(Stmt):
         for pattern_t, match, body in self.cases:
             pattern = pattern_t.render(scope)
             if match == "regex":
-                hit = re.search(pattern, subject) is not None
+                try:
+                    hit = re.search(pattern, subject) is not None
+                except re.error as e:
+                    raise InvalidInputError(f"{self.node.loc}: api:case match=\"regex\": {pattern!r} is not a "
+                                            f"regular expression ({e})") from None
             elif match == "glob":
                 hit = fnmatch.fnmatchcase(subject, pattern)
             else:

@@ -16,7 +16,7 @@ from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
 from ..paging import STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_NOT_ADVANCING, STOP_SINGLE
 from ..reader.ast import Profile
-from .interpreter import Compiler, Exec, StopRun, run_block, text_of
+from .interpreter import Break, Compiler, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
 from .operations import Operations
 
@@ -179,8 +179,11 @@ class Runner:
             if page_state is not None:
                 inp.set("rows@next", page_state)
             x = Exec(Scope(inp, connection), emit, self.ops, self.colnames, state, self.profile.path, emit_many)
-            run_block(self.globals, x)
-            run_block(self.body, x)
+            try:
+                run_block(self.globals, x)
+                run_block(self.body, x)
+            except (Break, Continue):
+                pass  # api:break/api:continue outside a loop end the script (rsd check reports them)
             nxt = text_of(state.next_value) if state.next_set else ""
             if not state.next_set or nxt == "":
                 declared = state.declarative_stop

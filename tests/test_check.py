@@ -337,3 +337,16 @@ def test_a_reference_with_a_default_is_not_reported(tmp_path):
     found = [(d.code, d.loc.line, d.message) for d in check_paths([str(p)])]
     assert found == [("RSD301", 4, "[baz] reads an attribute that nothing declares or sets"),
                      ("RSD301", 4, "[foo] reads an attribute that nothing declares or sets")]
+
+
+def test_literal_secret_hint_is_named_after_the_attribute(tmp_path):
+    p = tmp_path / "S.rsd"
+    p.write_text('<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="x">\n'
+                 '  <api:info title="S"><attr name="a"/></api:info>\n'
+                 '  <api:set attr="clientSecret" value="abcdefgh12345"/>\n'
+                 '  <api:script method="GET"><api:push/></api:script>\n</api:script>\n')
+    [d] = check_paths([str(p)])
+    assert (d.code, d.loc.line, d.message) == ("RSD604", 3, "attribute 'clientSecret' is set to a literal secret")
+    assert d.hint == "read it from the connection, e.g. [_connection.ClientSecret], and pass " \
+                     "-o 'ClientSecret=${env:CLIENT_SECRET}'"
+    assert "abcdefgh12345" not in d.format()

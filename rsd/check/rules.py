@@ -623,7 +623,7 @@ def rule_credentials(f: Facts, src: Source) -> Iterator[Diagnostic]:
                 continue
             name = split_name(target.value)
             vp = n.param("value")
-            pairs = [(name.full, vp, vp.value if vp is not None else (n.text or ""))]
+            pairs = [(target.value.strip(), vp, vp.value if vp is not None else (n.text or ""))]
             m = re.fullmatch(r"header:value(#\d*)?", name.full)
             if m:
                 hname = header_names.get((name.item, m.group(1) or ""))
@@ -640,7 +640,17 @@ def rule_credentials(f: Facts, src: Source) -> Iterator[Diagnostic]:
         for name, p, value in pairs:
             for code, off, msg in secret_findings(name, value):
                 loc = src.at(p, off) if p is not None else n.loc
-                yield diag(code, loc, msg, _HINT[code])
+                yield diag(code, loc, msg, _secret_hint(code, name))
+
+
+def _secret_hint(code: str, attr: str) -> str:
+    """The fix for a literal secret; for a secret attribute, named after that attribute."""
+    if code != "RSD604":
+        return _HINT[code]
+    base = re.sub(r"[^A-Za-z0-9]", "", attr.split(".")[-1].split(":")[-1].split("#")[0]) or "Secret"
+    option = base[:1].upper() + base[1:]
+    env = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", option).upper()
+    return f"read it from the connection, e.g. [_connection.{option}], and pass -o '{option}=${{env:{env}}}'"
 
 
 RULES: tuple[Rule, ...] = (

@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
 from ..reader import ast
+from ..formatters import to_text
 from ..template import compile_template
 from .items import Item, Scope
 
@@ -53,16 +54,8 @@ class Exec:
         self.profile_path = profile_path
 
 
-def text_of(value: object) -> str:
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return str(value)
+# one rendering rule for the whole program: the template language's
+text_of = to_text
 
 
 def truthy(value: object) -> bool:

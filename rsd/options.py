@@ -19,35 +19,16 @@ from typing import Iterable, Iterator, Mapping, MutableMapping, Optional, Sequen
 from urllib.parse import quote, unquote_plus
 
 from .errors import OptionError
-from .http.redact import is_secret_header_name
+from .secrets import (NOT_SECRET_SUFFIXES, SECRET_OPTION_NAMES, header_credential, is_secret_header_name,
+                      is_secret_name, name_key)
 from .refs import RefContext, resolve_refs, sole_file_reference
 
-_SECRET_OPTION = re.compile(r"password|passwd|secret|token|api_?key|credential|private|passphrase", re.I)
-_TRUE = frozenset({"true", "yes", "1", "on", "y", "t"})
 
 
 def option_key(name: str) -> str:
     return "".join(str(name).split()).lower()
 
 
-def is_true(value: object) -> bool:
-    """CData-style boolean: true/yes/on/1 (any case) are true; anything else, None included, is false."""
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return False
-    return str(value).strip().lower() in _TRUE
-
-
-_NOT_SECRET_SUFFIXES = ("url", "uri", "type", "in", "auth", "scheme", "headers", "location", "path", "file",
-                        "expiry", "expiresin")
-
-
-def is_secret_option(name: str) -> bool:
-    """Whether an option's value is a credential (Password, OAuthClientSecret, APIKey...), not a setting
-    about one (OAuthAccessTokenURL, OAuthGrantType, OAuthTokenHeaders)."""
-    key = option_key(name)
-    return bool(_SECRET_OPTION.search(key)) and not key.endswith(_NOT_SECRET_SUFFIXES)
 
 
 class ConnectionOptions(MutableMapping[str, str]):
@@ -104,7 +85,7 @@ class ConnectionOptions(MutableMapping[str, str]):
         """(name, value) pairs safe to show: secret-named options as `***`, other values redacted."""
         out = []
         for name, value in self.items():
-            if is_secret_option(name) and value:
+            if is_secret_name(name) and value:
                 out.append((name, "***"))
             elif option_key(name) == "customheaders":
                 out.append((name, "\\n".join(f"{k}: {v}" for k, v in
@@ -215,7 +196,7 @@ def _entry_number(pairs) -> int:
 def _name_only(text: str) -> str:
     """An offending entry without its value, which may be secret."""
     name = str(text).split("=", 1)[0].strip()
-    if len(name) > 40 or is_secret_option(name):
+    if len(name) > 40 or is_secret_name(name):
         return f"an entry of {len(str(text))} characters"
     return repr(name)
 
@@ -273,9 +254,6 @@ def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
     return result
 
 
-#: credential options rsd reads itself; a misspelling of one of them is a secret all the same
-SECRET_OPTION_NAMES = ("Password", "OAuthClientSecret", "OAuthRefreshToken", "OAuthAccessToken", "ProxyPassword",
-                       "APIKey", "ClientSecret", "RefreshToken", "AccessToken")
 #: the options of rsd's own authentication (contract §4), for "did you mean" messages
 AUTH_OPTION_NAMES = ("AuthScheme", "OAuthGrantType", "OAuthAccessTokenURL", "OAuthRefreshTokenURL", "OAuthClientId",
                      "OAuthClientSecret", "OAuthRefreshToken", "OAuthAccessToken", "OAuthClientAuth", "OAuthParamsIn",
@@ -316,16 +294,14 @@ def register_secrets(options: Mapping[str, str], secrets) -> None:
     for name, value in options.items():
         if not value:
             continue
-        if is_secret_option(name) or (not option_key(name).endswith(_NOT_SECRET_SUFFIXES)
-                                      and near_miss(name, SECRET_OPTION_NAMES) is not None):
+        if is_secret_name(name) or (not name_key(name).endswith(NOT_SECRET_SUFFIXES)
+                                    and near_miss(name, SECRET_OPTION_NAMES) is not None):
             secrets.add(value)
         elif option_key(name) in ("customheaders", "oauthtokenheaders"):
             for hname, hvalue in _parse_header_lines(value, name, strict=False):
                 if is_secret_header_name(hname) and hvalue:
                     secrets.add(hvalue)
-                    scheme, _, rest = hvalue.partition(" ")
-                    if rest.strip():
-                        secrets.add(rest.strip())
+                    secrets.add(header_credential(hvalue))
     user, password = options.get("User"), options.get("Password")
     if password and hasattr(secrets, "add_basic"):
         secrets.add_basic(user or "", password)

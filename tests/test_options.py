@@ -5,7 +5,8 @@ import pytest
 
 from rsd.errors import EXIT_INVALID_INPUT, OptionError
 from rsd.http.redact import Redactor
-from rsd.options import (ConnectionOptions, build_options, custom_headers, custom_url_params, is_true, oauth_params,
+from rsd.truth import is_true
+from rsd.options import (ConnectionOptions, build_options, custom_headers, custom_url_params, oauth_params,
                          parse_connection_string, parse_options_file, proxies, timeout)
 
 

@@ -25,7 +25,8 @@ from ..reader import ast, read_paths
 from .codes import CODES, ERROR, WARNING, diag
 from .facts import Source, gather
 from .format import format_json, format_text, sort_key, summary, to_json
-from .rules import AUTH_HEADER, AUTH_HEADER_NAME, RULES, URL_SECRET, is_secret_name
+from ..secrets import AUTH_HEADER, AUTH_HEADER_NAME, URL_SECRET, is_secret_name
+from .rules import RULES
 
 __all__ = [
     "CODES",

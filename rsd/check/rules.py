@@ -13,6 +13,8 @@ import re
 from typing import Callable, Iterable, Iterator, Optional
 
 from ..errors import Diagnostic, Loc
+from ..secrets import AUTH_HEADER, AUTH_HEADER_NAME, BARE_SCHEME, URL_SECRET, is_secret_name
+from ..truth import is_true
 from ..reader import ast
 from .codes import diag
 from .facts import (
@@ -458,8 +460,6 @@ PAGING_ATTRS = ("enablepaging", "pagenumberparam", "pageoffsetparam", "pagesize"
                 "totalcountpath", "totalpagespath", "hasmorepath", "maxpages")
 
 
-def _true(v: str) -> bool:
-    return v.strip().lower() in ("true", "1", "yes", "on")
 
 
 def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
@@ -484,7 +484,7 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
             return v if is_literal(v) else ""
 
         enable = literal("enablepaging")
-        enabled = enable is not None and enable != "" and _true(enable)
+        enabled = enable is not None and enable != "" and is_true(enable)
         enable_unknown = enable == ""
         chosen = [attrs[s][-1] for s in _STRATEGIES if literal(s)]
         pt = literal("pagingtype")
@@ -548,25 +548,6 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
 
 # --- 6xx: credentials ---------------------------------------------------------------------------
 
-_TOKEN = r"[A-Za-z0-9\-._~+/]{8,}=*"
-AUTH_HEADER = re.compile(r"(?i)\bauthorization\s*[:=]\s*(bearer|basic|token)\s+(" + _TOKEN + ")")
-BARE_SCHEME = re.compile(r"(?i)^\s*(bearer|basic|token)\s+(" + _TOKEN + r")\s*$")
-URL_SECRET = re.compile(
-    r"(?i)(?:^|[?&;\s])(access_token|accesstoken|api_key|apikey|api-key|client_secret|clientsecret|password"
-    r"|passwd|pwd|secret|token|auth_token|private_token|key|sig|signature)=([^&\s#]*)")
-SECRET_NAME = re.compile(r"(?i)(password|passwd|secret|token|api_?key|api-key|accesskey|privatekey|credential)")
-_NOT_SECRET_SUFFIX = ("url", "uri", "path", "param", "params", "name", "type", "header", "headers", "scheme",
-                      "location", "in", "auth", "expiry", "expires", "expiresin")
-AUTH_HEADER_NAME = re.compile(r"(?i)^(authorization|proxy-authorization|x-api-key|api-key|apikey|x-apikey"
-                              r"|x-auth-token|x-access-token|access-token|x-token|token|.*(?:api[-_]?key|token|"
-                              r"secret|password).*)$")
-
-
-def is_secret_name(name: str) -> bool:
-    low = name.lower().split(":")[-1].split("#")[0]
-    if low in PAGING_ATTRS or low.endswith(_NOT_SECRET_SUFFIX):
-        return False
-    return bool(SECRET_NAME.search(low))
 
 
 def _literal_secret(value: str) -> bool:

@@ -18,7 +18,8 @@ from typing import Iterator, Optional
 from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError, RunError
-from ..options import custom_headers, custom_url_params, is_secret_option
+from ..options import custom_headers, custom_url_params
+from ..secrets import is_secret_name
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import PAGING_ATTRS, PageRequest, PageResult, STOP_CLI_MAX_PAGES, STOP_SINGLE, build_pager
 from ..reader import ast
@@ -184,7 +185,7 @@ class Operations:
             extra = tuple((name, fn(doc)) for name, fn in emaps)
             for name, value in extra:
                 # a token a profile obtains itself is a secret from the moment it is read
-                if value and isinstance(value, str) and is_secret_option(name):
+                if value and isinstance(value, str) and is_secret_name(name):
                     self.redactor.add(value)
             rows = list(mapper.rows(doc))
             n = len(rows)

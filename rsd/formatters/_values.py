@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 
 from rsd.errors import RunError
+from rsd.truth import FALSE_WORDS, TRUE_WORDS
 
 
 class FormatterError(RunError):
@@ -41,8 +42,6 @@ def to_text(value: object) -> str:
     return str(value)
 
 
-_TRUE = frozenset({"true", "yes", "1", "on"})
-_FALSE = frozenset({"false", "no", "0", "off", ""})
 _INT = re.compile(r"[+-]?\d+\Z")
 
 
@@ -88,9 +87,9 @@ def to_bool(value: object, fname: str, what: str = "input") -> bool:
     if type(value) in (int, float):
         return value != 0
     text = to_text(value).strip().lower()
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text == "" or text in FALSE_WORDS:
         return False
     try:
         return float(text) != 0

@@ -26,7 +26,8 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from ..errors import HttpError
-from .redact import Redactor, is_secret_header_name, is_secret_query_name
+from ..secrets import header_credential, is_secret_header_name, is_secret_query_name
+from .redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: what a token endpoint is retried on: server errors and the network only (no storms of credential attempts)
@@ -165,8 +166,7 @@ class HttpClient:
         for name, value in headers.items():
             if value and is_secret_header_name(name):
                 # `Bearer xyz`: the credential is xyz (messages keep the scheme word: `Bearer ***`)
-                scheme, sep, rest = str(value).strip().partition(" ")
-                add(rest.strip() if sep and rest.strip() and scheme.isalpha() else value)
+                add(header_credential(value))
         pairs = list(_param_pairs(params) or ())
         if "?" in url:
             pairs += parse_qsl(urlsplit(url).query, keep_blank_values=True)

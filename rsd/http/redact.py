@@ -18,34 +18,16 @@ import threading
 from typing import Iterable, Mapping, Union
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
+from ..secrets import (SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, is_secret_header_name,  # noqa: F401
+                       is_secret_query_name)
+
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 
-#: Query parameters whose value is hidden whatever it is (lower-case, compared after URL-decoding).
-SECRET_QUERY_NAMES = frozenset({
-    "access_token", "token", "api_key", "apikey", "api-key", "key", "client_secret", "password", "passwd",
-    "pwd", "secret", "refresh_token", "id_token", "code", "signature", "sig", "auth", "authorization",
-    "session", "sessionid", "x-api-key", "assertion", "client_assertion",
-})
-_SECRET_QUERY_PART = re.compile(r"token|secret|password|passwd|api_?key|signature|credential", re.I)
-
-#: Headers whose value is hidden whatever it is.
-SECRET_HEADER_NAMES = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
-_SECRET_HEADER_PART = re.compile(r"key|token|secret|auth|session|password|passwd|credential|signature", re.I)
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|OAuth|Negotiate|NTLM|ApiKey|SharedAccessSignature)\s+", re.I)
 
 # `?name=value` / `&name=value` inside free text (a URL in an exception message, a trace line)
 _QUERY_IN_TEXT = re.compile(r"([?&;])([^=&#\s'\"<>?;]+)=([^&#\s'\"<>;)]*)")
-
-
-def is_secret_query_name(name: str) -> bool:
-    n = name.strip().lower()
-    return n in SECRET_QUERY_NAMES or bool(_SECRET_QUERY_PART.search(n))
-
-
-def is_secret_header_name(name: str) -> bool:
-    n = name.strip().lower()
-    return n in SECRET_HEADER_NAMES or bool(_SECRET_HEADER_PART.search(n))
 
 
 def _forms(secret: str) -> set[str]:

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Callable, Optional
 
 from ..errors import InvalidInputError, RsdError, RunError
-from .spec import _SECRETISH, DEFAULT_SET, Job, Step, StepResult, _toml_text
+from ..secrets import is_secret_variable
+from .spec import DEFAULT_SET, Job, Step, StepResult, _toml_text
 
 
 class Context:
@@ -100,7 +101,7 @@ class JobRunner:
 
     def set_variable(self, name: str, value: str, *, secret: bool) -> None:
         self.variables[name] = value
-        if secret or _SECRETISH.search(name):
+        if secret or is_secret_variable(name):
             self.redactor.add(value)
 
     def run(self) -> list[StepResult]:

@@ -33,7 +33,6 @@ FORMATS = ("table", "csv", "jsonl", "json")
 GRANTS = ("refresh_token", "client_credentials", "password")
 REF_KINDS = ("env", "file", "keyring", "cmd")
 _REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
-_SECRETISH = re.compile(r"token|secret|password|passwd|key|credential|auth", re.I)
 _UPDATE_CALL = re.compile(r"""update_?[vV]ariable\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SET = {"access_token": "$.access_token"}
 

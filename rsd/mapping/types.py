@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Optional, Sequence
 
 from ..errors import RunError
+from ..truth import FALSE_WORDS, TRUE_WORDS
 
 CANONICAL_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime")
 
@@ -150,8 +151,6 @@ def to_number(v: Any) -> Any:
 
 # --- boolean
 
-_TRUE = frozenset({"true", "1", "yes"})
-_FALSE = frozenset({"false", "0", "no"})
 
 
 def to_boolean(v: Any) -> Any:
@@ -168,9 +167,9 @@ def to_boolean(v: Any) -> Any:
         s = v.strip().lower()
         if not s:
             return None
-        if s in _TRUE:
+        if s in TRUE_WORDS:
             return True
-        if s in _FALSE:
+        if s in FALSE_WORDS:
             return False
     raise _Unconvertible("expected true/false, 1/0 or yes/no")
 

@@ -15,6 +15,7 @@ from typing import Callable, Mapping, Optional
 from urllib.parse import urljoin
 
 from ..errors import ProfileError
+from ..truth import is_true
 
 PAGING_ATTRS = (
     "enablepaging", "pagenumberparam", "pageoffsetparam", "pagesize", "pagesizeparam",
@@ -34,10 +35,6 @@ STOP_MAXPAGES = "maxpages reached"
 STOP_CLI_MAX_PAGES = "--max-pages reached"
 STOP_LIMIT = "--limit reached"
 STOP_NOT_ADVANCING = "EnablePaging is set but nothing advances the page (fetched one page)"
-
-
-def is_true(value: object) -> bool:
-    return str(value).strip().lower() in ("true", "1", "yes", "on")
 
 
 def _split_param(spec: str, default_start: int) -> tuple[str, int]:

@@ -26,6 +26,7 @@ from typing import Mapping, Optional
 from lxml import etree
 
 from ..errors import Diagnostic, Loc
+from ..truth import is_true
 from .ast import (
     EMPTY,
     KEYWORDS,
@@ -59,7 +60,6 @@ KEYWORD_PREFIXES = frozenset({"api", "rsb", "arc"})
 KEYWORD_NAMESPACES = frozenset({API_NS, RSB_NS, ARC_NS, "http://www.rssbus.com/ns/rsbscript/2/"})
 # Bound to the API Script namespace in real files, but never keywords (they prefix attributes).
 _NON_KEYWORD_PREFIXES = frozenset({"other", "xs"})
-_TRUE = frozenset({"true", "1", "yes"})
 # Names the did-you-mean hint may suggest: the keywords plus the structural `info`.
 _SUGGESTIONS = tuple(sorted(set(KEYWORDS) | {"info"}))
 
@@ -288,7 +288,7 @@ def _by_local(params: Mapping[str, Param], local: str) -> Optional[str]:
 
 def _flag(params: Mapping[str, Param], name: str) -> bool:
     v = _value(params, name)
-    return v is not None and v.strip().lower() in _TRUE
+    return is_true(v)
 
 
 def build_profile(text: str, path: str) -> Profile:

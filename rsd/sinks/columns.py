@@ -1,40 +1,17 @@
 """Output columns as sinks see them: a name, a canonical type and whether it is a key.
 
-Owns: `SinkColumn`, the `xs:type` alias table (`canonical_type`) and the conversion from the AST's `Column`.
-Must not: coerce values (rows arrive typed; `rsd.mapping` applies `xs:type`) or know the profile language beyond
-the two attributes read here.
+Owns: `SinkColumn` and the conversion from the AST's `Column`. Must not: coerce values (rows arrive typed;
+`rsd.mapping` applies `xs:type`) or keep a type table of its own: `xs:type` names are read with
+`rsd.mapping.types.normalize_type`, the one table every coercion and every sink shares.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
-CANONICAL_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+from ..mapping.types import CANONICAL_TYPES, normalize_type
 
-_ALIASES = {
-    "string": "string",
-    "int": "integer",
-    "integer": "integer",
-    "long": "integer",
-    "double": "number",
-    "float": "number",
-    "decimal": "number",
-    "number": "number",
-    "bool": "boolean",
-    "boolean": "boolean",
-    "date": "date",
-    "datetime": "datetime",
-}
-
-
-def canonical_type(xs_type: Optional[str]) -> str:
-    """`xs:type` as written (any case, `xs:` prefix optional) -> one of `CANONICAL_TYPES`; unknown -> string."""
-    if not xs_type:
-        return "string"
-    name = xs_type.strip().lower()
-    if ":" in name:
-        name = name.rsplit(":", 1)[1]
-    return _ALIASES.get(name, "string")
+canonical_type = normalize_type  # the sinks' name for it: `xs:type` as written -> one of CANONICAL_TYPES
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .errors import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED, RsdError
+from .sinks.registry import FORMATS, MODES
 
 DESCRIPTION = """\
 rsd reads, checks and runs RSD API profiles: the XML "API Script" files of CData's API drivers
@@ -99,13 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("profile", metavar="PROFILE")
     _add_run_options(p)
     g = p.add_argument_group("output")
-    g.add_argument("-f", "--format", choices=("table", "csv", "jsonl", "json"),
+    g.add_argument("-f", "--format", choices=tuple(FORMATS),
                    help="output format (default: table on a terminal, csv otherwise)")
     g.add_argument("--output", metavar="TARGET",
                    help="a file, or a database URL: sqlite:///relative.db, sqlite:////abs.db, postgresql://... "
                         "(default stdout)")
     g.add_argument("--table", help="target table (default: the profile's api:info title)")
-    g.add_argument("--mode", choices=("truncate", "append", "replace", "upsert"), default="truncate",
+    g.add_argument("--mode", choices=MODES, default="truncate",
                    help="load mode for database targets (default truncate)")
     g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")

@@ -31,7 +31,7 @@ CMD_TIMEOUT = 30.0
 
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 _TOKEN = re.compile(r"\$\$\{|\$\{")
-_KINDS = ("env", "file", "keyring", "cmd")
+KINDS = ("env", "file", "keyring", "cmd")
 
 
 @dataclass
@@ -99,7 +99,7 @@ def _resolve_one(body: str, variables: Mapping, base_dir: Path, secrets, ctx: Re
     stripped = body.strip()
     kind, sep, arg = stripped.partition(":")
     kind_l = kind.strip().lower()
-    if sep and kind_l in _KINDS:
+    if sep and kind_l in KINDS:
         arg = arg.strip()
         if not arg:
             raise OptionError(_where(what) + f"the reference {ref} names nothing after '{kind_l}:'")

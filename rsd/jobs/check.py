@@ -9,16 +9,15 @@ import re
 from typing import Optional
 
 from ..errors import Diagnostic, Loc
+from ..http.auth import GRANT_TYPES
+from ..refs import KINDS as REF_KINDS
+from ..sinks.registry import FORMATS, MODES
 from .spec import (
     _REF,
     _UPDATE_CALL,
     DEFAULT_SET,
-    FORMATS,
-    GRANTS,
     KNOWN,
-    MODES,
     NUMBER_FIELDS,
-    REF_KINDS,
     REQUIRED,
     STEP_TYPES,
     TABLE_FIELDS,
@@ -225,9 +224,9 @@ def _check_values(step: Step, where: _Lines, diag) -> None:
     fmt = step.fields.get("format")
     if isinstance(fmt, str) and "${" not in fmt and fmt.lower() not in FORMATS:
         diag("JOB008", "error", f"{label}: unknown format {fmt!r}", where.field(step.index, "format"),
-             "use table, csv, jsonl or json")
+             "use " + ", ".join(FORMATS))
     grant = step.fields.get("grant_type")
-    if step.type == "oauth2" and isinstance(grant, str) and "${" not in grant and grant.lower() not in GRANTS:
+    if step.type == "oauth2" and isinstance(grant, str) and "${" not in grant and grant.lower() not in set(GRANT_TYPES.values()):
         diag("JOB008", "error", f"{label}: unknown grant_type {grant!r}", where.field(step.index, "grant_type"),
              "use refresh_token, client_credentials or password")
     if step.type == "oauth2" and isinstance(step.fields.get("set"), dict):

@@ -1,7 +1,7 @@
 """What the SQLite and PostgreSQL sinks share: load modes, the staging-table name, the column check, and the
 steps of opening and committing a load in the SQL both dialects speak.
 
-Owns: `MODES`, checking a mode against the columns (upsert needs key columns), comparing an existing table with
+Owns: checking a load mode (`registry.MODES`) against the columns (upsert needs key columns), comparing an existing table with
 the profile's columns (a different set of names, an incompatible type, or for upsert different key columns is a
 `SinkError` that says to use `--mode replace`), column definitions from a dialect's type table, and the order of
 a commit (replace drops, an absent table is created, truncate empties, then the staging table is merged).
@@ -17,9 +17,9 @@ from typing import Callable, Mapping, Optional, Sequence
 from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
-from .targets import STAGE_PREFIX, quote_ident
+from .registry import MODES
+from .targets import STAGE_PREFIX, Target, quote_ident
 
-MODES = ("truncate", "append", "replace", "upsert")
 BATCH_ROWS = 5000
 
 
@@ -129,6 +129,16 @@ class DatabaseSink(Sink):
         self.stage = stage_name(table)
         self._names = ", ".join(quote_ident(c.name) for c in self.columns)
         self._closed = False
+
+    @classmethod
+    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "DatabaseSink":
+        """The sink for `target` (a database of this dialect), its staging table created."""
+        raise NotImplementedError
+
+    @classmethod
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+        """Insert one row into the run-history table `table` (created when absent, see `runs.py`)."""
+        raise NotImplementedError
 
     def _create_stage(self, driver_error: type[BaseException], extra: str = "") -> None:
         """Check an existing target (failing before any HTTP work is wasted; replace recreates it anyway), then

@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 from ..errors import OptionError, SinkError
 from .columns import SinkColumn
 from .database import DatabaseSink, ExistingColumn
-from .targets import quote_ident, quote_qualified, redact_url, url_password, validate_table_name
+from .targets import Target, quote_ident, quote_qualified, redact_url, url_password, validate_table_name
 
 SQL_TYPES = {
     "string": "text",
@@ -25,6 +25,9 @@ SQL_TYPES = {
     "datetime": "timestamp with time zone",
 }
 _SEQ = "_rsd_seq"
+_RUNS_DDL = ("CREATE TABLE IF NOT EXISTS {table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job text, "
+             "step text, target_table text, started timestamptz, finished timestamptz, rows bigint, pages bigint, "
+             "requests bigint, status text, error text)")
 
 
 def family(declared: str) -> str:
@@ -92,6 +95,28 @@ class PostgresSink(DatabaseSink):
         seq = f", {_SEQ} bigint GENERATED ALWAYS AS IDENTITY" if self.mode == "upsert" else ""
         self._create_stage(self.psycopg.Error, seq)
         self._copy = f"COPY {self._stage} ({self._names}) FROM STDIN"
+
+    @classmethod
+    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "PostgresSink":
+        return cls(target.location, columns, table=table, mode=mode)
+
+    @classmethod
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+        psycopg = import_psycopg()
+        conn = connect(target.location)
+        names = ", ".join(quote_ident(f) for f in fields)
+        try:
+            with conn.transaction():
+                # Serialise concurrent first runs: CREATE TABLE IF NOT EXISTS can race on the catalog.
+                conn.execute("SELECT pg_advisory_xact_lock(hashtext('rsd._rsd_runs'))")
+                conn.execute(_RUNS_DDL.format(table=quote_ident(table)))
+                conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join(['%s'] * len(fields))})",
+                             values)
+        except psycopg.Error as exc:
+            raise SinkError(scrub(f"recording the run in {redact_url(target.location)}: {exc}", target.location)) \
+                from exc
+        finally:
+            conn.close()
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._url)

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 from ..errors import SinkError
 from .columns import SinkColumn
 from .database import BATCH_ROWS, DatabaseSink, ExistingColumn
-from .targets import quote_ident, validate_table_name
+from .targets import Target, quote_ident, validate_table_name
 
 SQL_TYPES = {
     "string": "TEXT",
@@ -35,6 +35,8 @@ _ACCEPTED_AFFINITY = {
     "boolean": {"INTEGER", "NUMERIC"},
 }
 BUSY_TIMEOUT_S = 60.0
+_RUNS_DDL = ("CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, job TEXT, step TEXT, target_table TEXT, "
+             "started TEXT, finished TEXT, rows INTEGER, pages INTEGER, requests INTEGER, status TEXT, error TEXT)")
 
 
 def affinity(declared: str) -> str:
@@ -77,6 +79,24 @@ class SqliteSink(DatabaseSink):
         self._create_stage(sqlite3.Error)
         marks = ", ".join("?" for _ in self.columns)
         self._insert = f"INSERT INTO {self._stage} ({self._names}) VALUES ({marks})"
+
+    @classmethod
+    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "SqliteSink":
+        return cls(target.location, target.url, columns, table=table, mode=mode)
+
+    @classmethod
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+        conn = connect(target.location)
+        names = ", ".join(quote_ident(f) for f in fields)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(_RUNS_DDL.format(table=quote_ident(table)))
+            conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join('?' * len(fields))})", values)
+            conn.execute("COMMIT")
+        except Exception as exc:
+            raise SinkError(f"recording the run in {target.url}: {exc}") from exc
+        finally:
+            conn.close()
 
     def existing_columns(self) -> list[ExistingColumn]:
         rows = self.conn.execute(

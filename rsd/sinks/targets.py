@@ -12,9 +12,8 @@ from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import OptionError
+from .registry import DATABASES, SCHEMES
 
-SQLITE_SCHEMES = ("sqlite",)
-POSTGRES_SCHEMES = ("postgresql", "postgres")
 RESERVED_PREFIX = "_rsd_"
 RUNS_TABLE = "_rsd_runs"
 STAGE_PREFIX = "_rsd_stage_"
@@ -26,18 +25,21 @@ _NAME_PART = re.compile(r"^\w+$")
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where rows go. `kind` is "stdout", "file", "sqlite" or "postgres"; `location` the path or URL."""
+    """Where rows go. `kind` is "stdout", "file" or a database kind of `registry.DATABASES`; `location` the path
+    (files, SQLite-style databases) or the URL; `url` the text given."""
 
     kind: str
     location: Optional[str] = None
+    url: Optional[str] = None
 
     @property
     def is_database(self) -> bool:
-        return self.kind in ("sqlite", "postgres")
+        return self.kind in DATABASES
 
 
 def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
-    """`None`/`-` -> stdout; `sqlite:///rel.db`, `sqlite:////abs.db`, `postgresql://...`; anything else a path."""
+    """`None`/`-` -> stdout; `sqlite:///rel.db`, `sqlite:////abs.db`, `postgresql://...` (the schemes of
+    `registry.DATABASES`); anything else a path. A file database's relative path is relative to `base_dir`."""
     if target is None or target == "-":
         return Target("stdout")
     m = _URL.match(target)
@@ -46,22 +48,24 @@ def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
             raise OptionError("--output is empty: give a file path, '-' for stdout, or a database URL")
         return Target("file", os.path.join(base_dir, os.path.expanduser(target)))
     scheme = m.group(1).lower()
-    if scheme in SQLITE_SCHEMES:
-        rest = target[m.end():]
-        if not rest.startswith("/") or rest == "/":
-            raise OptionError(
-                f"--output {target!r}: a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db"
-            )
-        path = rest[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
-        if path != ":memory:" and not os.path.isabs(path):
-            path = os.path.join(base_dir, path)
-        return Target("sqlite", path)
-    if scheme in POSTGRES_SCHEMES:
-        return Target("postgres", target)
-    raise OptionError(
-        f"--output {redact_url(target)!r}: unsupported database URL scheme {scheme!r}",
-        hint="use a file path, sqlite:///file.db or postgresql://user@host/db",
-    )
+    kind = SCHEMES.get(scheme)
+    if kind is None:
+        raise OptionError(
+            f"--output {redact_url(target)!r}: unsupported database URL scheme {scheme!r}",
+            hint="use a file path or one of " + ", ".join(d.example for d in DATABASES.values()),
+        )
+    if not DATABASES[kind].in_file:
+        return Target(kind, target, target)
+    # a database in a file: scheme:///relative/path or scheme:////absolute/path
+    rest = target[m.end():]
+    if not rest.startswith("/") or rest == "/":
+        raise OptionError(
+            f"--output {target!r}: a {scheme} URL is {scheme}:///relative/path.db or {scheme}:////absolute/path.db"
+        )
+    path = rest[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
+    if path != ":memory:" and not os.path.isabs(path):
+        path = os.path.join(base_dir, path)
+    return Target(kind, path, target)
 
 
 def redact_url(url: str) -> str:

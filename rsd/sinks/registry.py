@@ -1,0 +1,81 @@
+"""The one table of outputs: every file format, every database URL scheme and every load mode rsd knows.
+
+Owns: `FORMATS` (format name -> its sink class, the file extensions that choose it, whether it can go to a
+terminal), `DATABASES` (kind -> its sink class and URL schemes), `SCHEMES` (derived) and `MODES`. The command
+line's `--format`/`--mode` choices, job files, `parse_target` and `open_sink` all read these. Must not: import a
+sink module (classes are named as `module:Class` and imported when used, so `rsd --help` and `rsd check` load
+no driver).
+
+Adding an output touches its module, this table, a test and a sample:
+
+    FORMATS["xlsx"] = Format("xlsx", "rsd.sinks.xlsx:XlsxSink", extensions=(".xlsx",), binary=True)
+
+A file sink class is built as `Class(columns, output)` (`output` a `rsd.sinks.files.Output`, or for a binary
+format the destination path, None for stdout); a database sink class as
+`Class.open(target, columns, table=, mode=)` with `target` a `Target`.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+#: load modes of database targets (and of the file outputs that keep state, see docs/targets.md)
+MODES = ("truncate", "append", "replace", "upsert")
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: `-f NAME`, or chosen by the extension of `--output`."""
+
+    name: str
+    sink: str  # "module:Class"
+    extensions: tuple[str, ...] = ()
+    binary: bool = False  # written to a path (never to a text stream)
+
+    def load(self):
+        return _load(self.sink)
+
+
+@dataclass(frozen=True)
+class Database:
+    """A database target: `--output SCHEME://...`."""
+
+    kind: str
+    sink: str  # "module:Class"
+    schemes: tuple[str, ...]
+    example: str  # shown in messages: sqlite:///file.db
+    in_file: bool = True  # scheme:///relative/path or scheme:////absolute/path (else the URL goes to the driver)
+
+    def load(self):
+        return _load(self.sink)
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("table", "rsd.sinks.terminal:TableSink", (".txt",)),
+    Format("csv", "rsd.sinks.files:CsvSink", (".csv",)),
+    Format("jsonl", "rsd.sinks.files:JsonLinesSink", (".jsonl", ".ndjson")),
+    Format("json", "rsd.sinks.files:JsonSink", (".json",)),
+)}
+
+DATABASES: dict[str, Database] = {d.kind: d for d in (
+    Database("sqlite", "rsd.sinks.sqlite:SqliteSink", ("sqlite",), "sqlite:///file.db"),
+    Database("postgres", "rsd.sinks.postgres:PostgresSink", ("postgresql", "postgres"), "postgresql://user@host/db",
+             in_file=False),
+)}
+
+#: URL scheme (lower case) -> database kind
+SCHEMES: dict[str, str] = {s: d.kind for d in DATABASES.values() for s in d.schemes}
+
+
+def format_for_extension(path: str):
+    """The format a file name asks for by its extension, or None."""
+    low = path.lower()
+    for f in FORMATS.values():
+        if any(low.endswith(ext) for ext in f.extensions):
+            return f
+    return None
+
+
+def _load(spec: str):
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)

@@ -65,9 +65,8 @@ def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Op
 
 def make_client(options, redactor, trace: Optional[Callable[[str], None]] = None):
     """One HTTP client for the run, with the authentication the options ask for."""
-    from .http.auth import auth_from_options
     from .http.client import HttpClient
-    from .options import proxies, timeout
+    from .options import auth_from_options, proxies, timeout
 
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace)
     client.auth = auth_from_options(options, client=client, redactor=redactor)

@@ -9,9 +9,17 @@ import json
 import sys
 import time
 from contextlib import contextmanager
-from typing import Optional
 
 from .errors import EXIT_INVALID_INPUT, EXIT_OK
+from .present import (
+    Progress,
+    n_of,
+    print_diagnostics,
+    print_job_table,
+    print_summary,
+    stderr_console,
+    tracer,
+)
 
 
 def new_redactor():
@@ -71,26 +79,7 @@ def _dispatch(args, redactor) -> int:
     raise AssertionError(args.command)
 
 
-def _stderr_console():
-    from rich.console import Console
-    return Console(stderr=True, highlight=False)
-
-
 # --- check --------------------------------------------------------------------------------------
-
-def print_diagnostics(diags, fmt: str, files: Optional[int] = None) -> None:
-    if fmt == "json":
-        json.dump([d.to_json() for d in diags], sys.stdout, indent=2)
-        sys.stdout.write("\n")
-        return
-    for d in diags:
-        sys.stdout.write(d.format() + "\n")
-    errors = sum(1 for d in diags if d.is_error)
-    warnings = len(diags) - errors
-    where = f" in {files} file{'s' if files != 1 else ''}" if files is not None else ""
-    sys.stderr.write(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
-                     f"{where}\n")
-
 
 def cmd_check(args) -> int:
     from .check import check_options_file, check_paths, count_files
@@ -104,66 +93,6 @@ def cmd_check(args) -> int:
 
 # --- run / plan ---------------------------------------------------------------------------------
 
-class Progress:
-    """Pages and rows on stderr while a run goes (rich); silent when stderr is not a terminal or -q."""
-
-    def __init__(self, enabled: bool, label: str, console=None):
-        self.enabled = enabled
-        self.label = label
-        self.console = console
-        self._status = None
-        self._last = 0.0
-
-    def __enter__(self):
-        if self.enabled:
-            self._status = (self.console or _stderr_console()).status(f"{self.label}: starting")
-            self._status.__enter__()
-        return self
-
-    def relabel(self, label: str) -> None:
-        """A new task on the same line (a job's next step)."""
-        self.label = label
-        self._last = 0.0
-        if self._status is not None:
-            self._status.update(f"{label}: starting")
-
-    def update(self, pages: int, rows: int) -> None:
-        if self._status is None:
-            return
-        now = time.monotonic()
-        if now - self._last > 0.1:
-            self._last = now
-            self._status.update(f"{self.label}: {pages:,} pages, {rows:,} rows")
-
-    def stop(self) -> None:
-        if self._status is not None:
-            self._status.__exit__(None, None, None)
-            self._status = None
-
-    def __exit__(self, *exc):
-        self.stop()
-
-
-def _tracer(args, redactor):
-    if not getattr(args, "verbose", False):
-        return None
-
-    def trace(line: str) -> None:
-        sys.stderr.write("> " + redactor.redact(line) + "\n")
-    return trace
-
-
-def print_summary(summary, quiet: bool = False) -> None:
-    lines = summary.lines()
-    target = getattr(summary, "target", None)
-    head = f"{summary.table}: "
-    if target and target != "stdout":
-        lines[0] += f" -> {target}" + (f" (table {summary.table})" if "://" in str(target) else "")
-    sys.stderr.write(head + lines[0] + "\n")
-    for line in lines[1:]:
-        sys.stderr.write("  " + line + "\n")
-
-
 def cmd_run(args, redactor) -> int:
     from . import api
 
@@ -175,7 +104,7 @@ def cmd_run(args, redactor) -> int:
         summary = api.run(args.profile, options=args.options, options_file=args.options_file,
                           connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
                           output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
-                          max_pages=args.max_pages, redactor=redactor, trace=_tracer(args, redactor),
+                          max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
                           on_page=progress.update, method=args.method, on_finish=progress.stop)
     print_summary(summary)
     return EXIT_OK
@@ -226,55 +155,19 @@ def cmd_job_check(args) -> int:
     return EXIT_INVALID_INPUT if any(d.is_error for d in diags) else EXIT_OK
 
 
-def print_job_table(results, job_name: str = "", elapsed: Optional[float] = None) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 120)
-    failed = [r for r in results if r.status != "ok"]
-    title = f"job {job_name}".strip() + (": failed" if failed else ": ok")
-    t = Table(title=title, title_justify="left", show_footer=len(results) > 1)
-    total_rows = sum(r.rows for r in results)
-    total_pages = sum(r.pages for r in results)
-    total_requests = sum(r.requests for r in results)
-    total_s = elapsed if elapsed is not None else sum(r.elapsed for r in results)
-    for col, footer, kw in (("step", "total", {}), ("type", "", {}), ("status", "", {}),
-                            ("rows", f"{total_rows:,}", {"justify": "right"}),
-                            ("pages", f"{total_pages:,}", {"justify": "right"}),
-                            ("requests", f"{total_requests:,}", {"justify": "right"}),
-                            ("seconds", f"{total_s:.2f}", {"justify": "right"}),
-                            ("detail", "", {"overflow": "fold", "ratio": 1})):
-        t.add_column(col, footer=footer, **kw)
-    for r in results:
-        status = "[green]ok[/]" if r.status == "ok" else f"[red]{r.status}[/]"
-        detail = r.detail + (f" -> {r.target}" if r.target and r.target != "stdout" else "")
-        t.add_row(r.step, r.type, status, f"{r.rows:,}", f"{r.pages:,}", f"{r.requests:,}", f"{r.elapsed:.2f}",
-                  escape_markup(detail))
-    console.print(t)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
-def escape_markup(text: str) -> str:
-    from rich.markup import escape
-    return escape(text)
-
-
 def cmd_job_run(args, redactor) -> int:
     from .jobs import JobRunner, load_job
 
     job = load_job(args.job)
-    console = _stderr_console()
+    console = stderr_console()
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
     started = time.monotonic()
 
     def report(result):
         if not args.quiet:
             mark = "ok" if result.status == "ok" else result.status.upper()
-            counts = (f"{_n(result.rows, 'row')}, {_n(result.pages, 'page')}, " if result.type == "query" else "") \
-                + f"{_n(result.requests, 'request')}, {result.elapsed:.2f} s"
+            counts = (f"{n_of(result.rows, 'row')}, {n_of(result.pages, 'page')}, " if result.type == "query" else "") \
+                + f"{n_of(result.requests, 'request')}, {result.elapsed:.2f} s"
             console.print(f"step {result.step} ({result.type}): {mark} ({counts}) {result.detail}", markup=False,
                           soft_wrap=True)
 
@@ -285,7 +178,7 @@ def cmd_job_run(args, redactor) -> int:
                 console.print(f"step {step.name} ({step.type}): running", markup=False, soft_wrap=True)
 
         runner = JobRunner(job, redactor=redactor, variables=dict(args.variables), report=report,
-                           trace=_tracer(args, redactor), on_page=progress.update, on_start=on_start)
+                           trace=tracer(args, redactor), on_page=progress.update, on_start=on_start)
         try:
             runner.run()
         finally:

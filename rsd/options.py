@@ -14,15 +14,30 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, MutableMapping, Optional, Sequence, Union
+from typing import (
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Optional,
+    Sequence,
+    Union,
+)
 from urllib.parse import quote, unquote_plus
 
 from .errors import OptionError
-from .secrets import (NOT_SECRET_SUFFIXES, SECRET_OPTION_NAMES, header_credential, is_secret_header_name,
-                      is_secret_name, name_key)
 from .refs import RefContext, resolve_refs, sole_file_reference
-
+from .secrets import (
+    NOT_SECRET_SUFFIXES,
+    SECRET_OPTION_NAMES,
+    header_credential,
+    is_secret_header_name,
+    is_secret_name,
+    name_key,
+)
 
 
 def option_key(name: str) -> str:
@@ -409,4 +424,68 @@ def _get(options: Mapping[str, str], name: str) -> Optional[str]:
     for k, v in options.items():
         if option_key(k) == key:
             return v
+    return None
+
+
+# -- authentication (contract §4): CData-named options -> an auth object of rsd.http.auth ------------------------
+def _opt(options: Mapping[str, str], name: str) -> Optional[str]:
+    value = _get(options, name)
+    if value is None:
+        return None
+    value = str(value)
+    return value if value.strip() != "" else None
+
+
+def auth_from_options(options: Mapping[str, str], *, client=None, redactor=None,
+                      clock: Callable[[], float] = time.monotonic):
+    """The auth the options ask for, or None.
+
+    `AuthScheme=OAuth` (or `OAuth2`) with a token URL -> `OAuth2Auth`; `AuthScheme=Basic` -> `BasicAuth`;
+    `OAuthAccessToken` alone -> `BearerAuth`. Any other scheme (None, or one the profile handles itself,
+    like an API driver's `AuthScheme=APIKey`) -> None. Raises `OptionError` for incomplete settings.
+    """
+    from .http.auth import GRANT_TYPES, BasicAuth, BearerAuth, OAuth2Auth, TokenEndpoint
+    from .http.redact import Redactor
+
+    redactor = redactor if redactor is not None else Redactor()
+    scheme = (_opt(options, "AuthScheme") or "").strip().lower().replace(" ", "")
+    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20", "basic"):
+        typos = misspelt_options(options)
+        if typos:  # names only: the value of a misspelt secret option is a secret too
+            raise OptionError("; ".join(f"option {given} is not an option rsd knows: did you mean {meant}?"
+                                        for given, meant in typos))
+    given_token = _opt(options, "OAuthAccessToken")
+    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20"):
+        url = _opt(options, "OAuthAccessTokenURL") or _opt(options, "OAuthRefreshTokenURL")
+        if url is None:
+            if given_token:
+                return BearerAuth(given_token, redactor)
+            raise OptionError("AuthScheme=OAuth needs the option OAuthAccessTokenURL (the token endpoint) "
+                              "or OAuthAccessToken (a token to send as it is)")
+        refresh_token = _opt(options, "OAuthRefreshToken")
+        user, password = _opt(options, "User"), _opt(options, "Password")
+        grant_name = (_opt(options, "OAuthGrantType") or "").strip().lower()
+        if not grant_name:
+            grant_name = "refresh" if refresh_token else ("password" if user and password else "client")
+        if grant_name == "code":
+            raise OptionError("OAuthGrantType=CODE needs a browser sign-in, which rsd does not do: sign in once "
+                              "elsewhere, then run with OAuthGrantType=REFRESH and OAuthRefreshToken")
+        if grant_name not in GRANT_TYPES:
+            raise OptionError(f"option OAuthGrantType must be REFRESH, CLIENT or PASSWORD, not {grant_name.upper()!r}")
+        endpoint = TokenEndpoint(
+            url=url, client_id=_opt(options, "OAuthClientId"), client_secret=_opt(options, "OAuthClientSecret"),
+            client_auth=_opt(options, "OAuthClientAuth") or "body", params_in=_opt(options, "OAuthParamsIn") or "body",
+            scope=_opt(options, "Scope"), extra=oauth_params(options),
+            headers=custom_headers(options, "OAuthTokenHeaders"))
+        source = options.source_file("OAuthRefreshToken") if hasattr(options, "source_file") else None
+        return OAuth2Auth(endpoint, GRANT_TYPES[grant_name], client=client, redactor=redactor,
+                          refresh_token=refresh_token, username=user, password=password,
+                          refresh_token_file=source, access_token=given_token, clock=clock)
+    if scheme == "basic":
+        user = _opt(options, "User")
+        if user is None:
+            raise OptionError("AuthScheme=Basic needs the options User and Password")
+        return BasicAuth(user, _opt(options, "Password") or "", redactor)
+    if given_token:
+        return BearerAuth(given_token, redactor)
     return None

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from rsd.errors import EXIT_INVALID_INPUT, AuthError, HttpError, OptionError
-from rsd.http.auth import BasicAuth, BearerAuth, OAuth2Auth, auth_from_options, request_token, write_secret_file
+from rsd.http.auth import BasicAuth, BearerAuth, OAuth2Auth, request_token, write_secret_file
+from rsd.options import auth_from_options
 from rsd.http.client import HttpClient
 from rsd.http.redact import Redactor
 from rsd.options import build_options

@@ -263,7 +263,7 @@ def test_the_client_learns_every_credential_it_sends():
 
 def test_a_misspelt_credential_option_is_a_secret_and_named_with_the_option_meant():
     from rsd.errors import OptionError
-    from rsd.http.auth import auth_from_options
+    from rsd.options import auth_from_options
     from rsd.http.redact import Redactor
     from rsd.options import build_options
 

@@ -22,10 +22,10 @@ from typing import Iterable, Sequence
 
 from ..errors import Diagnostic, Loc
 from ..reader import ast, read_paths
+from ..secrets import AUTH_HEADER, AUTH_HEADER_NAME, URL_SECRET, is_secret_name
 from .codes import CODES, ERROR, WARNING, diag
 from .facts import Source, gather
 from .format import format_json, format_text, sort_key, summary, to_json
-from ..secrets import AUTH_HEADER, AUTH_HEADER_NAME, URL_SECRET, is_secret_name
 from .rules import RULES
 
 __all__ = [

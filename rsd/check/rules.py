@@ -12,10 +12,19 @@ import difflib
 import re
 from typing import Callable, Iterable, Iterator, Optional
 
+from .. import paging
+from ..engine.operations import OPERATIONS
 from ..errors import Diagnostic, Loc
-from ..secrets import AUTH_HEADER, AUTH_HEADER_NAME, BARE_SCHEME, URL_SECRET, is_secret_name
-from ..truth import is_true
 from ..reader import ast
+from ..secrets import (
+    AUTH_HEADER,
+    AUTH_HEADER_NAME,
+    BARE_SCHEME,
+    URL_SECRET,
+    is_secret_name,
+)
+from ..truth import is_true
+from . import deps
 from .codes import diag
 from .facts import (
     CONTROL_ATTRS,
@@ -28,7 +37,6 @@ from .facts import (
     placeholders,
     split_name,
 )
-from . import deps
 
 Rule = Callable[[Facts, Source], Iterable[Diagnostic]]
 
@@ -48,14 +56,11 @@ _IF_OPERATORS = ("null", "notnull", "hasvalue", "equals", "equalsignorecase", "n
 _CASE_MATCH = ("exact", "regex", "glob")
 _ACTIONS = ("break", "continue")
 _METHODS = ("GET", "POST", "PUT", "MERGE", "PATCH", "DELETE")
-# Request operations rsd runs, and driver built-ins that are accepted (rsd-format.md §8).
-KNOWN_OPS = {o.lower(): o for o in (
-    "jsonproviderGet", "apisadoExecuteJSONGet", "xmlproviderGet", "csvproviderGet", "coreListIndexes",
-    "oauthGetAccessToken", "oauthGetUserInfo", "utiladoCloudOAuth", "jsonGet", "xmlGet", "csvGet",
-    "restproviderGet",
-)}
-REQUEST_OPS = frozenset({"jsonproviderget", "apisadoexecutejsonget", "xmlproviderget", "csvproviderget",
-                         "jsonget", "xmlget", "csvget", "restproviderget"})
+
+
+def _op(name: str):
+    """The registered operation `name` (any case), or None."""
+    return OPERATIONS.get(name.strip().lower())
 
 
 def _is_loop(n: ast.Node) -> bool:
@@ -138,8 +143,8 @@ def rule_structure(f: Facts, src: Source) -> Iterator[Diagnostic]:
                            "(api:call or api:enum)", "use api:throw to stop the script")
         if isinstance(n, (ast.Call, ast.Push)):
             op = n.param("op")
-            if op is not None and is_literal(op.value) and op.value.strip().lower() not in KNOWN_OPS:
-                hint = did_you_mean(op.value.strip(), KNOWN_OPS.values())
+            if op is not None and is_literal(op.value) and _op(op.value) is None:
+                hint = did_you_mean(op.value.strip(), [s.name for s in OPERATIONS.values()])
                 if not hint:
                     hint = "known operations: jsonproviderGet, apisadoExecuteJSONGet, xmlproviderGet, csvproviderGet"
                 yield diag("RSD108", src.at(op), f"unknown operation op=\"{op.value}\"", hint)
@@ -319,7 +324,7 @@ def _unused_inputs(f: Facts, used: set[str], dynamic: bool) -> Iterator[Diagnost
     if info is None or dynamic:
         return
     # an operation rsd does not run itself may consume inputs implicitly (coreListIndexes: TableName)
-    if any(op.strip().lower() not in REQUEST_OPS for _, op in f.ops):
+    if any(not (_op(op) and _op(op).request) for _, op in f.ops):
         return
     for p in info.params.values():
         if p.name.lower().endswith("queryslicercolumn"):
@@ -353,10 +358,7 @@ def _placeholder_rule(f: Facts, src: Source) -> Iterator[Diagnostic]:
 # --- 4xx: paths, data model, types --------------------------------------------------------------
 
 # attribute → the code a bad value gets (JSONPath, or the XPath family)
-_PATH_ATTRS = {"jsonpath": "RSD401", "xpath": "RSD402", "repeatelement": "RSD402", "elementmappath": "RSD402",
-               "nextpagetokenpath": "RSD402", "nextpageurlpath": "RSD402", "totalcountpath": "RSD402",
-               "totalpagespath": "RSD402", "hasmorepath": "RSD402"}
-_OP_KIND = {"xmlproviderget": "xml", "xmlget": "xml"}
+_PATH_ATTRS = {"jsonpath": "RSD401", "xpath": "RSD402", "repeatelement": "RSD402", "elementmappath": "RSD402"}
 # `[0]`, `[*]`, `[-1]`, `[?(...)]`, `[@id]`, `[last()]`: path syntax, not an attribute reference
 _PATH_INDEX = re.compile(r"(?<!\\)\[\s*(?:-?\d+|\*|\?|@|last\(\)|position\(\))[^\]]*\]")
 
@@ -364,7 +366,7 @@ _PATH_INDEX = re.compile(r"(?<!\\)\[\s*(?:-?\d+|\*|\?|@|last\(\)|position\(\))[^
 def _doc_kind(f: Facts) -> str:
     """"xml" when every request operation of the profile reads XML, else "json" (JSON paths also
     accept the `/a/b` form)."""
-    kinds = {_OP_KIND.get(op.strip().lower(), "json") for _, op in f.ops if op.strip().lower() in REQUEST_OPS}
+    kinds = {"xml" if _op(op).kind == "xml" else "json" for _, op in f.ops if _op(op) and _op(op).request}
     return "xml" if kinds == {"xml"} else "json"
 
 
@@ -386,8 +388,9 @@ def _path_code(code: str, entry: str) -> str:
 
 def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
     kind = _doc_kind(f)
+    paging_paths = paging.path_attrs()
     for a in f.assignments:
-        code = _PATH_ATTRS.get(a.base)
+        code = _PATH_ATTRS.get(a.base) or ("RSD402" if a.base in paging_paths else None)
         if code is None or not a.value:
             continue
         value = a.value
@@ -454,18 +457,11 @@ def rule_data_model(f: Facts, src: Source) -> Iterator[Diagnostic]:
 
 # --- 5xx: paging --------------------------------------------------------------------------------
 
-_STRATEGIES = ("pagenumberparam", "pageoffsetparam", "nextpagetokenpath", "nextpageurlpath")
-PAGING_ATTRS = ("enablepaging", "pagenumberparam", "pageoffsetparam", "pagesize", "pagesizeparam",
-                "nextpagetokenpath", "nextpagetokenparam", "nextpageurlpath", "pagingtype",
-                "totalcountpath", "totalpagespath", "hasmorepath", "maxpages")
-
-
-
-
 def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
     groups: dict[str, dict[str, list]] = {}
+    paging_attrs = paging.paging_attrs()
     for a in f.assignments:
-        if a.base in PAGING_ATTRS:
+        if a.base in paging_attrs:
             item = "" if a.item in DEFAULT_ITEMS else a.item
             groups.setdefault(item, {}).setdefault(a.base, []).append(a)
     rows_next = [a for a in f.assignments if a.base == "rows@next"]
@@ -486,34 +482,37 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
         enable = literal("enablepaging")
         enabled = enable is not None and enable != "" and is_true(enable)
         enable_unknown = enable == ""
-        chosen = [attrs[s][-1] for s in _STRATEGIES if literal(s)]
+        strategies = paging.chosen_strategies(literal)
+        chosen = sorted((attrs[s.selector][-1] for s in strategies),
+                        key=lambda a: (a.target.loc.line, a.target.loc.column))
         pt = literal("pagingtype")
-        if pt:
-            if pt.strip().lower() == "linkheader":
-                chosen.append(attrs["pagingtype"][-1])
-            else:
-                a = attrs["pagingtype"][-1]
-                yield diag("RSD506", at(a), f"pagingtype=\"{pt}\" is not a paging type rsd knows",
-                           "the only paging type is LinkHeader; other strategies have their own attributes")
-        chosen.sort(key=lambda a: (a.target.loc.line, a.target.loc.column))
+        if pt and pt.strip().lower() not in {t.lower() for t in paging.paging_types()}:
+            a = attrs["pagingtype"][-1]
+            types = " or ".join(paging.paging_types())
+            yield diag("RSD506", at(a), f"pagingtype=\"{pt}\" is not a paging type rsd knows",
+                       f"the paging types are {types}; other strategies have their own attributes")
         if len(chosen) > 1 and (enabled or enable_unknown):
             first = chosen[0]
             for a in chosen[1:]:
                 yield diag("RSD502", a.target.loc, f"two paging strategies at once: {first.attr} (line "
                            f"{first.target.loc.line}) and {a.attr}", "keep one strategy")
-        for have, missing in (("nextpagetokenpath", "nextpagetokenparam"), ("nextpagetokenparam", "nextpagetokenpath")):
-            if literal(have) and literal(missing) is None and (enabled or enable_unknown):
-                a = attrs[have][-1]
-                what = ("the token has no query parameter to go in" if have == "nextpagetokenpath"
-                        else "nothing says where the token is in the response")
-                yield diag("RSD503", a.target.loc, f"{a.attr} is set but {missing} is not: {what}",
-                           f"add <api:set attr=\"{missing}\" value=\"...\"/>")
-        for name in ("pagenumberparam", "pageoffsetparam"):
-            v = literal(name)
+        if enabled or enable_unknown:
+            for s in paging.STRATEGIES:
+                for needed, why in s.requires.items():
+                    if literal(s.selector) and literal(needed) is None:
+                        a = attrs[s.selector][-1]
+                        yield diag("RSD503", a.target.loc, f"{a.attr} is set but {needed} is not: {why}",
+                                   f"add <api:set attr=\"{needed}\" value=\"...\"/>")
+                    elif literal(needed) and literal(s.selector) is None:
+                        a = attrs[needed][-1]
+                        yield diag("RSD503", a.target.loc, f"{a.attr} is set but {s.selector} is not: "
+                                   f"{s.orphan_reason}", f"add <api:set attr=\"{s.selector}\" value=\"...\"/>")
+        for s in paging.STRATEGIES:
+            v = literal(s.selector) if s.counter else None
             if v and ";" in v:
                 start = v.split(";", 1)[1].strip()
                 if start and not re.fullmatch(r"[+-]?\d+", start):
-                    a = attrs[name][-1]
+                    a = attrs[s.selector][-1]
                     yield diag("RSD506", at(a, v.index(";") + 1), f"{a.attr}=\"{v}\": the start value "
                                f"'{start}' is not a whole number", "write it as name;start, e.g. page;1")
         for name in ("pagesize", "maxpages"):
@@ -521,7 +520,7 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
             if v and not re.fullmatch(r"\s*\d+\s*", v):
                 a = attrs[name][-1]
                 yield diag("RSD506", at(a), f"{a.attr}=\"{v}\" is not a whole number")
-        if enabled and chosen:
+        if enabled and chosen and all(s.sized for s in strategies):
             size, size_param = literal("pagesize"), literal("pagesizeparam")
             if (size is None) != (size_param is None):
                 a = attrs["pagesize" if size is not None else "pagesizeparam"][-1]
@@ -530,10 +529,10 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
                            f"add <api:set attr=\"{other}\" value=\"...\"/>")
         if enabled and not chosen and not script_paging:
             a = attrs["enablepaging"][-1]
+            choices = ", ".join(s.choice() for s in paging.STRATEGIES)
             yield diag("RSD501", a.target.loc, "EnablePaging is true but nothing advances the page: no paging "
                        "strategy and no rows@next; the run fetches one page",
-                       "set pagenumberparam, pageoffsetparam, nextpagetokenpath, nextpageurlpath or "
-                       "pagingtype=LinkHeader, or set rows@next in the api:call body")
+                       f"set one of {choices}, or set rows@next in the api:call body")
         if chosen and not enabled and not enable_unknown:
             a = chosen[0]
             yield diag("RSD507", a.target.loc, f"{a.attr} is set but EnablePaging is not true: only one page "

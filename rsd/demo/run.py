@@ -54,7 +54,7 @@ def run_demo(args, redactor) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..commands import print_job_table, print_summary
+    from ..present import print_job_table, print_summary
     from ..jobs import JobRunner, load_job
 
     err = Console(stderr=True, highlight=False)

@@ -1,4 +1,4 @@
-"""The interpreter: compiles a profile's statements once into executable objects and runs them.
+"""The interpreter: the executable statements a profile compiles into, and how each runs.
 
 Owns: the semantics of every keyword of rsd-format.md §6 (set, setc, setm, unset, call, push, if/else,
 check, equals, notequals, exists/notnull, null, select/case/default, enum, first/last, break/continue,
@@ -6,8 +6,8 @@ map, validate, throw, try/catch/finally), control attributes (`_attr`, `_value`,
 `_desc`/`_description`, `_details`) and `action="break|continue"`. Must not: do HTTP or map bodies
 itself (calls go to `operations.Operations`), write output (pushed rows go to `Exec.emit`).
 
-Compilation happens once per profile (`compile_block`); templates inside are compiled then, never per
-record. Run-time state lives in `Exec`, never in this module.
+Statements are built once per profile by `rsd.engine.compile` (the keyword -> statement table); templates
+inside are compiled then, never per record. Run-time state lives in `Exec`, never in this module.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import re
 from typing import Callable, Iterator, Optional, Sequence
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
-from ..reader import ast
 from ..formatters import to_text
+from ..reader import ast
 from ..template import compile_template
 from .items import Item, Scope
 
@@ -277,7 +277,7 @@ class Conditional(Stmt):
 
     __slots__ = ("then", "otherwise", "action", "attr", "item")
 
-    def __init__(self, node, compiler: "Compiler"):
+    def __init__(self, node, compiler):
         super().__init__(node)
         self.then = compiler.block([n for n in node.body if not isinstance(n, ast.Else)])
         self.otherwise = compiler.block([c for n in node.body if isinstance(n, ast.Else) for c in n.body])
@@ -471,7 +471,7 @@ class LoopBody:
 
     __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last")
 
-    def __init__(self, node: ast.Node, compiler: "Compiler"):
+    def __init__(self, node: ast.Node, compiler):
         self.first = compiler.block([c for n in node.body if isinstance(n, ast.First) for c in n.body])
         self.last = compiler.block([c for n in node.body if isinstance(n, ast.Last) for c in n.body])
         self.rest = compiler.block([n for n in node.body if not isinstance(n, (ast.First, ast.Last, ast.Catch, ast.Finally))])
@@ -782,55 +782,6 @@ class Nothing(Stmt):
 
     def run(self, x):
         pass
-
-
-class Compiler:
-    """Turns AST statements into `Stmt` objects, once per profile."""
-
-    def block(self, nodes: Sequence[ast.Node]) -> tuple[Stmt, ...]:
-        return tuple(s for s in (self.stmt(n) for n in nodes) if not isinstance(s, Nothing))
-
-    def catches(self, node: ast.Node):
-        return tuple(((n.value("code") or "*").strip(), self.block(n.body))
-                     for n in node.body if isinstance(n, ast.Catch))
-
-    def stmt(self, n: ast.Node) -> Stmt:
-        make = _FACTORIES.get(type(n))
-        # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try, unknown
-        # keywords: `rsd check` reports them; at run time they do nothing
-        return make(n, self) if make is not None else Nothing(n)
-
-
-_INCLUDE_REFUSED = "api:include is not supported: rsd does not let a profile read other files"
-
-# keyword node type -> compiled statement
-_FACTORIES = {
-    ast.Set: lambda n, c: Set(n),
-    ast.SetC: lambda n, c: Set(n, raw=True),
-    ast.SetM: lambda n, c: SetM(n),
-    ast.Unset: lambda n, c: Unset(n),
-    ast.Call: Call,
-    ast.Push: Push,
-    ast.If: If,
-    ast.Check: Check,
-    ast.Equals: Equals,
-    ast.NotEquals: lambda n, c: Equals(n, c, negate=True),
-    ast.Exists: Exists,
-    ast.Null: Null,
-    ast.Select: Select,
-    ast.Enum: Enum,
-    ast.Break: lambda n, c: Break_(n),
-    ast.Continue: lambda n, c: Continue_(n),
-    ast.Map: lambda n, c: Map(n),
-    ast.Validate: lambda n, c: Validate(n),
-    ast.Throw: lambda n, c: Throw(n),
-    ast.Try: Try,
-    ast.Include: lambda n, c: Unsupported(n, _INCLUDE_REFUSED),
-    # a nested api:script, and api:first/api:last outside a loop, run their body once
-    ast.Script: lambda n, c: Seq(n, c.block(n.body)),
-    ast.First: lambda n, c: Seq(n, c.block(n.body)),
-    ast.Last: lambda n, c: Seq(n, c.block(n.body)),
-}
 
 
 class Seq(Stmt):

@@ -1,10 +1,14 @@
-"""Operations: what `api:call op="..."` does (rsd-format.md §8).
+"""Operations: what `api:call op="..."` does (rsd-format.md §8), and the page loop of the provider operations.
 
-Owns: `jsonproviderGet`, `apisadoExecuteJSONGet`, `xmlproviderGet`, `csvproviderGet`: reading the
-request attributes of §8.1 from the input item (connection options beneath them, a profile's
-`api:set` overriding an option of the same name), building the request (URI `{name}` placeholders,
-`Header:Name#N`/`Header:Value#N`, `CustomHeaders`, `CustomUrlParams`, body), running declarative
-paging, handing bodies to the mapper and yielding rows. Must not: interpret statements, write output.
+Owns: the registry of operations (`OPERATIONS`, filled with `@operation`; `rsd check` reads the same table), the
+per-run `Operations` context (HTTP client, run state, compiled mappers and paths), and the provider operations
+`jsonproviderGet`, `apisadoExecuteJSONGet`, `xmlproviderGet`, `csvproviderGet`: send the request `request.py`
+builds, run declarative paging, hand bodies to the mapper and yield rows. Must not: interpret statements, build
+requests from attributes itself, or write output.
+
+An operation is a function `op(ops, x, a, node) -> Iterator[(rows, extra)]`: `rows` a list of row tuples in column
+order, `extra` `(name, value)` pairs every item of that page also carries (`ElementMapName#N`). A page with no
+rows but extra values is one item of those values (a token response).
 
 Response headers and status are readable from the script as the `_response` item
 (`[_response.status]`, `[_response.url]`, `[_response.header:Content-Type]`), refreshed on each page.
@@ -13,47 +17,61 @@ paths or `ElementMapPath#N`/`ElementMapName#N`, which add their values to every 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
-from urllib.parse import quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
+from typing import Callable, Iterator, Optional
+from urllib.parse import unquote, urlsplit
 
-from ..errors import InvalidInputError, OptionError, RunError
-from ..options import custom_headers, custom_url_params
-from ..secrets import is_secret_name
+from ..errors import RunError
 from ..mapping import compile_mapper, compile_value_path, parse_document
-from ..paging import PAGING_ATTRS, PageRequest, PageResult, STOP_CLI_MAX_PAGES, STOP_SINGLE, build_pager
+from ..paging import (
+    STOP_CLI_MAX_PAGES,
+    STOP_SINGLE,
+    PageRequest,
+    PageResult,
+    build_pager,
+    paging_attrs,
+)
 from ..reader import ast
-from ..template import substitute_placeholders
+from ..secrets import is_secret_name
 from .interpreter import Exec, StopRun, text_of
-from .items import Item, Multi
-
-JSON_OPS = {"jsonproviderget", "apisadoexecutejsonget", "jsonget", "restproviderget"}
-XML_OPS = {"xmlproviderget", "xmlget"}
-CSV_OPS = {"csvproviderget", "csvget"}
-KNOWN_OPS = JSON_OPS | XML_OPS | CSV_OPS
+from .items import Item
+from .request import Attrs, build_request, with_query
 
 
-def kind_of(op: str) -> Optional[str]:
-    o = op.lower()
-    if o in JSON_OPS:
-        return "json"
-    if o in XML_OPS:
-        return "xml"
-    if o in CSV_OPS:
-        return "csv"
-    return None
+@dataclass(frozen=True)
+class OpSpec:
+    """One operation: its canonical spelling, what it reads (`kind`: json, xml, csv, or None), whether it sends an
+    API request (`request`), and the function that runs it (None: a driver built-in that `rsd check` accepts and
+    a run refuses, naming it)."""
+
+    name: str
+    kind: Optional[str] = None
+    request: bool = False
+    run: Optional[Callable] = None
 
 
-def with_query(url: str, params) -> str:
-    """`url` with `params` (pairs) set in its query string. Keys given replace the same keys already
-    there; every other part of the query is kept byte for byte (no re-encoding of what the author wrote)."""
-    if not params:
-        return url
-    parts = urlsplit(url)
-    new_keys = {k for k, _ in params}
-    kept = [seg for seg in parts.query.split("&") if seg and unquote_plus(seg.split("=", 1)[0]) not in new_keys]
-    query = "&".join(kept + [urlencode(list(params))])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+#: lower-case name -> OpSpec
+OPERATIONS: dict[str, OpSpec] = {}
+
+
+def operation(*names: str, kind: Optional[str] = None, request: bool = False):
+    """Register a function as the operation(s) `names` (the first is the canonical spelling)."""
+    def register(fn):
+        for name in names:
+            OPERATIONS[name.lower()] = OpSpec(name, kind, request, fn)
+        return fn
+    return register
+
+
+def accept(*names: str) -> None:
+    """Driver built-ins that real profiles call and rsd does not run: `rsd check` knows them, a run says so."""
+    for name in names:
+        OPERATIONS.setdefault(name.lower(), OpSpec(name))
+
+
+def runnable() -> list[str]:
+    return [spec.name for spec in OPERATIONS.values() if spec.run is not None]
 
 
 def _filled(row: tuple, fill) -> tuple:
@@ -61,43 +79,6 @@ def _filled(row: tuple, fill) -> tuple:
     for i, v in fill:
         out[i] = v
     return tuple(out)
-
-
-class Attrs:
-    """Read-only view of a call's input: the `in=` item (else the item stack), then connection options."""
-
-    __slots__ = ("scope", "item", "connection")
-
-    def __init__(self, x: Exec, in_item: Optional[Item]):
-        self.scope = x.scope
-        self.item = in_item
-        self.connection = x.scope.connection
-
-    def raw(self, lname: str) -> object:
-        # with `in="item"` the op reads that item only (op_rsbCall: "inputs are the attributes of the
-        # input item"), so a token call does not inherit the paging set-up of the main request
-        if self.item is not None:
-            v = self.item.values.get(lname)
-            if v is not None:
-                return v
-        else:
-            for it in reversed(self.scope.stack):
-                v = it.values.get(lname)
-                if v is not None:
-                    return v
-        return self.connection.values.get(lname)
-
-    def get(self, lname: str, default: Optional[str] = None) -> Optional[str]:
-        v = self.raw(lname)
-        if type(v) is Multi:
-            v = v[0] if v else None
-        return default if v is None else text_of(v)
-
-    def multi(self, lname: str) -> list:
-        v = self.raw(lname)
-        if v is None:
-            return []
-        return list(v) if type(v) is Multi else [v]
 
 
 class Operations:
@@ -139,47 +120,37 @@ class Operations:
 
     # -- the feed --------------------------------------------------------------------------------
     def _feed(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node):
-        kind = kind_of(op)
-        if kind is None:
-            raise RunError(f"{node.loc}: api:call op={op!r} is not an operation rsd can run; "
-                           f"known: jsonproviderGet, apisadoExecuteJSONGet, xmlproviderGet, csvproviderGet")
-        a = Attrs(x, in_item)
-        uri = a.get("uri")
-        if not uri:
-            raise OptionError(f"{node.loc}: api:call op={op!r} has no URI: set it with "
-                              f"<api:set attr=\"URI\" value=\"...\"/> or the URI connection option")
-        uri = self._placeholders(uri, x, node)
-        data = a.get("data")
-        # a body without a method is a POST, as the CData drivers send it
-        method = (a.get("method") or ("POST" if data else "GET")).upper()
-        headers = self._headers(a, node)
-        ctype = a.get("contenttype")
-        if ctype:
-            headers.append(("Content-Type", ctype))
-        url_params = custom_url_params({"CustomUrlParams": a.get("customurlparams") or ""})
+        spec = OPERATIONS.get(op.strip().lower())
+        if spec is None or spec.run is None:
+            what = "is a driver built-in rsd does not run" if spec is not None else "is not an operation rsd can run"
+            raise RunError(f"{node.loc}: api:call op={op!r} {what}; rsd runs: {', '.join(runnable())}")
+        return spec.run(self, x, Attrs(x, in_item), node, op=op, kind=spec.kind)
+
+    def provider(self, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
+        """The provider operations: send the request, page, map each body to rows."""
+        req = build_request(x, a, op, node, self.missing)
         mapper = self._mapper(a, kind)
         emaps = self._element_maps(a, kind)
-        paging_attrs = {n: a.get(n) for n in PAGING_ATTRS}
-        pager = build_pager(paging_attrs, lambda p: self._path(p, kind))
-        req = pager.first() if pager is not None else PageRequest()
-        url = with_query(uri, url_params)
+        pager = build_pager({n: a.get(n) for n in paging_attrs()}, lambda p: self._path(p, kind))
+        page_req = pager.first() if pager is not None else PageRequest()
         run = self.run
         page_no = 0
-        timeout = a.get("timeout")
         if self.plan_hook is not None:
-            first = url if req.url is None else req.url
-            self.plan_hook(dict(op=op, node=node, method=method, kind=kind,
-                                url=with_query(first, list(req.params.items())), headers=headers, data=data,
-                                pager=pager, repeat=self._repeat(a, kind), model=(a.get("datamodel") or "DOCUMENT")))
+            first = req.url if page_req.url is None else page_req.url
+            self.plan_hook(dict(op=op, node=node, method=req.method, kind=kind,
+                                url=with_query(first, list(page_req.params.items())), headers=req.headers,
+                                data=req.data, pager=pager, repeat=self._repeat(a, kind),
+                                model=(a.get("datamodel") or "DOCUMENT")))
         while True:
             if run.max_pages is not None and run.pages >= run.max_pages:
                 raise StopRun(STOP_CLI_MAX_PAGES)
             page_no += 1
-            req_url = url if req.url is None else req.url
-            req_url = with_query(req_url, list(req.params.items()))
-            body, status, resp_headers, final_url, links = self._fetch(method, req_url, headers, data, timeout,
-                                                                       page_no, node)
-            source = f"{method} {self.redactor.redact_url(final_url)} (page {page_no})"
+            # a next URL from the response still gets CustomUrlParams (contract §2: every request)
+            req_url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
+            req_url = with_query(req_url, list(page_req.params.items()))
+            body, status, resp_headers, final_url, links = self._fetch(req.method, req_url, req.headers, req.data,
+                                                                       req.timeout, page_no, node)
+            source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
             doc = parse_document(body, kind, source=source)
             self._response_item(x, status, final_url, resp_headers)
             extra = tuple((name, fn(doc)) for name, fn in emaps)
@@ -204,8 +175,8 @@ class Operations:
             if pager is None:
                 run.note_stop(STOP_SINGLE, declarative=False)
                 return
-            req = pager.next(PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links))
-            if req is None:
+            page_req = pager.next(PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links))
+            if page_req is None:
                 run.note_stop(pager.stop_reason, declarative=True)
                 return
 
@@ -219,34 +190,6 @@ class Operations:
         resp = self.http.request(method, url, headers=headers, data=data, page=page_no,
                                  timeout=float(timeout) if timeout else None)
         return resp.content, resp.status_code, resp.headers, resp.url, resp.links
-
-    def _headers(self, a: Attrs, node) -> list:
-        headers = []
-        custom = a.get("customheaders")
-        if custom:
-            headers.extend(custom_headers({"CustomHeaders": custom}))
-        names, values = a.multi("header:name"), a.multi("header:value")
-        for i, name in enumerate(names):
-            if name is None or text_of(name) == "":
-                continue
-            value = values[i] if i < len(values) else ""
-            headers.append((text_of(name), text_of(value)))
-        return headers
-
-    def _placeholders(self, uri: str, x: Exec, node) -> str:
-        def lookup(name):
-            v = x.scope.resolve(name)
-            if v is None:
-                v = x.scope.resolve("_input." + name)
-            if v is None and self.missing is not None:
-                self.missing.append("{" + name + "}")
-                return None  # left as written
-            if v is None:
-                raise InvalidInputError(f"{node.loc}: the URI placeholder {{{name}}} has no value; "
-                                        f"pass it with -i {name}=VALUE")
-            return text_of(v)
-        # values are URL-encoded: a placeholder stands for one path segment or query value
-        return substitute_placeholders(uri, lookup, encode=lambda v: quote(v, safe="-._~"))
 
     @staticmethod
     def _repeat(a: Attrs, kind: str) -> Optional[str]:
@@ -287,3 +230,22 @@ class Operations:
         for k, v in headers.items():
             item.set("header:" + k, v)
         x.scope.response = item
+
+
+@operation("jsonproviderGet", "apisadoExecuteJSONGet", "jsonGet", "restproviderGet", kind="json", request=True)
+def _json_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
+    return ops.provider(x, a, node, op=op, kind=kind)
+
+
+@operation("xmlproviderGet", "xmlGet", kind="xml", request=True)
+def _xml_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
+    return ops.provider(x, a, node, op=op, kind=kind)
+
+
+@operation("csvproviderGet", "csvGet", kind="csv", request=True)
+def _csv_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
+    return ops.provider(x, a, node, op=op, kind=kind)
+
+
+# driver built-ins real profiles call (rsd-format.md §8)
+accept("coreListIndexes", "oauthGetAccessToken", "oauthGetUserInfo", "utiladoCloudOAuth")

@@ -14,9 +14,17 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
-from ..paging import STOP_EMPTY, STOP_LIMIT, STOP_LOOP, STOP_NO_NEXT, STOP_NOT_ADVANCING, STOP_SINGLE
+from ..paging import (
+    STOP_EMPTY,
+    STOP_LIMIT,
+    STOP_LOOP,
+    STOP_NO_NEXT,
+    STOP_NOT_ADVANCING,
+    STOP_SINGLE,
+)
 from ..reader.ast import Profile
-from .interpreter import Break, Compiler, Continue, Exec, StopRun, run_block, text_of
+from .compile import compile_script
+from .interpreter import Break, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
 from .operations import Operations
 
@@ -144,9 +152,7 @@ class Runner:
         if not self.columns:
             raise ProfileError(f"{profile.loc}: the profile declares no columns (<attr> in <api:info>), "
                                f"so a run has nothing to output")
-        compiler = Compiler()
-        self.globals = compiler.block(profile.statements)
-        self.body = compiler.block(self.method.body)
+        self.globals, self.body = compile_script(profile, self.method)
         self.coerce = compile_coercer(self.columns)
         self.connection = connection
         self.inputs = group_inputs(inputs)

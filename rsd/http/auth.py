@@ -1,6 +1,6 @@
 """Authentication of a run's requests: OAuth 2 token grants, a given bearer token, HTTP Basic (contract §4).
 
-Owns: reading the CData-named auth options, talking to the token endpoint (RFC 6749 form POST, or the
+Owns: talking to the token endpoint (RFC 6749 form POST, or the
 Salesforce style with the parameters in the token URL's query), keeping the access token fresh
 (shortly before `expires_in` runs out, and once on a 401), rotated refresh tokens (used for the rest of
 the run; written back atomically to the file a `${file:PATH}` reference read them from), and turning
@@ -341,74 +341,6 @@ def write_secret_file(path: Path, value: str) -> None:
         except OSError:
             pass
         raise
-
-
-# -- from options ----------------------------------------------------------------------------------
-def _opt(options: Mapping[str, str], name: str) -> Optional[str]:
-    from ..options import _get
-    value = _get(options, name)
-    if value is None:
-        return None
-    value = str(value)
-    return value if value.strip() != "" else None
-
-
-def auth_from_options(options: Mapping[str, str], *, client=None, redactor: Optional[Redactor] = None,
-                      clock: Callable[[], float] = time.monotonic):
-    """The auth the options ask for, or None.
-
-    `AuthScheme=OAuth` (or `OAuth2`) with a token URL -> `OAuth2Auth`; `AuthScheme=Basic` -> `BasicAuth`;
-    `OAuthAccessToken` alone -> `BearerAuth`. Any other scheme (None, or one the profile handles itself,
-    like an API driver's `AuthScheme=APIKey`) -> None. Raises `OptionError` for incomplete settings.
-    """
-    from ..options import custom_headers, oauth_params
-
-    redactor = redactor if redactor is not None else Redactor()
-    scheme = (_opt(options, "AuthScheme") or "").strip().lower().replace(" ", "")
-    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20", "basic"):
-        from ..options import misspelt_options
-        typos = misspelt_options(options)
-        if typos:  # names only: the value of a misspelt secret option is a secret too
-            raise OptionError("; ".join(f"option {given} is not an option rsd knows: did you mean {meant}?"
-                                        for given, meant in typos))
-    given_token = _opt(options, "OAuthAccessToken")
-    if scheme in ("oauth", "oauth2", "oauth2.0", "oauth20"):
-        url = _opt(options, "OAuthAccessTokenURL") or _opt(options, "OAuthRefreshTokenURL")
-        if url is None:
-            if given_token:
-                return BearerAuth(given_token, redactor)
-            raise OptionError("AuthScheme=OAuth needs the option OAuthAccessTokenURL (the token endpoint) "
-                              "or OAuthAccessToken (a token to send as it is)")
-        refresh_token = _opt(options, "OAuthRefreshToken")
-        user, password = _opt(options, "User"), _opt(options, "Password")
-        grant_name = (_opt(options, "OAuthGrantType") or "").strip().lower()
-        if not grant_name:
-            grant_name = "refresh" if refresh_token else ("password" if user and password else "client")
-        if grant_name == "code":
-            raise OptionError("OAuthGrantType=CODE needs a browser sign-in, which rsd does not do: sign in once "
-                              "elsewhere, then run with OAuthGrantType=REFRESH and OAuthRefreshToken")
-        if grant_name not in GRANT_TYPES:
-            raise OptionError(f"option OAuthGrantType must be REFRESH, CLIENT or PASSWORD, not {grant_name.upper()!r}")
-        endpoint = TokenEndpoint(
-            url=url, client_id=_opt(options, "OAuthClientId"), client_secret=_opt(options, "OAuthClientSecret"),
-            client_auth=_opt(options, "OAuthClientAuth") or "body", params_in=_opt(options, "OAuthParamsIn") or "body",
-            scope=_opt(options, "Scope"), extra=oauth_params(options),
-            headers=custom_headers(options, "OAuthTokenHeaders"))
-        source = options.source_file("OAuthRefreshToken") if hasattr(options, "source_file") else None
-        return OAuth2Auth(endpoint, GRANT_TYPES[grant_name], client=client, redactor=redactor,
-                          refresh_token=refresh_token, username=user, password=password,
-                          refresh_token_file=source, access_token=given_token, clock=clock)
-    if scheme == "basic":
-        user = _opt(options, "User")
-        if user is None:
-            raise OptionError("AuthScheme=Basic needs the options User and Password")
-        return BasicAuth(user, _opt(options, "Password") or "", redactor)
-    if given_token:
-        return BearerAuth(given_token, redactor)
-    return None
-
-
-from_options = auth_from_options  # the name docs/architecture.md uses
 
 
 def request_token(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,

@@ -18,8 +18,12 @@ import threading
 from typing import Iterable, Mapping, Union
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
-from ..secrets import (SECRET_HEADER_NAMES, SECRET_QUERY_NAMES, is_secret_header_name,  # noqa: F401
-                       is_secret_query_name)
+from ..secrets import (  # noqa: F401
+    SECRET_HEADER_NAMES,
+    SECRET_QUERY_NAMES,
+    is_secret_header_name,
+    is_secret_query_name,
+)
 
 MASK = "***"
 MIN_SECRET_LENGTH = 4

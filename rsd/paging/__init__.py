@@ -17,11 +17,25 @@ from urllib.parse import urljoin
 from ..errors import ProfileError
 from ..truth import is_true
 
-PAGING_ATTRS = (
-    "enablepaging", "pagenumberparam", "pageoffsetparam", "pagesize", "pagesizeparam",
-    "nextpagetokenpath", "nextpagetokenparam", "nextpageurlpath", "pagingtype",
-    "totalcountpath", "totalpagespath", "hasmorepath", "maxpages",
-)
+#: attributes every strategy shares: the switch, the page size and `pagingtype`, and the stop hints
+COMMON_ATTRS = ("enablepaging", "pagesize", "pagesizeparam", "pagingtype", "totalcountpath", "totalpagespath",
+                "hasmorepath", "maxpages")
+
+#: the stop hints that read a value from the response
+HINT_PATHS = ("totalcountpath", "totalpagespath", "hasmorepath")
+
+#: the registered strategies, in the order messages list them (see `strategy`)
+STRATEGIES: list = []
+
+
+def strategy(cls):
+    """Register a `Pager` subclass as a declarative paging strategy. The runner (`build_pager`) and `rsd check`
+    (`rsd.check` paging rules) both read the registry, so a new strategy touches its class, a test and a sample."""
+    if not cls.selector:
+        raise TypeError(f"{cls.__name__}: a paging strategy needs a selector attribute")
+    STRATEGIES[:] = [c for c in STRATEGIES if c.choice().lower() != cls.choice().lower()] + [cls]
+    return cls
+
 
 # Stop reasons, as the summary prints them.
 STOP_SINGLE = "single request (no paging configured)"
@@ -70,9 +84,43 @@ class Pager:
     """One paged call: `first()` gives the first page's request; `next(result)` the next one or None.
 
     After `next` returns None, `stop_reason` says why.
+
+    A strategy registered with `@strategy` also describes itself to `rsd check` (class attributes):
+    `selector` the attribute that chooses it (and `selector_value` when the attribute is a shared switch such as
+    `pagingtype`); `requires` the attributes it needs, each with what goes wrong without it; `counter` when the
+    selector is written `name;start` (a whole-number start); `sized` when `pagesize`/`pagesizeparam` apply;
+    `addressable` when page k's request is known without fetching page k-1 (`request_at`).
     """
 
     strategy = "none"
+    selector: Optional[str] = None
+    selector_value: Optional[str] = None
+    requires: Mapping[str, str] = {}
+    counter = False
+    sized = False
+    addressable = False
+    #: what is said when an attribute of `requires` is set without the selector
+    orphan_reason = ""
+    #: attributes whose value is a path into the response (JSONPath or XPath), checked offline
+    paths: tuple[str, ...] = ()
+
+    @classmethod
+    def build(cls, get: Callable[[str], Optional[str]], hints: "StopHints",
+              compile_path: Callable[[str], Callable]) -> "Pager":  # pragma: no cover - abstract
+        """The pager for a call whose attributes `get(name)` reads (lower-case names, None when unset)."""
+        raise NotImplementedError
+
+    @classmethod
+    def chosen_by(cls, get: Callable[[str], Optional[str]]) -> bool:
+        value = get(cls.selector) if cls.selector else None
+        if not value:
+            return False
+        return cls.selector_value is None or value.strip().lower() == cls.selector_value.lower()
+
+    @classmethod
+    def choice(cls) -> str:
+        """How a profile chooses it, as messages show it: `pagenumberparam` or `pagingtype=LinkHeader`."""
+        return f"{cls.selector}={cls.selector_value}" if cls.selector_value else str(cls.selector)
 
     def __init__(self, hints: "StopHints"):
         self.hints = hints
@@ -122,9 +170,18 @@ class NotAdvancingPager(Pager):
 class _CounterPager(Pager):
     """A counter sent as a query parameter (with the page size, when given); subclasses say how it steps."""
 
+    counter = True
+    sized = True
+    default_start = 0
+
+    @classmethod
+    def build(cls, get, hints, compile_path):
+        name, first = _split_param(get(cls.selector), cls.default_start)
+        return cls(hints, name, first, get("pagesizeparam"), get("pagesize"))
+
     def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
         super().__init__(hints)
-        self.param, self.current = param, first
+        self.param, self.current, self.first_value = param, first, first
         self.size_params = {size_param: size} if size_param and size else {}
 
     def first(self):
@@ -141,15 +198,25 @@ class _CounterPager(Pager):
         return f"{self.strategy}: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
 
 
+@strategy
 class PageNumberPager(_CounterPager):
     strategy = "page number"
+    selector = "pagenumberparam"
+    default_start = 1
+    addressable = True
+
+    def request_at(self, index: int) -> PageRequest:
+        """The request of page `index` (0 = the first page)."""
+        return PageRequest({self.param: str(self.first_value + index), **self.size_params})
 
     def _step(self, page) -> int:
         return 1
 
 
+@strategy
 class OffsetPager(_CounterPager):
     strategy = "offset"
+    selector = "pageoffsetparam"
 
     def _step(self, page) -> int:
         # the rows received, not the page size asked for: a server that caps the page size lower than
@@ -157,8 +224,19 @@ class OffsetPager(_CounterPager):
         return page.rows
 
 
+@strategy
 class TokenPager(Pager):
     strategy = "token"
+    selector = "nextpagetokenpath"
+    requires = {"nextpagetokenparam": "the token has no query parameter to go in"}
+    orphan_reason = "nothing says where the token is in the response"
+    sized = True
+    paths = ("nextpagetokenpath",)
+
+    @classmethod
+    def build(cls, get, hints, compile_path):
+        return cls(hints, compile_path(get(cls.selector)), get(cls.selector), get("nextpagetokenparam"),
+                   get("pagesizeparam"), get("pagesize"))
 
     def __init__(self, hints, token_path: Callable, token_path_text: str, param: str,
                  size_param: Optional[str], size: Optional[str]):
@@ -179,8 +257,15 @@ class TokenPager(Pager):
         return f"token: {self.token_path_text} sent as ?{self.param}="
 
 
+@strategy
 class NextUrlPager(Pager):
     strategy = "next URL"
+    selector = "nextpageurlpath"
+    paths = ("nextpageurlpath",)
+
+    @classmethod
+    def build(cls, get, hints, compile_path):
+        return cls(hints, compile_path(get(cls.selector)), get(cls.selector))
 
     def __init__(self, hints, url_path: Callable, url_path_text: str):
         super().__init__(hints)
@@ -196,8 +281,15 @@ class NextUrlPager(Pager):
         return f"next URL from {self.url_path_text} (absolute, or relative to the request URL)"
 
 
+@strategy
 class LinkHeaderPager(Pager):
     strategy = "Link header"
+    selector = "pagingtype"
+    selector_value = "LinkHeader"
+
+    @classmethod
+    def build(cls, get, hints, compile_path):
+        return cls(hints)
 
     def _advance(self, page):
         nxt = (page.links or {}).get("next", {}).get("url")
@@ -249,8 +341,8 @@ def build_pager(attrs: Mapping[str, object], compile_path: Callable[[str], Calla
     """The pager for a call whose (lower-case) attributes are `attrs`, or None when paging is off.
 
     `compile_path(path)` turns a JSONPath/XPath into a function of the parsed document. Contradictory
-    set-ups (two strategies, a token path without a parameter) raise `ProfileError`; `rsd check`
-    reports the same offline.
+    set-ups (two strategies, a strategy without an attribute it requires) raise `ProfileError`; `rsd check`
+    reports the same offline, from the same registry.
     """
 
     def get(name):
@@ -265,29 +357,43 @@ def build_pager(attrs: Mapping[str, object], compile_path: Callable[[str], Calla
         has_more=compile_path(get("hasmorepath")) if get("hasmorepath") else None,
         maxpages=_as_int(get("maxpages")),
     )
-    size, size_param = get("pagesize"), get("pagesizeparam")
-    chosen = [n for n in ("pagenumberparam", "pageoffsetparam", "nextpagetokenpath", "nextpageurlpath")
-              if get(n)]
-    if (get("pagingtype") or "").lower() == "linkheader":
-        chosen.append("pagingtype=LinkHeader")
+    chosen = chosen_strategies(get)
     if len(chosen) > 1:
-        raise ProfileError("contradictory paging: " + " and ".join(chosen) + " are both set; keep one strategy")
-    if get("nextpagetokenparam") and not get("nextpagetokenpath"):
-        raise ProfileError("nextpagetokenparam is set but nextpagetokenpath is not: nothing says where the token is")
+        raise ProfileError("contradictory paging: " + " and ".join(c.choice() for c in chosen)
+                           + " are both set; keep one strategy")
+    for cls in STRATEGIES:
+        for attr in cls.requires:
+            if get(attr) and not cls.chosen_by(get):
+                raise ProfileError(f"{attr} is set but {cls.selector} is not: {cls.orphan_reason}")
     if not chosen:
         return NotAdvancingPager(hints)
-    which = chosen[0]
-    if which == "pagenumberparam":
-        name, first = _split_param(get("pagenumberparam"), 1)
-        return PageNumberPager(hints, name, first, size_param, size)
-    if which == "pageoffsetparam":
-        name, first = _split_param(get("pageoffsetparam"), 0)
-        return OffsetPager(hints, name, first, size_param, size)
-    if which == "nextpagetokenpath":
-        if not get("nextpagetokenparam"):
-            raise ProfileError("nextpagetokenpath is set but nextpagetokenparam is not: the token has no parameter to go in")
-        return TokenPager(hints, compile_path(get("nextpagetokenpath")), get("nextpagetokenpath"),
-                          get("nextpagetokenparam"), size_param, size)
-    if which == "nextpageurlpath":
-        return NextUrlPager(hints, compile_path(get("nextpageurlpath")), get("nextpageurlpath"))
-    return LinkHeaderPager(hints)
+    cls = chosen[0]
+    for attr, why in cls.requires.items():
+        if not get(attr):
+            raise ProfileError(f"{cls.selector} is set but {attr} is not: {why}")
+    return cls.build(get, hints, compile_path)
+
+
+def chosen_strategies(get: Callable[[str], Optional[str]]) -> list[type[Pager]]:
+    """The registered strategies whose selector `get(name)` sets, in registry order."""
+    return [cls for cls in STRATEGIES if cls.chosen_by(get)]
+
+
+def paging_attrs() -> tuple[str, ...]:
+    """Every attribute that configures paging: the switches, the stop hints and each strategy's own."""
+    names = list(COMMON_ATTRS)
+    for cls in STRATEGIES:
+        for n in (cls.selector, *cls.requires):
+            if n and n not in names:
+                names.append(n)
+    return tuple(names)
+
+
+def path_attrs() -> tuple[str, ...]:
+    """Every paging attribute whose value is a path into the response: the stop hints' and the strategies'."""
+    return HINT_PATHS + tuple(p for cls in STRATEGIES for p in cls.paths if p not in HINT_PATHS)
+
+
+def paging_types() -> tuple[str, ...]:
+    """The values `pagingtype` may take (each chooses a strategy)."""
+    return tuple(c.selector_value for c in STRATEGIES if c.selector == "pagingtype" and c.selector_value)

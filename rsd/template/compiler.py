@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-import rsd
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
@@ -42,7 +41,7 @@ class _Problem(Exception):
 
 def grammar_path() -> Path:
     """The grammar file: `rsd/grammar/` in an installed wheel, `grammar/` in a source checkout."""
-    here = Path(rsd.__file__).parent
+    here = Path(__file__).resolve().parent.parent  # the rsd package
     for folder in (here / "grammar", here.parent / "grammar"):
         candidate = folder / "template.lark"
         if candidate.is_file():

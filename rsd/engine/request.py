@@ -1,0 +1,133 @@
+"""Request building: what one `api:call` of a provider operation asks the API for.
+
+Owns: reading the request attributes of rsd-format.md §8.1 from a call's input (`Attrs`: the `in=` item or the
+item stack, connection options beneath them, a profile's `api:set` overriding an option of the same name) and
+turning them into a `Request`: the method (a body without a method is a POST, as the CData drivers send it), the
+URI with its `{name}` placeholders filled and URL-encoded, `CustomUrlParams`, `CustomHeaders`,
+`Header:Name#N`/`Header:Value#N`, `ContentType`, the body and a per-call `Timeout`. Must not: send anything,
+page, or map responses (that is `operations`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
+
+from ..errors import InvalidInputError, OptionError
+from ..options import custom_headers, custom_url_params
+from ..reader import ast
+from ..template import substitute_placeholders
+from .interpreter import Exec, text_of
+from .items import Item, Multi
+
+
+class Attrs:
+    """Read-only view of a call's input: the `in=` item (else the item stack), then connection options."""
+
+    __slots__ = ("scope", "item", "connection")
+
+    def __init__(self, x: Exec, in_item: Optional[Item]):
+        self.scope = x.scope
+        self.item = in_item
+        self.connection = x.scope.connection
+
+    def raw(self, lname: str) -> object:
+        # with `in="item"` the op reads that item only (op_rsbCall: "inputs are the attributes of the
+        # input item"), so a token call does not inherit the paging set-up of the main request
+        if self.item is not None:
+            v = self.item.values.get(lname)
+            if v is not None:
+                return v
+        else:
+            for it in reversed(self.scope.stack):
+                v = it.values.get(lname)
+                if v is not None:
+                    return v
+        return self.connection.values.get(lname)
+
+    def get(self, lname: str, default: Optional[str] = None) -> Optional[str]:
+        v = self.raw(lname)
+        if type(v) is Multi:
+            v = v[0] if v else None
+        return default if v is None else text_of(v)
+
+    def multi(self, lname: str) -> list:
+        v = self.raw(lname)
+        if v is None:
+            return []
+        return list(v) if type(v) is Multi else [v]
+
+
+@dataclass
+class Request:
+    """One request as a call describes it, before paging adds its parameters."""
+
+    method: str
+    url: str  # with CustomUrlParams
+    headers: list = field(default_factory=list)  # [(name, value)]
+    data: Optional[str] = None
+    timeout: Optional[float] = None
+    url_params: list = field(default_factory=list)  # CustomUrlParams, for every page's URL
+
+
+def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[list] = None) -> Request:
+    """The request of a provider call. `missing` (a dry run) collects URI placeholders without a value instead of
+    failing on them."""
+    uri = a.get("uri")
+    if not uri:
+        raise OptionError(f"{node.loc}: api:call op={op!r} has no URI: set it with "
+                          f"<api:set attr=\"URI\" value=\"...\"/> or the URI connection option")
+    uri = fill_placeholders(uri, x, node, missing)
+    data = a.get("data")
+    method = (a.get("method") or ("POST" if data else "GET")).upper()
+    headers = request_headers(a)
+    ctype = a.get("contenttype")
+    if ctype:
+        headers.append(("Content-Type", ctype))
+    url_params = custom_url_params({"CustomUrlParams": a.get("customurlparams") or ""})
+    timeout = a.get("timeout")
+    return Request(method, with_query(uri, url_params), headers, data, float(timeout) if timeout else None,
+                   url_params)
+
+
+def request_headers(a: Attrs) -> list:
+    """`CustomHeaders` lines, then the `Header:Name#N`/`Header:Value#N` pairs of the call."""
+    headers = []
+    custom = a.get("customheaders")
+    if custom:
+        headers.extend(custom_headers({"CustomHeaders": custom}))
+    names, values = a.multi("header:name"), a.multi("header:value")
+    for i, name in enumerate(names):
+        if name is None or text_of(name) == "":
+            continue
+        value = values[i] if i < len(values) else ""
+        headers.append((text_of(name), text_of(value)))
+    return headers
+
+
+def fill_placeholders(uri: str, x: Exec, node, missing: Optional[list] = None) -> str:
+    """`{name}` in a URI: an attribute of the scope, else an input; URL-encoded, one path segment or query value."""
+    def lookup(name):
+        v = x.scope.resolve(name)
+        if v is None:
+            v = x.scope.resolve("_input." + name)
+        if v is None and missing is not None:
+            missing.append("{" + name + "}")
+            return None  # left as written
+        if v is None:
+            raise InvalidInputError(f"{node.loc}: the URI placeholder {{{name}}} has no value; "
+                                    f"pass it with -i {name}=VALUE")
+        return text_of(v)
+    return substitute_placeholders(uri, lookup, encode=lambda v: quote(v, safe="-._~"))
+
+
+def with_query(url: str, params) -> str:
+    """`url` with `params` (pairs) set in its query string. Keys given replace the same keys already
+    there; every other part of the query is kept byte for byte (no re-encoding of what the author wrote)."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    new_keys = {k for k, _ in params}
+    kept = [seg for seg in parts.query.split("&") if seg and unquote_plus(seg.split("=", 1)[0]) not in new_keys]
+    query = "&".join(kept + [urlencode(list(params))])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))

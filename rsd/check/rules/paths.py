@@ -1,0 +1,116 @@
+"""`rsd check` rules, 4xx paths, data models and types.
+
+Owns: JSONPath/XPath syntax, path indexes evaluated as templates, xs:type names, DataModel. Must not: run anything.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from typing import Iterator
+
+from ... import paging
+from ...errors import Diagnostic
+from .. import deps
+from ..codes import diag
+from ..facts import Facts, Source, is_literal
+from .common import did_you_mean
+from .common import op_spec as _op
+
+# --- 4xx: paths, data model, types --------------------------------------------------------------
+
+# attribute → the code a bad value gets (JSONPath, or the XPath family)
+_PATH_ATTRS = {"jsonpath": "RSD401", "xpath": "RSD402", "repeatelement": "RSD402", "elementmappath": "RSD402"}
+# `[0]`, `[*]`, `[-1]`, `[?(...)]`, `[@id]`, `[last()]`: path syntax, not an attribute reference
+_PATH_INDEX = re.compile(r"(?<!\\)\[\s*(?:-?\d+|\*|\?|@|last\(\)|position\(\))[^\]]*\]")
+
+
+def _doc_kind(f: Facts) -> str:
+    """"xml" when every request operation of the profile reads XML, else "json" (JSON paths also
+    accept the `/a/b` form)."""
+    kinds = {"xml" if _op(op).kind == "xml" else "json" for _, op in f.ops if _op(op) and _op(op).request}
+    return "xml" if kinds == {"xml"} else "json"
+
+
+def _bad_paths(value: str, kind: str) -> Iterator[tuple[int, str]]:
+    """(offset of the entry in `value`, message) for each `;`-separated entry that does not parse."""
+    pos = 0
+    for part in value.split(";"):
+        entry = part.strip()
+        if entry:
+            err = deps.validate_path(entry, kind)
+            if err:
+                yield pos + part.index(entry), err
+        pos += len(part) + 1
+
+
+def _path_code(code: str, entry: str) -> str:
+    return "RSD401" if code == "RSD401" or entry.startswith("$") else "RSD402"
+
+
+def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    kind = _doc_kind(f)
+    paging_paths = paging.path_attrs()
+    for a in f.assignments:
+        code = _PATH_ATTRS.get(a.base) or ("RSD402" if a.base in paging_paths else None)
+        if code is None or not a.value:
+            continue
+        value = a.value
+        if not a.raw:
+            m = _PATH_INDEX.search(value)
+            if m:
+                loc = src.at(a.param, m.start()) if a.param is not None else a.node.loc
+                yield diag("RSD407", loc, f"'{m.group(0)}' in {a.target.value.strip()} is evaluated as a template, not kept "
+                           "as a path index", "use api:setc for paths, or escape the brackets: \\[0\\]")
+                continue
+        if not a.raw and (not is_literal(value) or "\\" in value):
+            continue  # a template (or escapes): checked once it has a value, at run time
+        for off, err in _bad_paths(value, kind):
+            loc = src.at(a.param, off) if a.param is not None else a.node.loc
+            c = _path_code(code, value[off:].lstrip())
+            yield diag(c, loc, f"invalid {'JSONPath' if c == 'RSD401' else 'XPath'} in {a.target.value.strip()}: {err}")
+    info = f.profile.info
+    if info is None:
+        return
+    for c in info.columns:
+        p = next((p for k, p in c.params.items() if k.split(":")[-1] == "xpath"), None)
+        if p is None or not p.value.strip():
+            continue
+        for off, err in _bad_paths(p.value, kind):
+            yield diag(_path_code("RSD402", p.value[off:]), src.at(p, off),
+                       f"invalid path in {p.name} of column '{c.name}': {err}")
+
+
+def rule_types(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    info = f.profile.info
+    if info is None:
+        return
+    known = deps.known_types()
+    for el in (*info.columns, *info.inputs):
+        p = next((p for k, p in el.params.items() if k.split(":")[-1] == "type"), None)
+        if p is None or not p.value.strip():
+            continue
+        t = p.value.strip()
+        if deps.maps_type(t):
+            continue
+        close = difflib.get_close_matches(t.lower(), sorted(known), n=1, cutoff=0.6)
+        if close:
+            yield diag("RSD403", src.at(p), f"{p.name}=\"{t}\" is not a known type; it is read as a string",
+                       f"did you mean '{close[0]}'?")
+        else:
+            yield diag("RSD404", src.at(p), f"{p.name}=\"{t}\" is not a known type; it is read as a string",
+                       "use string, integer, number, boolean, date or datetime (aliases such as int, long, "
+                       "double, bool are accepted)")
+
+
+def rule_data_model(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    for a in f.assignments:
+        if a.base != "datamodel" or not a.value or not is_literal(a.value):
+            continue
+        value = a.value.strip()
+        loc = src.at(a.param) if a.param is not None else a.node.loc
+        if value.upper() in deps.KNOWN_DATA_MODELS and value.upper() not in deps.SUPPORTED_DATA_MODELS:
+            yield diag("RSD406", loc, "DataModel RELATIONAL is not supported by rsd yet",
+                       "use DOCUMENT (nested arrays as JSON text) or FLATTENEDDOCUMENTS")
+        elif value.upper() not in deps.KNOWN_DATA_MODELS:
+            yield diag("RSD405", loc, f"unknown DataModel \"{value}\" (DOCUMENT, FLATTENEDDOCUMENTS, RELATIONAL)",
+                       did_you_mean(value.upper(), deps.SUPPORTED_DATA_MODELS))

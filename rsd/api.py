@@ -24,7 +24,8 @@ def load(path: Union[str, Profile]) -> Profile:
     from .check import check_profile
 
     profile = _read_member(str(path)) if not Path(path).exists() else read_profile(str(path))
-    # what `rsd check` calls an error cannot run as written (contract §1): refuse it before any request
+    # what `rsd check` calls an error cannot run as written (docs/reference/contract.md §1): refuse it before any
+    # request
     errors = tuple(d for d in check_profile(profile) if d.is_error)
     if errors:
         first = errors[0]

@@ -1,7 +1,7 @@
 """Connection options: `-o NAME=VALUE`, options files, CData connection strings, `ProfileSettings`.
 
 Owns: reading the three sources, merging them (options file < connection string < `-o`), resolving
-`${...}` references in every value before anything is split (contract §2), splitting
+`${...}` references in every value before anything is split (docs/reference/contract.md §2), splitting
 `ProfileSettings`, registering secret-looking values with the redactor, and the helpers that read
 the options the HTTP layer needs (`CustomHeaders`, `CustomUrlParams`, `Timeout`, proxies).
 Must not: read a profile, or resolve references inside one.
@@ -269,7 +269,7 @@ def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
     return result
 
 
-#: the options of rsd's own authentication (contract §4), for "did you mean" messages
+#: the options of rsd's own authentication (docs/reference/contract.md §4), for "did you mean" messages
 AUTH_OPTION_NAMES = ("AuthScheme", "OAuthGrantType", "OAuthAccessTokenURL", "OAuthRefreshTokenURL", "OAuthClientId",
                      "OAuthClientSecret", "OAuthRefreshToken", "OAuthAccessToken", "OAuthClientAuth", "OAuthParamsIn",
                      "OAuthParams", "OAuthTokenHeaders", "User", "Password", "Scope")
@@ -427,7 +427,7 @@ def _get(options: Mapping[str, str], name: str) -> Optional[str]:
     return None
 
 
-# -- authentication (contract §4): CData-named options -> an auth object of rsd.http.auth ------------------------
+# -- authentication (docs/reference/contract.md §4): CData-named options -> an auth object of rsd.http.auth ----
 def _opt(options: Mapping[str, str], name: str) -> Optional[str]:
     value = _get(options, name)
     if value is None:

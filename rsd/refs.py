@@ -1,4 +1,4 @@
-"""`${...}` references in option values, options files and job files (contract §3).
+"""`${...}` references in option values, options files and job files (docs/reference/contract.md §3).
 
 Owns: finding and resolving `${name}`, `${env:NAME}`, `${file:PATH}`, `${keyring:SERVICE/USER}` and
 `${cmd:COMMAND ARGS}`; registering every value read from the environment, a file, the keyring or a

@@ -1,4 +1,4 @@
-"""`rsd job run` and `rsd job check` (contract §6, docs/jobs.md), end to end against the demo API.
+"""`rsd job run` and `rsd job check` (docs/reference/contract.md §6, docs/jobs.md), end to end against the demo API.
 
 The originating document's orchestration job: a Python Script step that POSTs a refresh-token grant with `requests`
 and calls `context.updateVariable('access_token', ...)`, then an API Query step with

@@ -1,4 +1,4 @@
-"""Connection options (contract §2): sources, precedence, references before splitting, helpers."""
+"""Connection options (docs/reference/contract.md §2): sources, precedence, references before splitting, helpers."""
 from __future__ import annotations
 
 import pytest

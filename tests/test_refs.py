@@ -1,4 +1,5 @@
-"""`${...}` references (contract §3): variables, env, file, keyring, cmd; errors name the reference, never a value."""
+"""`${...}` references (docs/reference/contract.md §3): variables, env, file, keyring, cmd; errors name the reference,
+never a value."""
 from __future__ import annotations
 
 import shlex

@@ -38,7 +38,7 @@ _TABLE = (
          "Fix the XML at the position shown: close the element, match the tag names, quote the value."),
     Code("RSD002", ERROR, "unknown keyword",
          "An element with the `api:`, `rsb:` or `arc:` prefix whose name is not a keyword of the API Script "
-         "language (rsd-format.md §6). The interpreter would not know what to do with it.",
+         "language (docs/reference/rsd-format.md §6). The interpreter would not know what to do with it.",
          "Correct the spelling (the hint suggests the closest keyword) or remove the element."),
     Code("RSD003", ERROR, "no api:script root",
          "The document's root element is not `api:script` (or `rsb:script`/`arc:script`), so it is not an "
@@ -179,7 +179,8 @@ _TABLE = (
          "`EnablePaging` is true but no paging strategy is set (`pagenumberparam`, `pageoffsetparam`, "
          "`nextpagetokenpath`, `nextpageurlpath`, `pagingtype=LinkHeader`) and nothing sets `rows@next`. "
          "Real profiles do this; the run fetches one page and says so.",
-         "Set a strategy (contract.md §5), set `rows@next` in the `api:call` body, or drop `EnablePaging`."),
+         "Set a strategy (docs/reference/contract.md §5), set `rows@next` in the `api:call` body, or drop "
+         "`EnablePaging`."),
     Code("RSD502", ERROR, "two paging strategies at once",
          "More than one paging strategy is set on the same request (for example `pagenumberparam` and "
          "`nextpageurlpath`). They contradict each other about what the next page is.",

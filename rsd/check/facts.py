@@ -19,7 +19,7 @@ RUNTIME_ITEMS = frozenset({
     "_connection", "_query", "_request", "_profile", "_log", "_response", "_global", "_httpheaders",
     "_server", "_env", "_session", "_cookies", "_description",
 })
-# Control attributes the interpreter injects (rsd-format.md §5.4) and the paging state.
+# Control attributes the interpreter injects (docs/reference/rsd-format.md §5.4) and the paging state.
 CONTROL_ATTRS = frozenset({
     "_attr", "_value", "_index", "_code", "_desc", "_description", "_details", "_message",
     "rows@next", "_count",

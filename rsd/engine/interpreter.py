@@ -1,6 +1,6 @@
 """The interpreter: the executable statements a profile compiles into, and how each runs.
 
-Owns: the semantics of every keyword of rsd-format.md §6 (set, setc, setm, unset, call, push, if/else,
+Owns: the semantics of every keyword of docs/reference/rsd-format.md §6 (set, setc, setm, unset, call, push, if/else,
 check, equals, notequals, exists/notnull, null, select/case/default, enum, first/last, break/continue,
 map, validate, throw, try/catch/finally), control attributes (`_attr`, `_value`, `_index`, `_code`,
 `_desc`/`_description`, `_details`) and `action="break|continue"`. Must not: do HTTP or map bodies
@@ -96,7 +96,8 @@ def _target(x: Exec, item_t, name: str) -> tuple[Item, str]:
     dot = name.find(".")
     if dot > 0:
         head = name[:dot]
-        # the first dot separates item and attribute (rsd-format.md §5.2); items are created on first set
+        # the first dot separates item and attribute (docs/reference/rsd-format.md §5.2); items are created on
+        # first set
         if ":" not in head and "#" not in head:
             return scope.item_for_set(head), name[dot + 1:]
     return scope.default, name
@@ -252,7 +253,7 @@ def _as_number(s: str) -> Optional[float]:
 
 
 def compare(a: str, op: str, b: str) -> bool:
-    """Numeric comparison when both sides are numbers, else text (rsd-format.md §13)."""
+    """Numeric comparison when both sides are numbers, else text (docs/reference/rsd-format.md §13)."""
     na, nb = _as_number(a), _as_number(b)
     if na is not None and nb is not None:
         l, r = na, nb

@@ -1,4 +1,4 @@
-"""Items and scopes: the run-time data model of API Script (rsd-format.md §5).
+"""Items and scopes: the run-time data model of API Script (docs/reference/rsd-format.md §5).
 
 Owns: `Item` (a named, case-insensitive set of attributes; an attribute may be multi-valued with `#`),
 `Scope` (the item stack, named items and the special items `_input`, `_connection`, `_query`) and
@@ -119,7 +119,7 @@ class Scope:
 
     The bottom of the stack is `_input`; `api:call` pushes each output item while its body runs, and
     `api:enum` pushes its control item. A reference without an item name walks the stack from the top
-    down (rsd-format.md §5.4). `_` is the top of the stack, `_outN` the item at depth N (1 = bottom).
+    down (docs/reference/rsd-format.md §5.4). `_` is the top of the stack, `_outN` the item at depth N (1 = bottom).
     """
 
     __slots__ = ("stack", "named", "connection", "query", "response")

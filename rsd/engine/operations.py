@@ -1,4 +1,5 @@
-"""Operations: what `api:call op="..."` does (rsd-format.md §8), and the page loop of the provider operations.
+"""Operations: what `api:call op="..."` does (docs/reference/rsd-format.md §8), and the page loop of the provider
+operations.
 
 Owns: the registry of operations (`OPERATIONS`, filled with `@operation`; `rsd check` reads the same table), the
 per-run `Operations` context (HTTP client, run state, compiled mappers and paths), and the provider operations
@@ -145,7 +146,7 @@ class Operations:
             if run.max_pages is not None and run.pages >= run.max_pages:
                 raise StopRun(STOP_CLI_MAX_PAGES)
             page_no += 1
-            # a next URL from the response still gets CustomUrlParams (contract §2: every request)
+            # a next URL from the response still gets CustomUrlParams (docs/reference/contract.md §2: every request)
             req_url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
             req_url = with_query(req_url, list(page_req.params.items()))
             body, status, resp_headers, final_url, links = self._fetch(req.method, req_url, req.headers, req.data,
@@ -247,5 +248,5 @@ def _csv_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str
     return ops.provider(x, a, node, op=op, kind=kind)
 
 
-# driver built-ins real profiles call (rsd-format.md §8)
+# driver built-ins real profiles call (docs/reference/rsd-format.md §8)
 accept("coreListIndexes", "oauthGetAccessToken", "oauthGetUserInfo", "utiladoCloudOAuth")

@@ -1,11 +1,11 @@
 """Request building: what one `api:call` of a provider operation asks the API for.
 
-Owns: reading the request attributes of rsd-format.md §8.1 from a call's input (`Attrs`: the `in=` item or the
-item stack, connection options beneath them, a profile's `api:set` overriding an option of the same name) and
-turning them into a `Request`: the method (a body without a method is a POST, as the CData drivers send it), the
-URI with its `{name}` placeholders filled and URL-encoded, `CustomUrlParams`, `CustomHeaders`,
-`Header:Name#N`/`Header:Value#N`, `ContentType`, the body and a per-call `Timeout`. Must not: send anything,
-page, or map responses (that is `operations`).
+Owns: reading the request attributes of docs/reference/rsd-format.md §8.1 from a call's input (`Attrs`: the `in=`
+item or the item stack, connection options beneath them, a profile's `api:set` overriding an option of the same
+name) and turning them into a `Request`: the method (a body without a method is a POST, as the CData drivers send
+it), the URI with its `{name}` placeholders filled and URL-encoded, `CustomUrlParams`, `CustomHeaders`,
+`Header:Name#N`/`Header:Value#N`, `ContentType`, the body and a per-call `Timeout`. Must not: send anything, page,
+or map responses (that is `operations`).
 """
 from __future__ import annotations
 

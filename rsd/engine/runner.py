@@ -1,7 +1,7 @@
 """The run loop: executes a profile's GET script, pages script-driven `rows@next`, and counts.
 
 Owns: building the `_input` and `_connection` items, running global statements then the method block,
-re-running the whole script while `rows@next` advances (Matillion's paging, rsd-format.md §9.3), the
+re-running the whole script while `rows@next` advances (Matillion's paging, docs/reference/rsd-format.md §9.3), the
 stop rules shared with declarative paging, `--limit`/`--max-pages`, type coercion of pushed rows and
 the `Summary`. Must not: parse options or references (it gets resolved values), print, or write files
 (rows go to the `write` callback in batches).

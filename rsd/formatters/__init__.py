@@ -1,4 +1,4 @@
-"""The formatter registry: `[value | name(args)]` functions of API Script (rsd-format.md §7).
+"""The formatter registry: `[value | name(args)]` functions of API Script (docs/reference/rsd-format.md §7).
 
 Owns: `REGISTRY` (lower-case name -> `Formatter(name, func, min_args, max_args, doc, category)`),
 `func(value, args: list[str], ctx) -> value` for each formatter, value conversions (`to_text`), and the

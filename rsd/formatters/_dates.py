@@ -1,4 +1,4 @@
-"""Date formatters (rsd-format.md §7.3): now, date, todate, dateadd, compare, and date parts.
+"""Date formatters (docs/reference/rsd-format.md §7.3): now, date, todate, dateadd, compare, and date parts.
 
 Input dates are read as ISO 8601 (also `Z`, date only, basic `20240131`), RFC 1123 (`Tue, 30 Jan 2024
 10:00:00 GMT`), US `MM/dd/yyyy[ HH:mm[:ss]]`, or with an explicit .NET input format. Without an output

@@ -1,4 +1,4 @@
-"""Math formatters: the complete list of CData's Math Formatters page (rsd-format.md §7.1).
+"""Math formatters: the complete list of CData's Math Formatters page (docs/reference/rsd-format.md §7.1).
 
 Inputs and arguments are numbers or booleans (true/false, yes/no, 1/0). Results are ints when integral.
 Defaults the docs give: `add` 1, `div`/`divide` 2; our choices where they are silent: `subtract` 1,

@@ -1,4 +1,5 @@
-"""String formatters: searching, logical, parsing, case, whitespace and array joining (rsd-format.md §7.2).
+"""String formatters: searching, logical, parsing, case, whitespace and array joining
+(docs/reference/rsd-format.md §7.2).
 
 A missing input (None) reads as the empty string, except where a formatter exists to tell missing
 from present (`def`, `allownull`, `empty`, `isnull`). Indexes: `find` and `substring` are 0-based,

@@ -1,4 +1,5 @@
-"""Authentication of a run's requests: OAuth 2 token grants, a given bearer token, HTTP Basic (contract §4).
+"""Authentication of a run's requests: OAuth 2 token grants, a given bearer token, HTTP Basic
+(docs/reference/contract.md §4).
 
 Owns: talking to the token endpoint (RFC 6749 form POST, or the
 Salesforce style with the parameters in the token URL's query), keeping the access token fresh

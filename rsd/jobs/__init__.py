@@ -1,4 +1,4 @@
-"""Jobs: `rsd job run JOB.toml` and `rsd job check JOB.toml` (contract.md §6).
+"""Jobs: `rsd job run JOB.toml` and `rsd job check JOB.toml` (docs/reference/contract.md §6).
 
 Owns: reading a job file (`[variables]`, `[[steps]]`), checking it offline, and running its steps in
 order with shared variables: `oauth2` (a token request whose response values become variables),

@@ -152,7 +152,8 @@ def _parse_csv(body: bytes, source: str) -> list[dict]:
         for record in reader:
             if not record:
                 continue  # blank line
-            # empty fields are missing values: CSV cannot tell "" from null, and contract §1 writes null as ""
+            # empty fields are missing values: CSV cannot tell "" from null, and docs/reference/contract.md §1
+            # writes null as ""
             values = [v if v != "" else None for v in record[:width]]
             if len(values) < width:
                 values.extend([None] * (width - len(values)))

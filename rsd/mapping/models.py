@@ -1,6 +1,6 @@
 """Data models: a parsed response -> rows of raw values, one tuple per row, values in column order.
 
-Owns: `compile_mapper` and `Mapper` (DOCUMENT and FLATTENEDDOCUMENTS of rsd-format.md §10), binding each
+Owns: `compile_mapper` and `Mapper` (DOCUMENT and FLATTENEDDOCUMENTS of docs/reference/rsd-format.md §10), binding each
 column's `other:xPath` to the repeating element (or to the document, for document-level values) once per
 profile, and the row loops. Must not: know about HTTP, coerce types (that is `types.py`) or evaluate
 templates (repeat paths arrive already rendered).

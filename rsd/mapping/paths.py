@@ -1,8 +1,8 @@
 """Paths into response documents, compiled once: JSONPath, XPath-style JSON paths and real XPath for XML.
 
-Owns: parsing the path forms of rsd-format.md §8.1/§10 (`$.records`, `$.data[*]`, `$.`, `/json/records/id`,
-`/records`, `content/properties/ID`, `value[0]`, `*` steps; XPath for XML), compiling them into closures
-(`JsonPath.getter`, `XmlPath.getter`, ...), `compile_value_path` and `validate_path`. Must not: know about
+Owns: parsing the path forms of docs/reference/rsd-format.md §8.1/§10 (`$.records`, `$.data[*]`, `$.`,
+`/json/records/id`, `/records`, `content/properties/ID`, `value[0]`, `*` steps; XPath for XML), compiling them into
+closures (`JsonPath.getter`, `XmlPath.getter`, ...), `compile_value_path` and `validate_path`. Must not: know about
 columns, data models or HTTP.
 
 The JSON model follows CData's "JSON as XML" view: the document root is the virtual element `/json`, an
@@ -382,7 +382,7 @@ def json_elements_getter(path: JsonPath) -> Callable[[Any], list]:
 
 
 def find_top_array(root: Any) -> tuple[tuple[Step, ...], list]:
-    """DOCUMENT without a path (rsd-format.md §10): the shallowest array of objects, breadth first, keys
+    """DOCUMENT without a path (docs/reference/rsd-format.md §10): the shallowest array of objects, breadth first, keys
     in document order. Returns its steps and elements; a document without one is a single row (root)."""
     level: list[tuple[tuple[Step, ...], Any]] = [((), root)]
     while level:

@@ -1,7 +1,7 @@
 """Column types: `xs:type` -> a canonical type and a converter per column, chosen once per profile.
 
 Owns: `normalize_type`, `KNOWN_TYPES`/`TYPE_ALIASES` (for the checker), `coerce_value` and
-`compile_coercer` (contract §1 "Rows"). Must not: parse documents or know about paths.
+`compile_coercer` (docs/reference/contract.md §1 "Rows"). Must not: parse documents or know about paths.
 
 Canonical types and their Python values: string -> str, integer -> int, number -> float, boolean -> bool,
 date -> "YYYY-MM-DD", datetime -> ISO 8601 text; a missing value is None. Aliases are case-insensitive;

@@ -1,4 +1,4 @@
-"""Paging: declarative strategies (contract.md §5), stop rules and the reason paging stopped.
+"""Paging: declarative strategies (docs/reference/contract.md §5), stop rules and the reason paging stopped.
 
 Owns: reading the paging attributes of a call (`EnablePaging`, `pagenumberparam`, `pageoffsetparam`,
 `pagesize`, `pagesizeparam`, `nextpagetokenpath`, `nextpagetokenparam`, `nextpageurlpath`,

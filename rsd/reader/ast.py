@@ -1,6 +1,6 @@
 """The immutable AST of an `.rsd` profile.
 
-Owns: the node types (one per keyword of rsd-format.md §6), the keyword table (`KEYWORDS`: names,
+Owns: the node types (one per keyword of docs/reference/rsd-format.md §6), the keyword table (`KEYWORDS`: names,
 aliases, required and known parameters, where a keyword may stand), and `Param` (an XML attribute
 value with its location). Must not: evaluate templates, touch the network, or change after parsing:
 every node is a frozen dataclass and every collection a tuple.

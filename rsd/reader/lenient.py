@@ -4,8 +4,8 @@ Owns: turning the text of a profile into an lxml element tree plus the line and 
 (its `<`) and of every attribute (its name), measured in the ORIGINAL text. Must not: know keywords or
 build AST nodes (that is `parse.py`), evaluate templates, or report repairs as problems.
 
-Repairs (rsd-format.md §1, "Parser consequence"), each a span edit of the original text that never adds or
-removes a line break, so line numbers survive; columns are mapped back through the edit list:
+Repairs (docs/reference/rsd-format.md §1, "Parser consequence"), each a span edit of the original text that never
+adds or removes a line break, so line numbers survive; columns are mapped back through the edit list:
 
 - a BOM is dropped; `\\r\\n` and lone `\\r` become `\\n` (XML end-of-line handling; lines do not move);
 - the XML declaration is blanked (lxml refuses a `str` that declares an encoding);

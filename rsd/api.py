@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence, Union
 
-from .errors import InvalidInputError, ProfileError, RsdError
+from .errors import InvalidInputError, OptionError, ProfileError, RsdError
 from .reader import read_profile
 from .reader.ast import Profile
 
@@ -74,6 +74,43 @@ def make_client(options, redactor, trace: Optional[Callable[[str], None]] = None
     return client
 
 
+@dataclass(frozen=True)
+class Incremental:
+    """An incremental load (`--incremental CURSOR --since-input NAME`, `--full-refresh`): the target's high-water mark
+    of the column `cursor` goes to the profile as `[_input.NAME]`, rows are upserted on the key, and the new mark is
+    stored with them (docs/targets.md, "Incremental loads")."""
+
+    cursor: str
+    input: str
+    full_refresh: bool = False
+
+
+def load_mode(mode: Optional[str], incremental: Optional[Incremental]) -> str:
+    """The load mode of a run: `mode` as given, default truncate; upsert for an incremental load, which refuses the
+    modes that would drop the rows it does not reload (unless it reloads everything)."""
+    if incremental is None:
+        return mode or "truncate"
+    if not incremental.cursor or not incremental.input:
+        raise OptionError("--incremental COLUMN needs --since-input NAME (the input the profile reads the mark from)"
+                          if incremental.cursor else "--since-input needs --incremental COLUMN (the cursor column)")
+    chosen = (mode or "upsert").lower()
+    if chosen in ("truncate", "replace") and not incremental.full_refresh:
+        raise OptionError(f"--incremental loads only the records changed since the mark; --mode {chosen} would drop "
+                          f"every other row", hint="use --mode upsert (the default with --incremental) or append, or "
+                                                   "add --full-refresh to reload everything")
+    return chosen
+
+
+def _since(sink, incremental: Incremental, inputs) -> Optional[str]:
+    """The mark to send (None: load everything), read from the target by its sink."""
+    pairs = inputs.items() if isinstance(inputs, Mapping) else (inputs or ())
+    if any(str(k).lower() == incremental.input.lower() for k, _ in pairs):
+        raise OptionError(f"the input {incremental.input} is given with -i and is also --since-input: rsd sends the "
+                          f"target's mark there", hint="drop -i, or add --full-refresh to load everything")
+    mark = sink.track_cursor(incremental.cursor)
+    return None if incremental.full_refresh else mark
+
+
 @dataclass
 class RunResult:
     summary: object
@@ -84,16 +121,18 @@ class RunResult:
 def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
         connection: Optional[str] = None, inputs: Optional[Mapping[str, str]] = None,
         variables: Optional[Mapping[str, str]] = None, output: Optional[str] = None, fmt: Optional[str] = None,
-        table: Optional[str] = None, mode: str = "truncate", limit: Optional[int] = None,
+        table: Optional[str] = None, mode: Optional[str] = None, limit: Optional[int] = None,
         max_pages: Optional[int] = None, redactor=None, trace=None, on_page=None, stream=None,
         base_dir: str = ".", job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False,
-        method: str = "GET", on_finish: Optional[Callable[[], None]] = None):
+        method: str = "GET", on_finish: Optional[Callable[[], None]] = None,
+        incremental: Optional[Incremental] = None):
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
-    tables loaded through a staging table and swapped in one transaction).
+    tables loaded through a staging table and swapped in one transaction). `mode` defaults to truncate (upsert
+    for an `incremental` load).
     """
-    from .engine.runner import Runner
+    from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, record_run, sink_columns
     from .sinks.targets import parse_target
 
@@ -106,6 +145,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     sink = client = None
     summary = None
     try:
+        mode = load_mode(mode, incremental)
         prof = load(profile)
         table_name = table or prof.title
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
@@ -116,10 +156,18 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page)
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
                          stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
+        since = None
+        if incremental is not None:
+            since = _since(sink, incremental, inputs)
+            if since is not None:
+                runner.inputs.update(group_inputs([(incremental.input, since)]))
         summary = runner.run(sink.write)
         if on_finish is not None:
             on_finish()  # e.g. stop a progress display before a terminal table is printed
         sink.close()
+        if incremental is not None:
+            summary.incremental = {"cursor": incremental.cursor, "input": incremental.input, "since": since,
+                                   "mark": sink.mark, "full_refresh": incremental.full_refresh}
     except BaseException as e:
         if sink is not None:
             sink.abort()

@@ -106,10 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a file, or a database URL: sqlite:///relative.db, sqlite:////abs.db, postgresql://... "
                         "(default stdout)")
     g.add_argument("--table", help="target table (default: the profile's api:info title)")
-    g.add_argument("--mode", choices=MODES, default="truncate",
-                   help="load mode for database targets (default truncate)")
+    g.add_argument("--mode", choices=MODES, default=None,
+                   help="load mode for database targets (default truncate; upsert with --incremental)")
     g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    g = p.add_argument_group("incremental loads (docs/targets.md)")
+    g.add_argument("--incremental", metavar="COLUMN",
+                   help="read the target's high-water mark of COLUMN (e.g. updated_at), send it to the profile as "
+                        "--since-input, upsert the rows and store the new mark with them")
+    g.add_argument("--since-input", metavar="NAME", help="the input ([_input.NAME]) that receives the mark")
+    g.add_argument("--full-refresh", action="store_true", help="ignore the mark: load everything")
     _add_common(p)
 
     p = sub.add_parser("plan", help="show the first request and the paging/column plan; sends nothing",

@@ -10,7 +10,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from .errors import EXIT_INVALID_INPUT, EXIT_OK
+from .errors import EXIT_INVALID_INPUT, EXIT_OK, OptionError
 from .present import (
     Progress,
     n_of,
@@ -100,12 +100,18 @@ def cmd_run(args, redactor) -> int:
     if fmt is None and args.output is None:
         fmt = "table" if sys.stdout.isatty() else "csv"
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
+    incremental = None
+    if args.incremental is not None or args.since_input is not None or args.full_refresh:
+        if args.incremental is None and args.full_refresh and args.since_input is None:
+            raise OptionError("--full-refresh needs --incremental COLUMN --since-input NAME (it ignores their mark)")
+        incremental = api.Incremental(args.incremental or "", args.since_input or "", args.full_refresh)
     with Progress(show_progress, args.profile) as progress:
         summary = api.run(args.profile, options=args.options, options_file=args.options_file,
                           connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
                           output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
                           max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
-                          on_page=progress.update, method=args.method, on_finish=progress.stop)
+                          on_page=progress.update, method=args.method, on_finish=progress.stop,
+                          incremental=incremental)
     print_summary(summary)
     return EXIT_OK
 

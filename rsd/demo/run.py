@@ -2,7 +2,8 @@
 
 Owns: starting the bundled demo API on 127.0.0.1 (a free port), running the sample job (a token step,
 then two query steps into SQLite), running every sample profile with OAuth 2 obtained at run time
-(short-lived tokens, so they are refreshed mid-run), and printing the loaded tables and summaries.
+(short-lived tokens, so they are refreshed mid-run), an incremental load run twice while the API's records change,
+and printing the loaded tables and summaries.
 Must not: reach anything outside the machine, or hold a secret in a file: the demo credentials are put
 in this process's environment and referenced as `${env:...}`, as a user would.
 """
@@ -27,6 +28,8 @@ PROFILES = (
     ("Invoices.rsd", "invoices"),
     ("Inventory.rsd", "inventory"),
 )
+#: loaded twice into contacts_daily, incrementally (the API changes records in between)
+INCREMENTAL_PROFILE = "ContactsIncremental.rsd"
 
 
 def samples_dir() -> Path:
@@ -85,10 +88,22 @@ def run_demo(args, redactor) -> int:
             summary = api.run(str(samples / name), options=oauth_options(srv), output=f"sqlite:///{db}",
                               table=table, mode="replace", redactor=redactor, base_dir=str(workdir))
             print_summary(summary)
-    err.print(f"\n[bold]3. what was loaded[/] ({db})")
+
+        err.print(f"\n[bold]3. an incremental load[/], run twice: {INCREMENTAL_PROFILE} with --incremental updated_at "
+                  f"--since-input updated_since; between the runs the API changes 8 contacts and adds 3")
+        incremental = api.Incremental("updated_at", "updated_since")
+        for round_ in (1, 2):
+            if round_ == 2:
+                srv.touch("contacts", range(0, 40, 5), score=100.0)
+                srv.add("contacts", 3)
+            summary = api.run(str(samples / INCREMENTAL_PROFILE), options=oauth_options(srv),
+                              output=f"sqlite:///{db}", table="contacts_daily", redactor=redactor,
+                              base_dir=str(workdir), incremental=incremental)
+            print_summary(summary)
+    err.print(f"\n[bold]4. what was loaded[/] ({db})")
     con = sqlite3.connect(db)
     try:
-        for _, table in PROFILES:
+        for table in [t for _, t in PROFILES] + ["contacts_daily"]:
             cur = con.execute(f'SELECT * FROM "{table}" LIMIT 5')
             cols = [d[0] for d in cur.description]
             count = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]

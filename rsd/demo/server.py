@@ -33,6 +33,10 @@ Totals are deliberately not multiples of the default page sizes. A page past the
 ``GET /api/accounts?page=N&per_page=M``        page number (M default 50): ``{"records", "page", "per_page",
                                                "total_pages", "totalSize", "done"}``; 237 accounts
 ``GET /api/contacts?offset=O&limit=L``          offset (L default 25): ``{"data", "total", "offset", "limit"}``; 123
+``  &updated_since=ISO8601``                      only contacts whose ``updated_at`` is at or after it (inclusive,
+                                               so a record changed in the same second as the last mark is not lost);
+                                               ``srv.touch("contacts", [i...])``/``srv.add("contacts", n)`` change
+                                               records as a live API would between two incremental loads
 ``GET /api/events?cursor=X&limit=L``            cursor (L default 10): ``{"items", "next_cursor": "opaque" | null}``; 53
 ``GET /api/orders?page=N&per_page=M``           absolute next URL (M default 20): ``{"totalSize", "done", "records",
                                                "nextRecordsUrl"}`` (absent on the last page); 95 orders, each with
@@ -230,6 +234,7 @@ def _contact(n: int, account_ids: list[str]) -> dict[str, Any]:
         "account_id": account_ids[h % len(account_ids)] if account_ids else None,
         "score": round((h % 1000) / 10, 1),
         "created_at": _ts(n * 131).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "updated_at": _ts(n * 131 + h % 2880).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
 
 
@@ -398,6 +403,19 @@ def _int_param(params: Mapping[str, str], name: str, default: int, minimum: int)
     return value
 
 
+def _parse_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def _datetime_param(params: Mapping[str, str], name: str) -> datetime:
+    raw = params[name]
+    try:
+        return _parse_datetime(raw)
+    except ValueError:
+        raise _error(400, f"{name} must be an ISO 8601 date and time, got {raw!r}") from None
+
+
 def _page_size(params: Mapping[str, str], name: str, default: int) -> int:
     return min(_int_param(params, name, default, 1), MAX_PAGE_SIZE)
 
@@ -490,6 +508,37 @@ class DemoServer:
             self._tokens[token] = time.monotonic() + (self.token_lifetime if lifetime is None else lifetime)
             self.stats.tokens_issued += 1
         return token
+
+    def touch(self, dataset: str, indexes, **fields: Any) -> str:
+        """Change records as a live API would: set ``fields`` on the records at ``indexes`` and move their
+        ``updated_at`` past every other record's. Returns the new ``updated_at``."""
+        with self._lock:
+            stamp = self._next_update(dataset)
+            for i in indexes:
+                self.data[dataset][i].update(fields, updated_at=stamp)
+        return stamp
+
+    def add(self, dataset: str, count: int) -> str:
+        """Add ``count`` new contacts (ids after the last one), updated now. Returns their ``updated_at``."""
+        if dataset != "contacts":
+            raise ValueError("only contacts can be added")
+        with self._lock:
+            stamp = self._next_update(dataset)
+            records = self.data[dataset]
+            account_ids = [a["Id"] for a in self.data["accounts"]]
+            for _ in range(count):
+                record = _contact(len(records), account_ids)
+                record["id"] = max((r["id"] for r in records), default=0) + 1
+                record["updated_at"] = stamp
+                records.append(record)
+        return stamp
+
+    def _next_update(self, dataset: str) -> str:
+        stamps = [r["updated_at"] for r in self.data[dataset] if "updated_at" in r]
+        if not stamps:
+            raise ValueError(f"the {dataset} records have no updated_at")
+        latest = datetime.strptime(max(stamps), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return (latest + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def revoke_tokens(self) -> None:
         """Invalidate every issued access token (the next data request gets a 401)."""
@@ -693,6 +742,9 @@ class DemoServer:
 
     def _contacts(self, params: dict[str, str], base: str) -> _Page:
         everything = self.data["contacts"]
+        if params.get("updated_since"):
+            since = _datetime_param(params, "updated_since")
+            everything = [c for c in everything if _parse_datetime(c["updated_at"]) >= since]
         offset = _int_param(params, "offset", 0, 0)
         limit = _page_size(params, "limit", DEFAULT_PAGE_SIZES["contacts"])
         page = offset // limit + 1
@@ -880,6 +932,8 @@ class _Handler(BaseHTTPRequestHandler):
         except _HttpResponse as exc:
             status = exc.status
             self._send_json(exc.status, exc.body, exc.headers)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (a killed run): nobody to answer
+            self.close_connection = True
         except Exception as exc:  # a bug in the demo: answer like a server would, keep serving
             status = 500
             if self.demo.verbose:

@@ -47,6 +47,8 @@ class Summary:
     stop_reason: str = ""
     status: str = "ok"
     warnings: list = field(default_factory=list)
+    #: an incremental load: cursor, input, since (the mark sent; None: everything), mark (stored), full_refresh
+    incremental: dict = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         out = [
@@ -59,6 +61,11 @@ class Summary:
             out.append(f"access token obtained {self.token_refreshes} time"
                        + ("s" if self.token_refreshes != 1 else "")
                        + (" (refreshed mid-run)" if self.token_refreshes > 1 else ""))
+        if self.incremental:
+            inc = self.incremental
+            since = (f"{inc['input']}={inc['since']}" if inc.get("since") is not None
+                     else "no mark sent (--full-refresh)" if inc.get("full_refresh") else "no mark yet: everything")
+            out.append(f"incremental on {inc['cursor']}: {since}; mark now {inc.get('mark') or '(none)'}")
         out.extend(f"warning: {w}" for w in self.warnings)
         return out
 

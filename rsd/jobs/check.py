@@ -16,6 +16,7 @@ from .spec import (
     _REF,
     _UPDATE_CALL,
     DEFAULT_SET,
+    INCREMENTAL_KEYS,
     KNOWN,
     NUMBER_FIELDS,
     REQUIRED,
@@ -225,6 +226,29 @@ def _check_values(step: Step, where: _Lines, diag) -> None:
     if isinstance(fmt, str) and "${" not in fmt and fmt.lower() not in FORMATS:
         diag("JOB008", "error", f"{label}: unknown format {fmt!r}", where.field(step.index, "format"),
              "use " + ", ".join(FORMATS))
+    inc = step.fields.get("incremental")
+    if step.type == "query" and isinstance(inc, dict):
+        line = where.field(step.index, "incremental")
+        for key in INCREMENTAL_KEYS:
+            if not isinstance(inc.get(key), str) or not inc[key].strip():
+                diag("JOB008", "error", f"{label}: incremental needs {key} = \"...\"", line,
+                     'incremental = { cursor = "updated_at", input = "updated_since" }: the cursor column, and the '
+                     "input that receives its mark")
+        for key in inc:
+            if key not in INCREMENTAL_KEYS:
+                diag("JOB008", "error", f"{label}: incremental has no field {key!r}", line,
+                     "use cursor and input")
+        if isinstance(mode, str) and mode.lower() in ("truncate", "replace") and step.fields.get("full_refresh") \
+                is not True:
+            diag("JOB008", "error", f"{label}: mode {mode!r} would drop every row an incremental load does not "
+                 f"reload", where.field(step.index, "mode"), "use mode = \"upsert\" (the default with incremental) "
+                 "or \"append\", or full_refresh = true")
+    if "full_refresh" in step.fields and not isinstance(step.fields["full_refresh"], bool):
+        diag("JOB008", "error", f"{label}: 'full_refresh' must be true or false",
+             where.field(step.index, "full_refresh"))
+    elif step.fields.get("full_refresh") is True and not isinstance(inc, dict):
+        diag("JOB008", "error", f"{label}: full_refresh needs incremental = {{ cursor = ..., input = ... }}",
+             where.field(step.index, "full_refresh"))
     grant = step.fields.get("grant_type")
     if step.type == "oauth2" and isinstance(grant, str) and "${" not in grant and grant.lower() not in set(GRANT_TYPES.values()):
         diag("JOB008", "error", f"{label}: unknown grant_type {grant!r}", where.field(step.index, "grant_type"),

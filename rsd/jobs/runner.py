@@ -266,7 +266,11 @@ class JobRunner:
         inputs = {k: self.resolve(_toml_text(v), f"{what}: input {k}") for k, v in (f.get("inputs") or {}).items()}
         output = self.resolve(str(f["output"]), f"{what}: output") if f.get("output") else None
         table = self.resolve(str(f["table"]), f"{what}: table") if f.get("table") else None
-        mode = self.resolve(str(f.get("mode", "truncate")), f"{what}: mode")
+        mode = self.resolve(str(f["mode"]), f"{what}: mode") if f.get("mode") else None
+        inc = f.get("incremental")
+        incremental = api.Incremental(self.resolve(str(inc.get("cursor") or ""), f"{what}: incremental.cursor"),
+                                      self.resolve(str(inc.get("input") or ""), f"{what}: incremental.input"),
+                                      f.get("full_refresh") is True) if isinstance(inc, dict) else None
         summary = api.run(
             str(self.job.base_dir / str(f["profile"])),
             options=options, inputs=inputs, variables=self.variables,
@@ -275,10 +279,13 @@ class JobRunner:
             output=output, fmt=f.get("format"), table=table, mode=mode,
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
-            trace=self.trace, on_page=self.on_page,
+            trace=self.trace, on_page=self.on_page, incremental=incremental,
         )
         result.rows, result.pages, result.requests = summary.rows, summary.pages, summary.requests
         result.detail = f"paging stopped: {summary.stop_reason}"
+        if summary.incremental:
+            since = summary.incremental.get("since")
+            result.detail += f"; since {since}" if since is not None else "; no mark: everything"
         result.target = getattr(summary, "target", None) or (output or "stdout")
         if "://" in result.target:
             result.target += f" table {summary.table}"

@@ -23,10 +23,12 @@ KNOWN = {
                "username", "password", "scope", "client_auth", "params_in", "params", "headers", "set"),
     "python": ("name", "type", "script", "timeout"),
     "query": ("name", "type", "profile", "options", "inputs", "output", "table", "mode", "format", "limit",
-              "max_pages", "connection", "options_file"),
+              "max_pages", "connection", "options_file", "incremental", "full_refresh"),
 }
 # Fields that must be TOML tables (name = value pairs), and fields that must be positive numbers.
-TABLE_FIELDS = ("set", "params", "headers", "options", "inputs")
+TABLE_FIELDS = ("set", "params", "headers", "options", "inputs", "incremental")
+#: the keys of a query step's `incremental = { cursor = "updated_at", input = "updated_since" }`
+INCREMENTAL_KEYS = ("cursor", "input")
 NUMBER_FIELDS = ("timeout", "limit", "max_pages")
 _REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 _UPDATE_CALL = re.compile(r"""update_?[vV]ariable\(\s*['"]([^'"]+)['"]""")

@@ -89,4 +89,6 @@ def open_sink(
     output = Output(out.location, None if out.location else stream)
     if f.name == "table":
         return sink_class(cols, output, max_rows=max_table_rows)
-    return sink_class(cols, output)
+    sink = sink_class(cols, output)
+    sink.mode = (mode or "truncate").lower()  # read by incremental loads only (docs/targets.md)
+    return sink

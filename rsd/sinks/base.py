@@ -5,9 +5,9 @@ and turning driver/OS errors into `SinkError`. Must not: know formats or databas
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
-from ..errors import RsdError, SinkError
+from ..errors import OptionError, RsdError, SinkError
 from .columns import SinkColumn
 
 
@@ -67,6 +67,12 @@ class Sink:
             self._rollback()
         except Exception:  # best effort: the guarantee comes from never having replaced anything
             pass
+
+    def track_cursor(self, column: str) -> Optional[str]:
+        """Incremental loads: make `column` the cursor and return its mark (None: load everything). Outputs that
+        keep no state refuse."""
+        raise OptionError(f"--incremental needs an output that keeps its mark: a database URL or a file, not "
+                          f"{self.description}")
 
     def __enter__(self) -> "Sink":
         return self

@@ -18,6 +18,7 @@ from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
 from .registry import MODES
+from .state import STATE_DDL, check_cursor, mark_text, state_upsert, utc_now
 from .targets import STAGE_PREFIX, Target, quote_ident
 
 BATCH_ROWS = 5000
@@ -115,12 +116,20 @@ class DatabaseSink(Sink):
     transaction, `abort` drops the staging table and leaves the target untouched.
 
     A dialect sets `conn`, `_target` and `_stage` (quoted names), `sql_types`, and implements `existing_columns`,
-    `_accepts`, `_empty_target` and `_merge_sql`."""
+    `_accepts`, `_empty_target` and `_merge_sql`.
+
+    Incremental loads (`track_cursor`) are the same for every dialect: the mark is `MAX(cursor)` of the target, and
+    the new mark goes into `_rsd_state` inside the commit transaction, so rows and mark are committed together. A
+    dialect whose driver does not take `?` placeholders sets `_param`; one that must serialise the creation of
+    `_rsd_state` overrides `_lock_state`."""
 
     url_redacted: str = ""
     table: str = ""
     mode: str = "truncate"
     sql_types: Mapping[str, str] = {}
+    _param = "?"
+    cursor: Optional[SinkColumn] = None  # the incremental cursor column (`track_cursor`)
+    mark: Optional[str] = None  # its mark when the load began, then (after `close`) the mark stored with the rows
 
     def __init__(self, columns: Sequence[SinkColumn], *, table: str, mode: str):
         super().__init__(columns)
@@ -171,6 +180,30 @@ class DatabaseSink(Sink):
             if self.mode == "truncate":
                 self._empty_target()
         conn.execute(self._merge_sql())
+        if self.cursor is not None:
+            self._store_mark()
+
+    # -- incremental loads --------------------------------------------------------------------------------------
+    def track_cursor(self, column: str) -> Optional[str]:
+        """Make `column` the cursor of an incremental load; returns its high-water mark in the target as
+        `[_input.NAME]` takes it (None when the table is absent or has no value in that column)."""
+        self.cursor = check_cursor(self.columns, column)
+        self.mark = self._max_cursor() if self.existing_columns() else None
+        return self.mark
+
+    def _max_cursor(self) -> Optional[str]:
+        row = self.conn.execute(f"SELECT MAX({quote_ident(self.cursor.name)}) FROM {self._target}").fetchone()
+        return mark_text(row[0]) if row else None
+
+    def _store_mark(self) -> None:
+        """Inside the commit transaction: the target's new mark into `_rsd_state`."""
+        self.mark = self._max_cursor()
+        self._lock_state()
+        self.conn.execute(STATE_DDL)
+        self.conn.execute(state_upsert(self._param), (self.table, self.cursor.name, self.mark, utc_now()))
+
+    def _lock_state(self) -> None:
+        """Serialise concurrent first creations of `_rsd_state` where the database needs it."""
 
     def columns_changed(self, existing: Sequence[ExistingColumn]) -> None:
         message = compare_columns(self.table, self.mode, self.columns, existing, self._accepts,

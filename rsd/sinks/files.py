@@ -20,11 +20,12 @@ import os
 import stat
 import tempfile
 from itertools import islice
-from typing import IO, Iterable, Optional, Sequence
+from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
 
-from ..errors import SinkError
+from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
+from .state import FileState, check_cursor, greatest, mark_text
 
 _BUFFER = 1 << 20
 
@@ -70,7 +71,13 @@ class Output:
             pass
         return io.open(fd, "w", encoding="utf-8", newline="", buffering=_BUFFER)
 
-    def commit(self) -> None:
+    @property
+    def replaceable(self) -> bool:
+        """A regular file written through a temporary sibling (not stdout, a device or a FIFO)."""
+        return self._tmp is not None
+
+    def commit(self, before_replace: Optional[Callable[[str], None]] = None) -> None:
+        """Flush, and move the temporary file into place; `before_replace(temp_path)` runs once it is complete."""
         self.file.flush()
         if not self._owned:
             return
@@ -78,6 +85,8 @@ class Output:
             os.fsync(self.file.fileno())
         self.file.close()
         if self._tmp is not None:
+            if before_replace is not None:
+                before_replace(self._tmp)
             os.replace(self._tmp, self.path)
             self._tmp = None
 
@@ -107,16 +116,116 @@ def _umask() -> int:
 
 
 class TextSink(Sink):
-    """Base of the streamed text formats."""
+    """Base of the streamed text formats. A subclass writes rows (`_write`), ends the text (`_finish`) and, for
+    incremental loads, reads the rows of the previous file back (`_previous`) and copies one (`_copy`)."""
+
+    mode = "truncate"  # set by open_sink; used only by incremental loads (upsert, append, truncate)
 
     def __init__(self, columns: Sequence[SinkColumn], output: Output):
         super().__init__(columns)
         self.output = output
         self.description = output.name
         self._started = False
+        self.cursor: Optional[SinkColumn] = None
+        self.mark: Optional[str] = None
+        self._merge: Optional[_Merge] = None
+
+    # -- incremental loads: the file is the table; the mark lives in a state file beside it ---------------------
+    def track_cursor(self, column: str) -> Optional[str]:
+        from .database import check_mode
+
+        if not self.output.replaceable:  # stdout, a device, a FIFO
+            return super().track_cursor(column)
+        mode = check_mode(self.mode, self.columns, os.path.basename(self.output.path))
+        if mode == "replace":
+            mode = "truncate"  # a file has no definition to keep: both rewrite it
+        self.cursor = check_cursor(self.columns, column)
+        state = FileState(self.output.path, self.cursor.name)
+        self.mark = state.read() if os.path.exists(self.output.path) else None
+        self._merge = _Merge(self.columns, self.cursor, mode, state, self.mark)
+        return self.mark
+
+    def write(self, rows: Iterable[tuple]) -> int:
+        if self._merge is not None:
+            rows = rows if isinstance(rows, list) else list(rows)
+            self._merge.note(rows)
+        return super().write(rows)
+
+    def _commit(self) -> None:
+        merge = self._merge
+        if merge is None:
+            self._finish()
+            self.output.commit()
+            return
+        if merge.keeps_previous and os.path.exists(self.output.path):
+            try:
+                for key, raw in self._previous(self.output.path):
+                    if merge.keep(key):
+                        self._copy(raw)
+            except (OSError, ValueError, csv.Error) as exc:
+                raise SinkError(f"{self.output.path}: cannot read the previous rows to merge them ({exc}); run with "
+                                f"--full-refresh --mode truncate to rewrite the file") from exc
+        self._finish()
+        self.mark = merge.new_mark()
+        self.output.commit(before_replace=lambda tmp: merge.state.prepare(merge.old_mark, self.mark, tmp))
+        merge.state.commit(self.mark)
+
+    def _finish(self) -> None:
+        """End the text (a header for an empty CSV, the closing bracket of JSON)."""
+
+    def _previous(self, path: str) -> Iterator[tuple[tuple, object]]:
+        """(key as `_Merge.key` compares it, what `_copy` writes) for every row of the previous file."""
+        raise OptionError(f"--incremental is not available for {self.description}'s format")
+
+    def _copy(self, raw) -> None:
+        raise NotImplementedError
 
     def _rollback(self) -> None:
         self.output.discard()
+
+
+class _Merge:
+    """An incremental load into a file: the keys and the greatest cursor value of the new rows; which previous
+    rows stay (upsert: those whose key did not come again; append: all; truncate: none)."""
+
+    def __init__(self, columns: Sequence[SinkColumn], cursor: SinkColumn, mode: str, state: FileState,
+                 old_mark: Optional[str]):
+        self.cursor, self.mode, self.state, self.old_mark = cursor, mode, state, old_mark
+        self.key_index = tuple(i for i, c in enumerate(columns) if c.key) if mode == "upsert" else ()
+        self.key_names = tuple(columns[i].name for i in self.key_index)
+        self.cursor_index = next(i for i, c in enumerate(columns) if c is cursor)
+        self.keys: set = set()
+        self.greatest: Optional[str] = None
+
+    @property
+    def keeps_previous(self) -> bool:
+        return self.mode in ("upsert", "append")
+
+    def note(self, rows: list) -> None:
+        ki, ci = self.key_index, self.cursor_index
+        if ki:
+            self.keys.update(tuple(_key_value(row[i]) for i in ki) for row in rows)
+        best = self.greatest
+        for row in rows:
+            best = greatest(best, mark_text(row[ci]), self.cursor)
+        self.greatest = best
+
+    def keep(self, key: tuple) -> bool:
+        return not self.key_index or key not in self.keys
+
+    def new_mark(self) -> Optional[str]:
+        return self.greatest if self.mode == "truncate" else greatest(self.old_mark, self.greatest, self.cursor)
+
+
+def _key_value(value) -> str:
+    """A key as text, the same whether it comes from a typed row or back from a CSV, JSON Lines or JSON file."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class CsvSink(TextSink):
@@ -142,11 +251,27 @@ class CsvSink(TextSink):
             writerows(batch)
             n += len(batch)
 
-    def _commit(self) -> None:
+    def _finish(self) -> None:
         if not self._started:
             self._writer.writerow([c.name for c in self.columns])
             self._started = True
-        self.output.commit()
+
+    def _previous(self, path: str):
+        names = [c.name for c in self.columns]
+        with open(path, encoding="utf-8", newline="") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                return
+            if header != names:
+                raise ValueError(f"its header is {', '.join(header)}, the profile's columns are {', '.join(names)}")
+            index = self._merge.key_index
+            for record in reader:
+                yield tuple(record[i] if i < len(record) else "" for i in index), record
+
+    def _copy(self, raw) -> None:
+        self._finish()
+        self._writer.writerow(raw)
 
 
 def _csv_booleans(row: tuple, indexes: tuple[int, ...]) -> list:
@@ -203,8 +328,16 @@ class JsonLinesSink(TextSink):
             n += 1
         return n
 
-    def _commit(self) -> None:
-        self.output.commit()
+    def _previous(self, path: str):
+        names = self._merge.key_names
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    obj = json.loads(line)
+                    yield tuple(_key_value(obj.get(n)) for n in names), line if line.endswith("\n") else line + "\n"
+
+    def _copy(self, raw) -> None:
+        self.output.file.write(raw)
 
 
 class JsonSink(TextSink):
@@ -225,6 +358,44 @@ class JsonSink(TextSink):
             n += 1
         return n
 
-    def _commit(self) -> None:
+    def _finish(self) -> None:
         self.output.file.write("\n]\n" if self._started else "[]\n")
-        self.output.commit()
+
+    def _previous(self, path: str):
+        names = self._merge.key_names
+        with open(path, encoding="utf-8") as f:
+            ours = f.readline().strip() in ("[", "[]")
+        if ours:  # rsd's own layout, one object a line: streamed
+            objects: Iterable[str] = _json_lines_of_array(path)
+        else:  # written by something else: read as one document
+            with open(path, encoding="utf-8") as f:
+                objects = [json.dumps(o, ensure_ascii=False) for o in json.load(f)]
+        for text in objects:
+            obj = json.loads(text)
+            if not isinstance(obj, dict):
+                raise ValueError("it is not an array of objects")
+            yield tuple(_key_value(obj.get(n)) for n in names), text
+
+    def _copy(self, raw) -> None:
+        self.output.file.write((",\n" if self._started else "[\n") + raw)
+        self._started = True
+
+
+def _json_lines_of_array(path: str) -> Iterator[str]:
+    """The object texts of a JSON array written as rsd writes it (`[`, one object a line, `]`); ValueError when the
+    file is laid out otherwise."""
+    with open(path, encoding="utf-8") as f:
+        first = f.readline().strip()
+        if first == "[]":
+            return
+        if first != "[":
+            raise ValueError("not one object a line")
+        for line in f:
+            text = line.strip()
+            if text == "]":
+                return
+            text = text[:-1] if text.endswith(",") else text
+            if not (text.startswith("{") and text.endswith("}")):
+                raise ValueError("not one object a line")
+            yield text
+    raise ValueError("the array is not closed")

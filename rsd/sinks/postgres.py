@@ -80,6 +80,7 @@ ORDER BY a.attnum
 
 class PostgresSink(DatabaseSink):
     sql_types = SQL_TYPES
+    _param = "%s"
 
     def __init__(self, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
         parts = validate_table_name(table, allow_schema=True)
@@ -120,6 +121,10 @@ class PostgresSink(DatabaseSink):
 
     def _scrub(self, text: str) -> str:
         return scrub(text, self._url)
+
+    def _lock_state(self) -> None:
+        # CREATE TABLE IF NOT EXISTS can race on the catalog when two first loads commit at once
+        self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('rsd._rsd_state'))")
 
     def existing_columns(self) -> list[ExistingColumn]:
         rows = self.conn.execute(_DESCRIBE, (self._regclass,)).fetchall()

@@ -1,5 +1,5 @@
-"""Incremental loads (contract §11, docs/targets.md "Incremental loads"): `--incremental COLUMN --since-input NAME`,
-`--full-refresh`, and a job step's `incremental = { cursor = ..., input = ... }`, against the demo API's contacts,
+"""Incremental loads (docs/reference/contract.md §11, docs/targets.md "Incremental loads"): `--incremental COLUMN
+--since-input NAME`, `--full-refresh`, and a job step's `incremental = { cursor = ..., input = ... }`, against the demo API's contacts,
 whose records gain a later `updated_at` between runs (`DemoServer.touch`/`add`) and which filters on
 `?updated_since=` (inclusive).
 

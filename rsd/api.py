@@ -3,18 +3,54 @@
 Owns: wiring the pipeline together: read (and refuse a profile with errors) -> resolve options and
 secrets -> HTTP client and authentication -> runner -> sink, with the guarantee that a failed run
 commits nothing. Must not: print (progress and traces go to callbacks), parse argv.
+
+`run` writes into a target; `collect` returns the rows in memory and `iter_rows` streams them, both with `run`'s
+keyword arguments less those that choose an output (`OUTPUT_ARGS`).
 """
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 from .errors import InvalidInputError, OptionError, ProfileError, RsdError
 from .reader import read_profile
 from .reader.ast import Profile
+
+if TYPE_CHECKING:
+    from .engine.runner import Runner, Summary
+    from .http.client import HttpClient
+    from .http.redact import Redactor
+    from .options import ConnectionOptions
+
+#: a row: one value per column of the profile's `api:info`, in order, typed by `xs:type`
+Row = tuple[Any, ...]
+
+
+class TraceCallback(Protocol):
+    """`trace=`: receives one line per request and response (`rsd run -v`), secrets already redacted."""
+
+    def __call__(self, line: str, /) -> None: ...
+
+
+class PageCallback(Protocol):
+    """`on_page=`: called after every page with the pages and rows received so far (a progress display)."""
+
+    def __call__(self, pages: int, rows: int, /) -> None: ...
+
+
+class FinishCallback(Protocol):
+    """`on_finish=`: called once the last page is in, before the output is committed (stop a progress display)."""
+
+    def __call__(self) -> None: ...
+
+
+#: the keyword arguments of `run` that choose an output: `collect` and `iter_rows` take all the others
+OUTPUT_ARGS = ("output", "fmt", "table", "mode", "stream", "job", "step", "on_finish", "incremental")
 
 
 def load(path: Union[str, Profile]) -> Profile:
@@ -49,14 +85,15 @@ def _read_member(path: str) -> Profile:
     raise InvalidInputError(f"{path}: no such profile")
 
 
-def new_redactor():
+def new_redactor() -> Redactor:
     from .http.redact import Redactor
     return Redactor()
 
 
 def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
                     connection: Optional[str] = None, variables: Optional[Mapping[str, str]] = None,
-                    redactor=None, base_dir: str = ".", resolved: bool = False):
+                    redactor: Optional[Redactor] = None, base_dir: str = ".",
+                    resolved: bool = False) -> ConnectionOptions:
     """Connection options from an options file < a connection string < `-o` pairs, with `${...}`
     references resolved and `ProfileSettings` split. Returns a `ConnectionOptions`."""
     from .options import build_options
@@ -64,7 +101,8 @@ def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Op
                          variables=dict(variables or {}), secrets=redactor, base_dir=base_dir, resolved=resolved)
 
 
-def make_client(options, redactor, trace: Optional[Callable[[str], None]] = None):
+def make_client(options: ConnectionOptions, redactor: Redactor,
+                trace: Optional[TraceCallback] = None) -> HttpClient:
     """One HTTP client for the run, with the authentication the options ask for."""
     from .http.client import HttpClient
     from .options import auth_from_options, proxies, timeout
@@ -113,19 +151,21 @@ def _since(sink, incremental: Incremental, inputs) -> Optional[str]:
 
 @dataclass
 class RunResult:
-    summary: object
-    rows: list = field(default_factory=list)
-    columns: tuple = ()
+    """What `collect` returns: the run's `Summary`, its rows and the column names (in row order)."""
+
+    summary: Summary
+    rows: list[Row] = field(default_factory=list)
+    columns: tuple[str, ...] = ()
 
 
 def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
         connection: Optional[str] = None, inputs: Optional[Mapping[str, str]] = None,
         variables: Optional[Mapping[str, str]] = None, output: Optional[str] = None, fmt: Optional[str] = None,
         table: Optional[str] = None, mode: Optional[str] = None, limit: Optional[int] = None,
-        max_pages: Optional[int] = None, redactor=None, trace=None, on_page=None, stream=None,
-        base_dir: str = ".", job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False,
-        method: str = "GET", on_finish: Optional[Callable[[], None]] = None,
-        incremental: Optional[Incremental] = None):
+        max_pages: Optional[int] = None, redactor: Optional[Redactor] = None, trace: Optional[TraceCallback] = None,
+        on_page: Optional[PageCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
+        job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False, method: str = "GET",
+        on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -209,19 +249,40 @@ def _record(record_run, output, base_dir, job, step, table, started, summary, st
     return True
 
 
-def collect(profile: Union[str, Profile], **kw) -> RunResult:
-    """Run a profile and return its rows in memory (for small results and tests)."""
-    from .engine.runner import Runner
+def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], options_file: Optional[str],
+             connection: Optional[str], inputs: Optional[Mapping[str, str]], variables: Optional[Mapping[str, str]],
+             limit: Optional[int], max_pages: Optional[int], redactor: Optional[Redactor],
+             trace: Optional[TraceCallback], on_page: Optional[PageCallback], base_dir: str, resolved: bool,
+             method: str, batch: Optional[int] = None) -> tuple[Runner, HttpClient]:
+    """The runner of a run without an output, and its HTTP client (which the caller closes)."""
+    from .engine.runner import BATCH, Runner
 
-    redactor = kw.pop("redactor", None) or new_redactor()
+    redactor = redactor if redactor is not None else new_redactor()
     prof = load(profile)
-    opts = resolve_options(options=kw.pop("options", ()), options_file=kw.pop("options_file", None),
-                           connection=kw.pop("connection", None), variables=kw.pop("variables", None),
-                           redactor=redactor, base_dir=kw.pop("base_dir", "."))
-    client = make_client(opts, redactor, kw.pop("trace", None))
-    runner = Runner(prof, connection=list(opts.items()), inputs=kw.pop("inputs", None) or {}, http=client,
-                    redactor=redactor, **kw)
-    rows: list = []
+    opts = resolve_options(options=options, options_file=options_file, connection=connection,
+                           variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
+    client = make_client(opts, redactor, trace)
+    try:
+        runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
+                        method=method, limit=int(limit) if limit else None,
+                        max_pages=int(max_pages) if max_pages else None, on_page=on_page, batch=batch or BATCH)
+    except BaseException:
+        client.close()
+        raise
+    return runner, client
+
+
+def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (),
+            options_file: Optional[str] = None, connection: Optional[str] = None,
+            inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
+            limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
+            trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
+            resolved: bool = False, method: str = "GET") -> RunResult:
+    """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
+    less the output ones. For results that fit in memory; `iter_rows` streams."""
+    runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
+                              redactor, trace, on_page, base_dir, resolved, method)
+    rows: list[Row] = []
     try:
         summary = runner.run(rows.extend)
     finally:
@@ -229,9 +290,83 @@ def collect(profile: Union[str, Profile], **kw) -> RunResult:
     return RunResult(summary, rows, tuple(c.name for c in runner.columns))
 
 
+class _Stopped(BaseException):
+    """The consumer of `iter_rows` stopped: unwinds the run in its thread (not catchable by `api:catch`)."""
+
+
+_END = object()
+
+
+def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (),
+              options_file: Optional[str] = None, connection: Optional[str] = None,
+              inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
+              limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
+              trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
+              resolved: bool = False, method: str = "GET") -> Iterator[Row]:
+    """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
+    output ones. Nothing is written or committed anywhere.
+
+    The run goes on in a worker thread at most a few pages ahead of the consumer (`trace` and `on_page` are called
+    from that thread). Errors are raised in the consumer, as from `run`. When the consumer stops early (`break`, an
+    exception, `close()`, or the generator being collected), no further request is sent, the worker ends and the
+    run's HTTP session is closed.
+    """
+    runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
+                              redactor, trace, on_page, base_dir, resolved, method, batch=_STREAM_BATCH)
+    pages: queue.Queue[object] = queue.Queue(maxsize=2)
+    stopped = threading.Event()
+
+    def hand_over(item: object) -> None:
+        while True:
+            if stopped.is_set():
+                raise _Stopped()
+            try:
+                pages.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def work() -> None:
+        try:
+            runner.run(hand_over)
+            hand_over(_END)
+        except _Stopped:
+            pass
+        except BaseException as e:  # handed to the consumer, raised there
+            try:
+                hand_over(_Failure(e))
+            except _Stopped:
+                pass
+
+    worker = threading.Thread(target=work, name="rsd-iter-rows", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = pages.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield from item  # type: ignore[misc]  # a batch: a list of rows
+    finally:
+        stopped.set()
+        worker.join()
+        client.close()
+
+
+@dataclass
+class _Failure:
+    error: BaseException
+
+
+#: rows per hand-over of `iter_rows`: small, so that rows reach the consumer about a page at a time
+_STREAM_BATCH = 100
+
+
 def plan(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
          connection: Optional[str] = None, inputs: Optional[Mapping[str, str]] = None,
-         variables: Optional[Mapping[str, str]] = None, redactor=None, base_dir: str = ".", method: str = "GET"):
+         variables: Optional[Mapping[str, str]] = None, redactor: Optional[Redactor] = None, base_dir: str = ".",
+         method: str = "GET") -> dict[str, Any]:
     """A dry run: the first request the profile would send, and its paging and column plan. Sends nothing."""
     from .engine.plan import make_plan
 

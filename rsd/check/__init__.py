@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
+import types
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -213,3 +215,14 @@ def _check_options_file(path: str | os.PathLike) -> list[Diagnostic]:
             out.append(diag("RSD605", Loc(spath, number, vstart + offset + 1), message, _env_hint(name.strip())))
     return out
 
+
+
+class _CallableModule(types.ModuleType):
+    """`rsd.check` is this package and also the library's `rsd.check(paths)`: importing the package (which any
+    run does) makes it the attribute `check` of `rsd`, so the package itself answers the call."""
+
+    def __call__(self, paths: Sequence[str | os.PathLike], *, strict: bool = False) -> list[Diagnostic]:
+        return check_paths(paths, strict=strict)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -150,7 +150,7 @@ class Runner:
     def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs,
                  http, redactor, method: str = "GET", limit: Optional[int] = None,
                  max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
-                 clock: Callable[[], float] = time.monotonic, dry_run: bool = False):
+                 clock: Callable[[], float] = time.monotonic, dry_run: bool = False, batch: int = BATCH):
         self.profile = profile
         self.method = profile.method(method)
         if self.method is None:
@@ -170,6 +170,7 @@ class Runner:
         self.redactor = redactor
         self.limit = limit
         self.clock = clock
+        self.batch = batch  # rows per `write` call (the last may have fewer)
         self.state = RunState(max_pages, on_page)
         self.ops = Operations(self.columns, http, self.state, redactor, connection)
         self.colnames = tuple(c.name.lower() for c in self.columns)
@@ -226,6 +227,7 @@ class Runner:
         summary = Summary(profile=self.profile.path, table=self.profile.title)
         buf: list = []
         limit = self.limit
+        batch = self.batch
         columns = {c.name.lower(): c for c in self.columns}
         raw_coerce = self.coerce
 
@@ -243,7 +245,7 @@ class Runner:
             state.rows += 1
             if limit is not None and state.rows >= limit:
                 raise StopRun(STOP_LIMIT)
-            if len(buf) >= BATCH:
+            if len(buf) >= batch:
                 write(buf[:])
                 buf.clear()
 
@@ -254,7 +256,7 @@ class Runner:
                 return
             buf.extend([coerce(r) for r in rows])
             state.rows += len(rows)
-            if len(buf) >= BATCH:
+            if len(buf) >= batch:
                 write(buf[:])
                 buf.clear()
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
-from .errors import InvalidInputError, OptionError, ProfileError, RsdError
+from .errors import InvalidInputError, OptionError, ProfileError, RsdError, RunError
 from .reader import read_profile
 from .reader.ast import Profile
 
@@ -165,12 +165,14 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         max_pages: Optional[int] = None, redactor: Optional[Redactor] = None, trace: Optional[TraceCallback] = None,
         on_page: Optional[PageCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
         job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False, method: str = "GET",
-        on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None) -> Summary:
+        on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None,
+        strict: bool = False) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
     tables loaded through a staging table and swapped in one transaction). `mode` defaults to truncate (upsert
-    for an `incremental` load).
+    for an `incremental` load). With `strict`, a run whose summary has warnings (a repeating element
+    or a column path that matched nothing) fails the same way.
     """
     from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, record_run, sink_columns
@@ -202,6 +204,11 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
             if since is not None:
                 runner.inputs.update(group_inputs([(incremental.input, since)]))
         summary = runner.run(sink.write)
+        if strict and summary.warnings:
+            raise RunError(f"--strict: the run has {len(summary.warnings)} warning"
+                           f"{'s' if len(summary.warnings) != 1 else ''}, so nothing was written: "
+                           + "; ".join(summary.warnings),
+                           hint="fix the profile, or run without --strict to load the rows as they are")
         if on_finish is not None:
             on_finish()  # e.g. stop a progress display before a terminal table is printed
         sink.close()
@@ -218,7 +225,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                 status, error = "interrupted", f"interrupted ({type(e).__name__}); nothing was committed"
             requests = getattr(client, "requests", 0) if client is not None else 0
             if _record(record_run, output, base_dir, job, step, table_name, started, None, status, error,
-                       requests=requests if isinstance(requests, int) else 0):
+                       requests=requests if isinstance(requests, int) else 0,
+                       warnings=summary.warnings if summary is not None else ()):
                 try:
                     e.rsd_recorded = True  # a job does not record this step again
                 except AttributeError:
@@ -234,14 +242,16 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     return summary
 
 
-def _record(record_run, output, base_dir, job, step, table, started, summary, status, error, requests=0) -> bool:
+def _record(record_run, output, base_dir, job, step, table, started, summary, status, error, requests=0,
+            warnings=()) -> bool:
     """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error.
     Returns whether the row was written."""
     try:
         record_run(output, base_dir=base_dir, job=job or "", step=step or "", table=table, started=started,
                    finished=time.time(),
                    rows=summary.rows if summary else 0, pages=summary.pages if summary else 0,
-                   requests=summary.requests if summary else requests, status=status, error=error)
+                   requests=summary.requests if summary else requests, status=status, error=error,
+                   warnings=summary.warnings if summary else warnings)
     except RsdError:
         if status == "ok":
             raise

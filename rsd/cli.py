@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load mode for database targets (default truncate; upsert with --incremental)")
     g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    g.add_argument("--strict", action="store_true",
+                   help="fail (exit 1, nothing written) when the run has warnings, e.g. a path that matched nothing")
     g = p.add_argument_group("incremental loads (docs/targets.md)")
     g.add_argument("--incremental", metavar="COLUMN",
                    help="read the target's high-water mark of COLUMN (e.g. updated_at), send it to the profile as "

@@ -1,17 +1,26 @@
 """Errors and diagnostics: the one exception hierarchy of rsd and the location-carrying diagnostic value.
 
 Owns: `Loc`, `Diagnostic`, `RsdError` and its subclasses, each with the exit code the CLI uses
-(0 ok, 1 run failure, 2 invalid input). Must not: print, format for a terminal, or know about secrets
-(redaction happens before a message is put into an error).
+(0 ok, 1 run failure, 2 invalid input), and `closest` (the did-you-mean of every message). Must not: print,
+format for a terminal, or know about secrets (redaction happens before a message is put into an error).
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_INVALID_INPUT = 2
+
+
+def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> Optional[str]:
+    """The choice closest to `word` (case-insensitive, as written in `choices`), or None: what a
+    "did you mean" says, in `rsd check` and in a run's warnings alike."""
+    by_lower = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1, cutoff=cutoff)
+    return by_lower[close[0]] if close else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,6 +161,8 @@ class Operations:
                     self.redactor.add(value)
             rows = list(mapper.rows(doc))
             n = len(rows)
+            if not emaps:
+                run.watch.page(mapper, doc, n, source, len(body))
             # a token response (element maps and no column value: no repeating element, or the whole
             # document as one item with RepeatElement="/", HRBC's idiom) is not a page of data
             mapped = n if not emaps or any(v is not None for row in rows for v in row) else 0

@@ -27,6 +27,7 @@ from .compile import compile_script
 from .interpreter import Break, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
 from .operations import Operations
+from .watch import LoadWatch
 
 BATCH = 1000
 
@@ -78,9 +79,10 @@ class RunState:
     """Counters and paging state of one run, shared by the runner and the operations."""
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
-                 "declarative_stop", "on_page")
+                 "declarative_stop", "on_page", "watch")
 
-    def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None):
+    def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
+                 watch: Optional[LoadWatch] = None):
         self.pages = 0
         self.rows = 0
         self.max_pages = max_pages
@@ -90,6 +92,7 @@ class RunState:
         self.stop_reason: Optional[str] = None
         self.declarative_stop: Optional[str] = None
         self.on_page = on_page
+        self.watch = watch if watch is not None else LoadWatch(())
 
     def set_next(self, value) -> None:
         self.next_set = True
@@ -171,7 +174,7 @@ class Runner:
         self.limit = limit
         self.clock = clock
         self.batch = batch  # rows per `write` call (the last may have fewer)
-        self.state = RunState(max_pages, on_page)
+        self.state = RunState(max_pages, on_page, LoadWatch(self.columns))
         self.ops = Operations(self.columns, http, self.state, redactor, connection)
         self.colnames = tuple(c.name.lower() for c in self.columns)
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
@@ -215,6 +218,15 @@ class Runner:
             seen.add(nxt)
             page_state = nxt
 
+    def _watched(self, write: Callable[[list], None]) -> Callable[[list], None]:
+        """`write`, letting the run's `LoadWatch` see each batch first (columns that never hold a value)."""
+        see = self.state.watch.batch
+
+        def watched(batch: list) -> None:
+            see(batch)
+            write(batch)
+        return watched
+
     def _connection_item(self) -> Item:
         item = Item("_connection")
         for k, v in self.connection:
@@ -224,6 +236,7 @@ class Runner:
     def run(self, write: Callable[[list], None]) -> Summary:
         started = self.clock()
         state = self.state
+        write = self._watched(write)
         summary = Summary(profile=self.profile.path, table=self.profile.title)
         buf: list = []
         limit = self.limit
@@ -283,7 +296,7 @@ class Runner:
         summary.retries = getattr(self.http, "retries", 0)
         auth = getattr(self.http, "auth", None)
         summary.token_refreshes = getattr(auth, "refreshes", 0) or 0
-        summary.warnings = list(getattr(auth, "warnings", None) or ())
+        summary.warnings = state.watch.warnings() + list(getattr(auth, "warnings", None) or ())
         summary.stop_reason = reason
         summary.elapsed = self.clock() - started
         return summary

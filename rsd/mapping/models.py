@@ -247,12 +247,14 @@ class _Layout:
     """Columns bound to one repeat anchor: a getter per column on the row element, or a document-level
     getter evaluated once per page."""
 
-    __slots__ = ("getters", "document", "keys")
+    __slots__ = ("getters", "document", "keys", "routes")
 
     def __init__(self, family, paths: Sequence[_ColumnPath], anchor: Optional[tuple]):
         getters: list[Getter] = []
         document: list[tuple[int, Getter]] = []
         keys: list = []
+        # per column: (read from the document root?, its steps below the row element or the root; None: general)
+        routes: list[tuple[bool, Optional[tuple]]] = []
         for i, cp in enumerate(paths):
             if cp.steps is None:
                 if cp.absolute:
@@ -261,6 +263,7 @@ class _Layout:
                 else:
                     getters.append(cp.general)
                 keys.append(None)
+                routes.append((cp.absolute, None))
                 continue
             if not cp.absolute:
                 rel = cp.steps
@@ -270,12 +273,15 @@ class _Layout:
                 document.append((i, family.document_getter(cp)))
                 getters.append(_const(None))
                 keys.append(None)
+                routes.append((True, cp.steps))
                 continue
+            routes.append((False, rel))
             getters.append(family.relative_getter(cp, rel))
             simple_key = family.name == "json" and cp.alt_key is None and len(rel) == 1 and rel[0][0] == KEY
             keys.append(rel[0][1] if simple_key else None)
         self.getters = tuple(getters)
         self.document = tuple(document)
+        self.routes = tuple(routes)
         # every column a single key of the row object: rows are `tuple(map(row.get, keys))`
         self.keys = tuple(keys) if keys and all(k is not None for k in keys) else None
 
@@ -382,12 +388,15 @@ class _FlattenedPlan:
             for i in range(n)]
         # bind every column to the deepest path that is a prefix of its absolute path
         self.bound: list[tuple[Optional[int], Getter]] = []
+        self.routes: list[tuple[Optional[int], Optional[tuple]]] = []  # (path index or None: the root, steps)
         for cp in paths:
             if cp.steps is None:
                 self.bound.append((None, cp.general) if cp.absolute else (0, cp.general))
+                self.routes.append((None if cp.absolute else 0, None))
                 continue
             if not cp.absolute:
                 self.bound.append((0, family.relative_getter(cp, cp.steps)))
+                self.routes.append((0, cp.steps))
                 continue
             best = None
             for i, r in enumerate(unique):
@@ -396,8 +405,11 @@ class _FlattenedPlan:
                         best = i
             if best is None:
                 self.bound.append((None, family.document_getter(cp)))
+                self.routes.append((None, cp.steps))
             else:
-                self.bound.append((best, family.relative_getter(cp, cp.steps[len(unique[best].anchor):])))
+                rel = cp.steps[len(unique[best].anchor):]
+                self.bound.append((best, family.relative_getter(cp, rel)))
+                self.routes.append((best, rel))
 
     def elements(self, root: Any) -> list:
         return self.repeats[self.roots[0]].elements(root)
@@ -454,6 +466,20 @@ class _FlattenedPlan:
 
 # ------------------------------------------------------------------------------------------------ Mapper
 
+class Route:
+    """Where a path is read from on one page: `nodes` (the document root, or the row elements) and `steps`
+    below them (JSON `(KEY, name)` steps or XML step strings; None when only a general evaluator reads the
+    path). `at_root`: `nodes` is the document root (else the row elements). `from_root`: XML steps that start
+    with the root element's own tag. `alt_key`: a JSON column name also read as one literal key."""
+
+    __slots__ = ("family", "nodes", "steps", "written", "at_root", "from_root", "alt_key")
+
+    def __init__(self, family: str, nodes: list, steps: Optional[tuple], written: str, *, at_root: bool,
+                 from_root: bool = False, alt_key: Optional[str] = None):
+        self.family, self.nodes, self.steps, self.written = family, nodes, steps, written
+        self.at_root, self.from_root, self.alt_key = at_root, from_root, alt_key
+
+
 class Mapper:
     """Maps documents to rows for one profile's columns. Compiled once; `rows(doc)` per page.
 
@@ -505,6 +531,50 @@ class Mapper:
         """The rows of one page: tuples of raw values in column order."""
         family, root = self._root(doc)
         return self._plan(family).rows(root)
+
+    def repeat_route(self, doc: Document) -> Optional[Route]:
+        """Where the (first) repeating path starts: the document root and the path's steps, for explaining a
+        page without rows (`rsd.mapping.diagnose`). None when the mapper finds the repeating element itself."""
+        family, root = self._root(doc)
+        plan = self._plan(family)
+        repeat = plan.repeat if isinstance(plan, _DocumentPlan) else plan.repeats[plan.roots[0]]
+        if repeat is None:
+            return None
+        text = repeat.text.strip()
+        if family == "xml":
+            if text.startswith("$"):
+                text = json_path_to_xpath(parse_json_path(text))
+            if text in ("/", ""):
+                return None  # the whole document is the row
+            return Route(family, [root], split_xpath(text), repeat.text, at_root=True,
+                         from_root=text.startswith("/"))
+        p = parse_json_path(text)
+        # a general path (a filter, `..`): only its simple prefix can be walked step by step
+        return Route(family, [root], p.steps if p.is_simple else p.prefix, repeat.text, at_root=True)
+
+    def column_route(self, doc: Document, index: int) -> Route:
+        """Where column `index` is read from on this page: the row elements (or the document root, for a
+        document-level path) and its steps below them, for explaining a column that found nothing."""
+        family, root = self._root(doc)
+        plan = self._plan(family)
+        column = self.columns[index]
+        written = column.xpath or column.name
+        alt_key = column.name if family == "json" and not column.xpath and "." in column.name else None
+        if isinstance(plan, _DocumentPlan):
+            if plan.repeat is None:
+                anchor, elements = plan.family.auto_repeat(root)
+            else:
+                elements = plan.repeat.elements(root)
+                anchor = plan.family.anchor_of(elements) if plan.dynamic else plan.repeat.anchor
+            layout = plan.layout if plan.repeat is not None and not plan.dynamic else plan._layout_for(anchor)
+            at_root, steps = layout.routes[index]
+            nodes = [root] if at_root else elements
+        else:
+            bound, steps = plan.routes[index]
+            at_root = bound is None
+            nodes = [root] if at_root else plan.repeats[bound].elements(root)
+        return Route(family, nodes, steps, written, at_root=at_root, from_root=at_root and family == "xml",
+                     alt_key=alt_key)
 
     def repeat_count(self, doc: Document) -> int:
         """How many repeating elements the page holds (for FLATTENEDDOCUMENTS: of the top-level path)."""

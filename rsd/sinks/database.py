@@ -145,8 +145,10 @@ class DatabaseSink(Sink):
         raise NotImplementedError
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
-        """Insert one row into the run-history table `table` (created when absent, see `runs.py`)."""
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+               added: Mapping[str, str] = {}) -> None:
+        """Insert one row into the run-history table `table` (created when absent, see `runs.py`); an existing
+        table without a column of `added` (name -> canonical type) gets it first."""
         raise NotImplementedError
 
     def _create_stage(self, driver_error: type[BaseException], extra: str = "") -> None:

@@ -9,7 +9,7 @@ is one COPY). The staging table is a temp table: the server drops it when the se
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..errors import OptionError, SinkError
 from .columns import SinkColumn
@@ -27,7 +27,7 @@ SQL_TYPES = {
 _SEQ = "_rsd_seq"
 _RUNS_DDL = ("CREATE TABLE IF NOT EXISTS {table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, job text, "
              "step text, target_table text, started timestamptz, finished timestamptz, rows bigint, pages bigint, "
-             "requests bigint, status text, error text)")
+             "requests bigint, status text, error text, warnings text)")
 
 
 def family(declared: str) -> str:
@@ -102,7 +102,8 @@ class PostgresSink(DatabaseSink):
         return cls(target.location, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+               added: Mapping[str, str] = {}) -> None:
         psycopg = import_psycopg()
         conn = connect(target.location)
         names = ", ".join(quote_ident(f) for f in fields)
@@ -111,6 +112,13 @@ class PostgresSink(DatabaseSink):
                 # Serialise concurrent first runs: CREATE TABLE IF NOT EXISTS can race on the catalog.
                 conn.execute("SELECT pg_advisory_xact_lock(hashtext('rsd._rsd_runs'))")
                 conn.execute(_RUNS_DDL.format(table=quote_ident(table)))
+                have = {row[0].lower() for row in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+                    "AND NOT attisdropped", (quote_ident(table),))}
+                for name, kind in added.items():
+                    if name.lower() not in have:
+                        conn.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} "
+                                     f"{SQL_TYPES[kind]}")
                 conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join(['%s'] * len(fields))})",
                              values)
         except psycopg.Error as exc:

@@ -5,12 +5,17 @@ decide a run's status, or speak a dialect (each database sink's `record` creates
 inserts the row).
 
 Columns (types as each dialect declares them): id (identity), job, step, target_table, started and finished
-(timestamps, ISO 8601 UTC where the database has no timestamp type), rows, pages, requests, status, error.
+(timestamps, ISO 8601 UTC where the database has no timestamp type), rows, pages, requests, status, error, warnings
+(a JSON array of the run's warnings, null when there were none).
+
+Columns added after the table's first shape are listed in `ADDED_COLUMNS` (name -> canonical type): each dialect's
+`record` adds the missing ones to an existing `_rsd_runs` in place, so older history stays where it is.
 """
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Optional, Union
+import json
+from typing import Optional, Sequence, Union
 
 from ..errors import OptionError
 from .registry import DATABASES
@@ -18,7 +23,11 @@ from .targets import RUNS_TABLE, parse_target
 
 Instant = Union[_dt.datetime, float, int, str, None]
 
-FIELDS = ("job", "step", "target_table", "started", "finished", "rows", "pages", "requests", "status", "error")
+FIELDS = ("job", "step", "target_table", "started", "finished", "rows", "pages", "requests", "status", "error",
+          "warnings")
+
+#: columns of `_rsd_runs` added since its first release (name -> canonical type): migrated in place
+ADDED_COLUMNS = {"warnings": "string"}
 
 
 def _iso(value: Instant) -> Optional[str]:
@@ -44,11 +53,13 @@ def record_run(
     error: Optional[str],
     table: Optional[str] = None,
     base_dir: str = ".",
+    warnings: Sequence[str] = (),
 ) -> None:
     """Insert one row into `_rsd_runs` of the database `target_url` (created if absent)."""
     target = parse_target(target_url, base_dir)
     if not target.is_database:
         raise OptionError(f"run history needs a database target ({', '.join(d.example for d in DATABASES.values())}),"
                           f" not {target_url!r}")
-    values = (job, step, table, _iso(started), _iso(finished), rows, pages, requests, status, error)
-    DATABASES[target.kind].load().record(target, RUNS_TABLE, FIELDS, values)
+    values = (job, step, table, _iso(started), _iso(finished), rows, pages, requests, status, error,
+              json.dumps(list(warnings), ensure_ascii=False) if warnings else None)
+    DATABASES[target.kind].load().record(target, RUNS_TABLE, FIELDS, values, added=ADDED_COLUMNS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from itertools import islice
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from ..errors import SinkError
 from .columns import SinkColumn
@@ -36,7 +36,8 @@ _ACCEPTED_AFFINITY = {
 }
 BUSY_TIMEOUT_S = 60.0
 _RUNS_DDL = ("CREATE TABLE IF NOT EXISTS {table} (id INTEGER PRIMARY KEY, job TEXT, step TEXT, target_table TEXT, "
-             "started TEXT, finished TEXT, rows INTEGER, pages INTEGER, requests INTEGER, status TEXT, error TEXT)")
+             "started TEXT, finished TEXT, rows INTEGER, pages INTEGER, requests INTEGER, status TEXT, error TEXT, "
+             "warnings TEXT)")
 
 
 def affinity(declared: str) -> str:
@@ -85,12 +86,17 @@ class SqliteSink(DatabaseSink):
         return cls(target.location, target.url, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+               added: Mapping[str, str] = {}) -> None:
         conn = connect(target.location)
         names = ", ".join(quote_ident(f) for f in fields)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute(_RUNS_DDL.format(table=quote_ident(table)))
+            have = {row[0].lower() for row in conn.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+            for name, kind in added.items():
+                if name.lower() not in have:
+                    conn.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} {SQL_TYPES[kind]}")
             conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join('?' * len(fields))})", values)
             conn.execute("COMMIT")
         except Exception as exc:

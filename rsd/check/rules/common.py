@@ -1,11 +1,10 @@
 """What every rule family shares: the rule signature, the did-you-mean helper, the operation table."""
 from __future__ import annotations
 
-import difflib
 from typing import Callable, Iterable, Optional
 
 from ...engine.operations import OPERATIONS
-from ...errors import Diagnostic
+from ...errors import Diagnostic, closest
 from ..facts import Facts, Source
 
 Rule = Callable[[Facts, Source], Iterable[Diagnostic]]
@@ -13,9 +12,8 @@ Rule = Callable[[Facts, Source], Iterable[Diagnostic]]
 
 def did_you_mean(word: str, choices: Iterable[str], fmt: str = "'{}'", cutoff: float = 0.6) -> Optional[str]:
     """`did you mean 'x'?` for the choice closest to `word` (case-insensitive), or None."""
-    by_lower = {c.lower(): c for c in choices}
-    close = difflib.get_close_matches(word.lower(), sorted(by_lower), n=1, cutoff=cutoff)
-    return f"did you mean {fmt.format(by_lower[close[0]])}?" if close else None
+    near = closest(word, choices, cutoff)
+    return f"did you mean {fmt.format(near)}?" if near else None
 
 
 def op_spec(name: str):

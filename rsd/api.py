@@ -50,7 +50,7 @@ class FinishCallback(Protocol):
 
 
 #: the keyword arguments of `run` that choose an output: `collect` and `iter_rows` take all the others
-OUTPUT_ARGS = ("output", "fmt", "table", "mode", "stream", "job", "step", "on_finish", "incremental")
+OUTPUT_ARGS = ("output", "fmt", "table", "mode", "stream", "job", "step", "on_finish", "incremental", "strict")
 
 
 def load(path: Union[str, Profile]) -> Profile:

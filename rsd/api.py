@@ -24,6 +24,7 @@ from .reader.ast import Profile
 if TYPE_CHECKING:
     from .engine.runner import Runner, Summary
     from .http.client import HttpClient
+    from .http.policy import TrustPolicy
     from .http.redact import Redactor
     from .options import ConnectionOptions
 
@@ -101,13 +102,20 @@ def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Op
                          variables=dict(variables or {}), secrets=redactor, base_dir=base_dir, resolved=resolved)
 
 
-def make_client(options: ConnectionOptions, redactor: Redactor,
-                trace: Optional[TraceCallback] = None) -> HttpClient:
-    """One HTTP client for the run, with the authentication the options ask for."""
+def make_policy(allow_origins: Sequence[str] = ()) -> TrustPolicy:
+    """The run's trust policy: the first request's origin and the `--allow-origin` URLs receive credentials."""
+    from .http.policy import TrustPolicy
+    return TrustPolicy(allow_origins=allow_origins or ())
+
+
+def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[TraceCallback] = None,
+                policy: Optional[TrustPolicy] = None) -> HttpClient:
+    """One HTTP client for the run, with the authentication the options ask for and the run's trust policy."""
     from .http.client import HttpClient
     from .options import auth_from_options, proxies, timeout
 
-    client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace)
+    client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
+                        policy=policy)
     client.auth = auth_from_options(options, client=client, redactor=redactor)
     return client
 
@@ -166,7 +174,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         on_page: Optional[PageCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
         job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False, method: str = "GET",
         on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None,
-        strict: bool = False) -> Summary:
+        strict: bool = False, allow_origins: Sequence[str] = ()) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -192,7 +200,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         table_name = table or prof.title
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
                                variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-        client = make_client(opts, redactor, trace)
+        client = make_client(opts, redactor, trace, make_policy(allow_origins))
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page)
@@ -263,7 +271,8 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
              connection: Optional[str], inputs: Optional[Mapping[str, str]], variables: Optional[Mapping[str, str]],
              limit: Optional[int], max_pages: Optional[int], redactor: Optional[Redactor],
              trace: Optional[TraceCallback], on_page: Optional[PageCallback], base_dir: str, resolved: bool,
-             method: str, batch: Optional[int] = None) -> tuple[Runner, HttpClient]:
+             method: str, batch: Optional[int] = None,
+             allow_origins: Sequence[str] = ()) -> tuple[Runner, HttpClient]:
     """The runner of a run without an output, and its HTTP client (which the caller closes)."""
     from .engine.runner import BATCH, Runner
 
@@ -271,7 +280,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-    client = make_client(opts, redactor, trace)
+    client = make_client(opts, redactor, trace, make_policy(allow_origins))
     try:
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
                         method=method, limit=int(limit) if limit else None,
@@ -287,11 +296,11 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
             limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
             trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-            resolved: bool = False, method: str = "GET") -> RunResult:
+            resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = ()) -> RunResult:
     """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
     less the output ones. For results that fit in memory; `iter_rows` streams."""
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
-                              redactor, trace, on_page, base_dir, resolved, method)
+                              redactor, trace, on_page, base_dir, resolved, method, allow_origins=allow_origins)
     rows: list[Row] = []
     try:
         summary = runner.run(rows.extend)
@@ -312,7 +321,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
               limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
               trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-              resolved: bool = False, method: str = "GET") -> Iterator[Row]:
+              resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = ()) -> Iterator[Row]:
     """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
     output ones. Nothing is written or committed anywhere.
 
@@ -322,7 +331,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
     run's HTTP session is closed.
     """
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
-                              redactor, trace, on_page, base_dir, resolved, method, batch=_STREAM_BATCH)
+                              redactor, trace, on_page, base_dir, resolved, method, batch=_STREAM_BATCH,
+                              allow_origins=allow_origins)
     pages: queue.Queue[object] = queue.Queue(maxsize=2)
     stopped = threading.Event()
 

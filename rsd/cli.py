@@ -75,6 +75,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
                    help="a variable for ${NAME} references in option values (repeatable)")
     g.add_argument("--method", default="GET", help=argparse.SUPPRESS)
+    g = p.add_argument_group("trust")
+    g.add_argument("--allow-origin", dest="allow_origins", action="append", default=[], metavar="URL",
+                   help="an origin besides the first request's that may receive credentials (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -111,7 +111,8 @@ def cmd_run(args, redactor) -> int:
                           output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
                           max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
                           on_page=progress.update, method=args.method, on_finish=progress.stop,
-                          incremental=incremental, strict=args.strict)
+                          incremental=incremental, strict=args.strict,
+                          allow_origins=args.allow_origins)
     print_summary(summary)
     return EXIT_OK
 

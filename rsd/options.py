@@ -36,6 +36,7 @@ from .secrets import (
     header_credential,
     is_secret_header_name,
     is_secret_name,
+    is_secret_query_name,
     name_key,
 )
 
@@ -304,8 +305,8 @@ def misspelt_options(options: Mapping[str, str], candidates: Iterable[str] = AUT
 
 
 def register_secrets(options: Mapping[str, str], secrets) -> None:
-    """Add secret-named option values (and those of misspelt secret names) and secret header values of
-    `CustomHeaders` to the redactor."""
+    """Add secret-named option values (and those of misspelt secret names), secret header values of
+    `CustomHeaders` and secret-named parameter values of `CustomUrlParams` to the redactor."""
     for name, value in options.items():
         if not value:
             continue
@@ -317,6 +318,10 @@ def register_secrets(options: Mapping[str, str], secrets) -> None:
                 if is_secret_header_name(hname) and hvalue:
                     secrets.add(hvalue)
                     secrets.add(header_credential(hvalue))
+        elif option_key(name) == "customurlparams":
+            for pname, pvalue in custom_url_params({name: value}):
+                if pvalue and is_secret_query_name(pname):
+                    secrets.add(pvalue)
     user, password = options.get("User"), options.get("Password")
     if password and hasattr(secrets, "add_basic"):
         secrets.add_basic(user or "", password)

@@ -143,7 +143,9 @@ def build_scenarios(tmp: Path, demo: DemoServer, demo_long: DemoServer, echo_key
         ["run", IN_PROFILE, *in_profile(demo_long)[:-2], "-o", "RefreshToken=${env:ECHO_REFRESH}", "-f", "csv",
          *VERBOSE], 1)
     s["403 echoing the token an in-profile token request obtained"] = (
-        ["run", IN_PROFILE, "-o", f"BaseURL={echo_key}", *in_profile(demo_long)[2:], "-f", "csv", *VERBOSE], 1)
+        ["run", IN_PROFILE, "-o", f"BaseURL={echo_key}", *in_profile(demo_long)[2:], "-f", "csv", *VERBOSE,
+         # the token comes from another origin than the API's: the API must be allowed to receive it
+         "--allow-origin", echo_key], 1)
     # the other commands
     s["plan, text"] = (["plan", ACCOUNTS, *demo_oauth(demo), "-o", f"CustomHeaders=X-API-Key: {API_KEY}",
                         "-o", f"CustomUrlParams=access_token={URL_TOKEN}", *VERBOSE], 0)

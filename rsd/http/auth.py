@@ -93,7 +93,7 @@ class TokenEndpoint:
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
         from .client import TOKEN_RETRY_STATUSES
         resp = client.request("POST", self.url, headers=headers, data=data, params=params, use_auth=False,
-                              retry_on=TOKEN_RETRY_STATUSES, raise_for_status=False)
+                              retry_on=TOKEN_RETRY_STATUSES, raise_for_status=False, token_endpoint=True)
         payload = _parse_token_body(resp)
         for key in ("access_token", "refresh_token", "id_token"):
             if payload.get(key):

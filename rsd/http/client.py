@@ -5,6 +5,8 @@ redacted paragraph naming the request (method, URL, page) and what went wrong; r
 503, 504, connection errors, timeouts and truncated bodies with jittered exponential backoff bounded
 by `max_backoff` (a `Retry-After` header, in seconds or as an HTTP date, is honoured, also bounded);
 asking the `auth` object for its header before each request and letting it refresh once on a 401;
+following redirects hop by hop, each through the trust policy (`policy.py`: a request to an origin that
+is not trusted carries no credential, a token endpoint's redirects are never followed);
 the counters (`requests`, `retries`, `bytes`) and the `--verbose` trace. Must not: know the profile,
 let a `requests` exception escape, or put an unredacted URL or `requests`' own messages (which
 contain the URL) into an error or a trace line.
@@ -20,19 +22,23 @@ import ssl
 import threading
 import time
 from typing import Callable, Collection, Iterable, Mapping, Optional, Union
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ..errors import HttpError
+from ..errors import AuthError, HttpError
 from ..secrets import header_credential, is_secret_header_name, is_secret_query_name
+from .policy import ALLOW_ORIGIN, TrustPolicy, origin_of, show_origin
 from .redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: what a token endpoint is retried on: server errors and the network only (no storms of credential attempts)
 TOKEN_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 USER_AGENT = "rsd/0.1"
+#: redirects rsd follows (itself, hop by hop through the trust policy) before giving up
+MAX_REDIRECTS = 30
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 HeadersArg = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
 
@@ -45,6 +51,18 @@ class _Transient(Exception):
         self.reason = reason
 
 
+class _Sent:
+    """What an attempt sent: the first hop's headers (for a 401 refresh), and whether the last hop was trusted and
+    had credentials withheld."""
+
+    __slots__ = ("first_headers", "trusted", "withheld")
+
+    def __init__(self):
+        self.first_headers = None
+        self.trusted = False
+        self.withheld = False
+
+
 class HttpClient:
     """One per run. `request()` returns a response with its whole body read, or raises `HttpError`."""
 
@@ -52,7 +70,8 @@ class HttpClient:
                  max_backoff: float = 30, redactor: Optional[Redactor] = None, auth=None,
                  proxies: Optional[Mapping[str, str]] = None, trace: Optional[Callable[[str], None]] = None,
                  headers: HeadersArg = (), verify: Union[bool, str] = True,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 policy: Optional[TrustPolicy] = None):
         self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
@@ -63,6 +82,7 @@ class HttpClient:
         self.trace = trace
         self.verify = verify
         self.default_headers = _header_pairs(headers)
+        self.policy = policy if policy is not None else TrustPolicy()
         self.sleep = sleep
         self.clock = clock
         self.session = requests.Session()
@@ -79,12 +99,17 @@ class HttpClient:
     def request(self, method: str, url: str, *, headers: HeadersArg = None, data=None,
                 params: Union[Mapping[str, str], Iterable[tuple[str, str]], None] = None,
                 page: Optional[int] = None, timeout: Optional[float] = None, use_auth: bool = True,
-                retry_on: Optional[Collection[int]] = None, raise_for_status: bool = True) -> requests.Response:
+                retry_on: Optional[Collection[int]] = None, raise_for_status: bool = True,
+                from_response: bool = False, token_endpoint: bool = False) -> requests.Response:
         """Send a request; retry what is transient; return the response with its body read.
 
-        `page` only names the request in messages. `use_auth=False` sends without the auth header (the
-        token request itself). `retry_on` replaces the statuses retried. `raise_for_status=False`
-        returns a final 4xx/5xx response instead of raising (network errors still raise).
+        `page` only names the request in messages. `use_auth=False` sends without the auth header. `retry_on`
+        replaces the statuses retried. `raise_for_status=False` returns a final 4xx/5xx response instead of
+        raising (network errors still raise). `from_response`: the URL came from a response (a next URL, a `Link`
+        header). `token_endpoint`: the request is a token request to the URL the user configured, which receives
+        its credentials whatever the trusted origins are and whose redirects are never followed. Every other
+        request goes through the trust policy (`policy.py`): the first pins the trusted origin, and a request to an
+        untrusted origin carries no credential.
         """
         method = method.upper()
         retry_statuses = RETRY_STATUSES if retry_on is None else frozenset(retry_on)
@@ -95,21 +120,20 @@ class HttpClient:
             base_headers[k] = v
         for k, v in _header_pairs(headers):
             base_headers[k] = v
-        self._learn_secrets(base_headers, url, params, body)
+        if not token_endpoint and not from_response:
+            self.policy.pin(url)
         shown_url = self._show_url(method, url, params)
         attempt = 0
         unauthorized_retried = False
         while True:
             attempt += 1
-            send_headers = CaseInsensitiveDict(base_headers)
             auth = self.auth if use_auth else None
-            if auth is not None:
-                auth.apply(send_headers)
             started = self.clock()
             with self._lock:
                 self.requests += 1
             try:
-                resp = self._send(method, url, send_headers, body, params, req_timeout)
+                resp, sent = self._send(method, url, base_headers, body, _param_pairs(params), req_timeout, auth,
+                                        from_response=from_response, token_endpoint=token_endpoint)
                 shown_url = self.redactor.redact_url(resp.request.url) if resp.request is not None else shown_url
                 self._check_complete(resp, method)
             except _Transient as t:
@@ -129,8 +153,8 @@ class HttpClient:
                 self.bytes += size
             status = resp.status_code
             line = f"{method} {shown_url} -> {status} ({size} bytes, {_ms(elapsed)})"
-            if status == 401 and auth is not None and not unauthorized_retried:
-                if auth.on_unauthorized(send_headers):
+            if status == 401 and auth is not None and sent.trusted and not unauthorized_retried:
+                if auth.on_unauthorized(sent.first_headers):
                     unauthorized_retried = True
                     self._count_retry()
                     self._trace(line + "; token refreshed, sending again")
@@ -142,10 +166,16 @@ class HttpClient:
                 continue
             self._trace(line)
             if status >= 400 and raise_for_status:
+                hint = None
+                if sent.withheld and status in (401, 403, 407):
+                    origin = show_origin(origin_of(resp.url))
+                    hint = (f"rsd sent no credentials to {origin}: it is not a trusted origin (trusted: "
+                            f"{self.policy.describe()}); if it is meant to receive them, run with "
+                            f"{ALLOW_ORIGIN} {origin}")
                 raise HttpError(self._describe(method, shown_url, page)
                                 + f": HTTP {status}{(' ' + resp.reason) if resp.reason else ''}"
                                 + (_attempts(attempt) if status in retry_statuses else "")
-                                + self._error_text(resp), status=status, url=shown_url)
+                                + self._error_text(resp), status=status, url=shown_url, hint=hint)
             return resp
 
     def close(self) -> None:
@@ -182,14 +212,72 @@ class HttpClient:
                 add(value)
 
     # -- sending ----------------------------------------------------------------------------------
-    def _send(self, method, url, headers, body, params, req_timeout) -> requests.Response:
+    def _send(self, method: str, url: str, base_headers: CaseInsensitiveDict, body, params, req_timeout, auth, *,
+              from_response: bool, token_endpoint: bool) -> tuple[requests.Response, "_Sent"]:
+        """One attempt: the request and the redirects it leads to, each hop through the trust policy (rsd follows
+        redirects itself so that no credential is carried to another origin, whatever `requests` would do)."""
+        policy = self.policy
+        pinned = policy.pinned
+        downgraded = bool(from_response and pinned is not None and pinned[0] == "https"
+                          and urlsplit(url).scheme.lower() == "http")
+        sent = _Sent()
+        hop_method, hop_url, hop_body, hop_params = method, url, body, params
+        hop_headers = base_headers
+        for hop in range(MAX_REDIRECTS + 1):
+            headers = CaseInsensitiveDict(hop_headers)
+            trusted = (token_endpoint and hop == 0) or policy.trusts(hop_url, downgraded=downgraded)
+            send_url, send_params = hop_url, hop_params
+            if trusted:
+                if auth is not None:
+                    auth.apply(headers)
+                withheld: list[str] = []
+            else:
+                send_url, send_params, withheld = policy.strip(hop_url, headers, hop_params, self.redactor)
+                policy.refuse_body(hop_url, hop_body, self.redactor)
+                if withheld:
+                    self._trace(f"{hop_method} {self._show_url(hop_method, send_url, send_params)}: credentials "
+                                f"withheld ({', '.join(withheld)}): {show_origin(origin_of(hop_url))} is not a "
+                                f"trusted origin")
+            self._learn_secrets(headers, send_url, send_params, hop_body)
+            if hop == 0:
+                sent.first_headers = headers
+            sent.trusted, sent.withheld = trusted, bool(withheld)
+            resp = self._send_once(hop_method, send_url, headers, hop_body, send_params, req_timeout,
+                                   keep_cookies=trusted)
+            location = resp.headers.get("Location") if resp.status_code in REDIRECT_STATUSES else None
+            if not location:
+                return resp, sent
+            target = urljoin(resp.url, self.session.get_redirect_target(resp) or location)
+            shown_target = self.redactor.redact_url(target)
+            if token_endpoint:
+                raise AuthError(f"the token endpoint {self.redactor.redact_url(url)} answered HTTP "
+                                f"{resp.status_code}, a redirect to {shown_target}: rsd does not follow a token "
+                                f"endpoint's redirects (the request holds the client credentials)",
+                                hint="set OAuthAccessTokenURL (or token_url) to the URL it redirects to")
+            if urlsplit(hop_url).scheme.lower() == "https" and urlsplit(target).scheme.lower() == "http":
+                downgraded = True
+            status = resp.status_code
+            self._trace(f"{hop_method} {self.redactor.redact_url(resp.url)} -> {status}, redirected to {shown_target}")
+            if status == 303 and hop_method != "HEAD" or status in (301, 302) and hop_method == "POST":
+                hop_method, hop_body = "GET", None
+                hop_headers = CaseInsensitiveDict(hop_headers)
+                for name in ("Content-Type", "Content-Length", "Transfer-Encoding"):
+                    hop_headers.pop(name, None)
+            hop_url, hop_params = target, None
+            resp.close()
+        raise HttpError(f"{method} {self.redactor.redact_url(url)}: more than {MAX_REDIRECTS} redirects",
+                        url=self.redactor.redact_url(url))
+
+    def _send_once(self, method, url, headers, body, params, req_timeout, *, keep_cookies: bool) -> requests.Response:
         shown = self.redactor.redact_url(url)
         try:
             prepared = self.session.prepare_request(
-                requests.Request(method, url, headers=headers, data=body, params=_param_pairs(params)))
+                requests.Request(method, url, headers=headers, data=body, params=params))
+            if not keep_cookies:  # the session's cookies are credentials of the trusted origins
+                prepared.headers.pop("Cookie", None)
             settings = self.session.merge_environment_settings(prepared.url, self.proxies or {}, None,
                                                                self.verify, None)
-            return self.session.send(prepared, timeout=req_timeout, allow_redirects=True, **settings)
+            return self.session.send(prepared, timeout=req_timeout, allow_redirects=False, **settings)
         except requests.exceptions.ConnectTimeout:
             raise _Transient(f"no connection within {req_timeout:g} s" if req_timeout else "connection timed out")
         except requests.exceptions.ReadTimeout:
@@ -215,8 +303,6 @@ class HttpClient:
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema, ValueError) as e:
             raise HttpError(f"{method} {shown}: invalid URL ({type(e).__name__})", url=shown) from None
-        except requests.exceptions.TooManyRedirects:
-            raise HttpError(f"{method} {shown}: too many redirects", url=shown) from None
         except requests.exceptions.RequestException as e:
             raise HttpError(f"{method} {shown}: request failed ({type(e).__name__})", url=shown) from None
 

@@ -90,6 +90,15 @@ class Redactor:
         if password:
             self.add(base64.b64encode(f"{user or ''}:{password}".encode("utf-8")).decode("ascii"))
 
+    def finds(self, text: object) -> bool:
+        """Whether `text` holds a known secret in any of its forms (as given, URL-encoded, base64, JSON-escaped)."""
+        if not text:
+            return False
+        pattern = self._pattern
+        if pattern is None:
+            pattern = self._compile()
+        return pattern is not None and pattern.search(text if isinstance(text, str) else str(text)) is not None
+
     def redact(self, text: object) -> str:
         """`text` with every known secret (and every secret-named URL query value) replaced by `***`."""
         if text is None:

@@ -18,6 +18,7 @@ from .spec import (
     DEFAULT_SET,
     INCREMENTAL_KEYS,
     KNOWN,
+    LIST_FIELDS,
     NUMBER_FIELDS,
     REQUIRED,
     STEP_TYPES,
@@ -213,6 +214,10 @@ def _check_values(step: Step, where: _Lines, diag) -> None:
                      f"{f} = {{ Name = \"value\" }}", line)
             elif any(isinstance(v, (dict, list)) for v in value.values()):
                 diag("JOB008", "error", f"{label}: the values of {f!r} must be strings, numbers or booleans", line)
+        elif f in LIST_FIELDS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                diag("JOB008", "error", f"{label}: {f!r} must be a list of strings, e.g. "
+                     f"{f} = [\"https://api.example.com\"]", line)
         elif f in NUMBER_FIELDS:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 diag("JOB008", "error", f"{label}: {f!r} must be a positive number, not {value!r}", line)

@@ -280,6 +280,7 @@ class JobRunner:
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
             trace=self.trace, on_page=self.on_page, incremental=incremental,
+            allow_origins=[self.resolve(str(u), f"{what}: allow_origins") for u in f.get("allow_origins") or ()],
         )
         result.rows, result.pages, result.requests = summary.rows, summary.pages, summary.requests
         result.detail = f"paging stopped: {summary.stop_reason}"

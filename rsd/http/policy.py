@@ -1,0 +1,142 @@
+"""Trust: where a run's credentials may go (origins).
+
+Owns: the one rule for credentials (contract §11). The trusted origins (scheme, host, port) are the origin of
+the run's first API request plus the `--allow-origin` URLs. A request to any other origin, however it was
+reached (a redirect, a next URL, a `Link` header, a URI a script built from response values), carries no
+credential rsd added: `HttpClient` applies no authentication to it and sends it through `strip`, which removes
+every credential-like header (`rsd.secrets.is_secret_header_name`), every header, query parameter or form field
+whose value holds a known secret (the run's `Redactor` knows them), and the session's cookies; a body that
+holds a secret is refused (`refuse_body`). An `http://` hop reached from an `https://` one (a redirect, or a URL
+taken from a response) never carries one, even to an allowed origin. A token endpoint's own request is the
+exception the user configured: its URL receives the client credentials, and its redirects are never followed.
+
+Must not: send requests, know the profile's statements, or show a secret (messages name origins and header
+names, never values).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Iterable, Optional
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
+
+from ..errors import InvalidInputError, OptionError
+from ..secrets import is_secret_header_name
+
+Origin = tuple[str, str, int]
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+#: `--allow-origin` as it is named in messages
+ALLOW_ORIGIN = "--allow-origin"
+
+
+def origin_of(url: str) -> Optional[Origin]:
+    """(scheme, host, port) of an http(s) URL, lower-case, with the scheme's default port; None for anything else
+    (another scheme, no host, a port that is not a number)."""
+    try:
+        parts = urlsplit(str(url).strip())
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower().rstrip(".")
+        port = parts.port
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not host:
+        return None
+    return scheme, host, port if port is not None else DEFAULT_PORTS[scheme]
+
+
+def show_origin(origin: Optional[Origin]) -> str:
+    if origin is None:
+        return "(no origin)"
+    scheme, host, port = origin
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}" + ("" if DEFAULT_PORTS.get(scheme) == port else f":{port}")
+
+
+class TrustPolicy:
+    """The trusted origins of one run. Thread-safe; one per `HttpClient`. `allow_origins` are what the user
+    added; the first API request `pin`s its origin."""
+
+    def __init__(self, *, allow_origins: Iterable[str] = ()):
+        self._lock = threading.Lock()
+        self.allowed: list[Origin] = []
+        for url in allow_origins or ():
+            origin = origin_of(url)
+            if origin is None:
+                raise OptionError(f"{ALLOW_ORIGIN} {url!r} is not an http:// or https:// URL "
+                                  f"(write the origin, e.g. https://api.example.com:8443)")
+            self.allowed.append(origin)
+        self.pinned: Optional[Origin] = None
+
+    # -- origins --------------------------------------------------------------------------------------------------
+    def pin(self, url: str) -> None:
+        """The first API request's origin becomes trusted (later calls change nothing)."""
+        if self.pinned is not None:
+            return
+        origin = origin_of(url)
+        if origin is None:
+            return
+        with self._lock:
+            if self.pinned is None:
+                self.pinned = origin
+
+    def trusts(self, url: str, *, downgraded: bool = False) -> bool:
+        """Whether a request to `url` may carry the run's credentials. `downgraded`: the URL was reached from an
+        https:// page (a redirect, a next URL) and is http://, which never carries one."""
+        origin = origin_of(url)
+        if origin is None:
+            return False
+        if downgraded and origin[0] == "http":
+            return False
+        return origin == self.pinned or origin in self.allowed
+
+    def describe(self) -> str:
+        """The trusted origins, for messages."""
+        shown = [show_origin(o) for o in ([self.pinned] if self.pinned else []) + self.allowed]
+        return ", ".join(dict.fromkeys(shown)) or "none yet"
+
+    # -- what an untrusted request may carry ----------------------------------------------------------------------
+    @staticmethod
+    def strip(url: str, headers, params, redactor) -> tuple[str, list, list[str]]:
+        """Remove the credentials from a request to an untrusted origin: credential-like headers and headers whose
+        value holds a known secret (removed from `headers` in place), and query parameters (in `url` and in
+        `params`) whose value holds one. Returns (url, params, what was withheld: header and parameter names)."""
+        withheld: list[str] = []
+        for name in list(headers.keys()):
+            value = str(headers[name] or "")
+            if is_secret_header_name(name) or redactor.finds(value):
+                del headers[name]
+                withheld.append(name)
+        kept_params = []
+        for name, value in params or ():
+            if redactor.finds(str(value)) or redactor.finds(str(name)):
+                withheld.append(f"query {name}")
+            else:
+                kept_params.append((name, value))
+        parts = urlsplit(url)
+        if parts.query:
+            segments = []
+            for seg in parts.query.split("&"):
+                name, _, value = seg.partition("=")
+                if redactor.finds(seg) or redactor.finds(unquote_plus(value)) or redactor.finds(unquote(value)):
+                    withheld.append(f"query {unquote_plus(name)}")
+                else:
+                    segments.append(seg)
+            url = urlunsplit((parts.scheme, parts.netloc, parts.path, "&".join(segments), parts.fragment))
+        if parts.username or parts.password:  # user:password@ in a URL is a credential too
+            netloc = parts.netloc.rpartition("@")[2]
+            url = urlunsplit((parts.scheme, netloc, *urlsplit(url)[2:]))
+            withheld.append("URL user info")
+        return url, kept_params, withheld
+
+    def refuse_body(self, url: str, body, redactor) -> None:
+        """A body holding a secret is never sent to an untrusted origin (it cannot be stripped: it is the
+        request)."""
+        if not body:
+            return
+        text = body.decode("utf-8", errors="replace") if isinstance(body, (bytes, bytearray)) else str(body)
+        if redactor.finds(text) or redactor.finds(unquote_plus(text)):
+            origin = show_origin(origin_of(url))
+            raise InvalidInputError(
+                f"refused to send a request body holding a credential to {origin}, which is not a trusted origin "
+                f"(trusted: {self.describe()})",
+                hint=f"if {origin} is meant to receive it, run with {ALLOW_ORIGIN} {origin}")

@@ -1,4 +1,4 @@
-"""Issue #12, findings 1 and 5: credentials go only to the trusted origins (contract §11).
+"""Issue #12, findings 1 and 5: credentials go only to the trusted origins (docs/reference/contract.md §11).
 
 Every way rsd sends a credential (an OAuth bearer token, Basic, a `CustomHeaders` key and bearer, `Header:Name#N`
 attributes, a `CustomUrlParams` key, `OAuthTokenHeaders`) meets every way a hostile API can send the client to

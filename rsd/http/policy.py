@@ -1,14 +1,15 @@
 """Trust: where a run's credentials may go (origins).
 
-Owns: the one rule for credentials (contract §11). The trusted origins (scheme, host, port) are the origin of
-the run's first API request plus the `--allow-origin` URLs. A request to any other origin, however it was
-reached (a redirect, a next URL, a `Link` header, a URI a script built from response values), carries no
-credential rsd added: `HttpClient` applies no authentication to it and sends it through `strip`, which removes
-every credential-like header (`rsd.secrets.is_secret_header_name`), every header, query parameter or form field
-whose value holds a known secret (the run's `Redactor` knows them), and the session's cookies; a body that
-holds a secret is refused (`refuse_body`). An `http://` hop reached from an `https://` one (a redirect, or a URL
-taken from a response) never carries one, even to an allowed origin. A token endpoint's own request is the
-exception the user configured: its URL receives the client credentials, and its redirects are never followed.
+Owns: the one rule for credentials (docs/reference/contract.md §11). The trusted origins (scheme, host,
+port) are the origin of the run's first API request plus the `--allow-origin` URLs. A request to any other
+origin, however it was reached (a redirect, a next URL, a `Link` header, a URI a script built from response
+values), carries no credential rsd added: `HttpClient` applies no authentication to it and sends it through
+`strip`, which removes every credential-like header (`rsd.secrets.is_secret_header_name`), every header or
+query parameter whose value holds a known secret (the run's `Redactor` knows them), and the session's cookies;
+a body that holds a secret is refused (`refuse_body`). An `http://` hop reached from an `https://` one (a
+redirect, or a URL taken from a response) never carries one, even to an allowed origin. A token endpoint's own
+request is the exception the user configured: its URL receives the client credentials, and its redirects are
+never followed.
 
 Must not: send requests, know the profile's statements, or show a secret (messages name origins and header
 names, never values).

@@ -37,7 +37,7 @@ options and secrets:
     ${env:NAME}        an environment variable
     ${file:PATH}       a file's contents (trailing newline removed)
     ${cmd:COMMAND}     a command's standard output (any secret manager)
-    ${keyring:SVC/USER} the system keyring (pip install 'rsd[keyring]')
+    ${keyring:SVC/USER} the system keyring (pip install 'rsd-profiles[keyring]')
   Every value from env:, file:, cmd:, keyring: and every token is redacted in all output.
 
 examples:

@@ -163,7 +163,8 @@ def _resolve_keyring(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) 
     try:
         import keyring  # optional dependency
     except ImportError:
-        raise OptionError(_where(what) + f"{ref} needs the keyring package: pip install 'rsd[keyring]'") from None
+        raise OptionError(_where(what) + f"{ref} needs the keyring package: "
+                          "pip install 'rsd-profiles[keyring]'") from None
     try:
         value = keyring.get_password(service, user)
     except Exception as e:  # a keyring backend may raise anything (locked, no backend...)

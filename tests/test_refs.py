@@ -99,7 +99,7 @@ def test_keyring_missing_tells_how_to_install():
         pytest.skip("keyring is installed here")
     with pytest.raises(OptionError) as e:
         resolve_refs("${keyring:salesforce/alice}", {})
-    assert "pip install 'rsd[keyring]'" in str(e.value)
+    assert "pip install 'rsd-profiles[keyring]'" in str(e.value)
     with pytest.raises(OptionError, match="SERVICE/USER"):
         resolve_refs("${keyring:no-slash}", {})
 

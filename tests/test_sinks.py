@@ -258,7 +258,7 @@ def test_postgres_without_psycopg_suggests_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_psycopg)
     with pytest.raises(OptionError) as e:
         open_sink("postgresql://u:pw@127.0.0.1:1/db", None, COLS, table="t")
-    assert "rsd[postgres]" in (e.value.hint or "")
+    assert "rsd-profiles[postgres]" in (e.value.hint or "")
 
 
 # -- databases (`db`: SQLite always, PostgreSQL when RSD_TEST_POSTGRES_URL is set) -------------------------------

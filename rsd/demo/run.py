@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+from importlib import resources
 from pathlib import Path
 
 from .. import api
@@ -33,12 +34,9 @@ INCREMENTAL_PROFILE = "ContactsIncremental.rsd"
 
 
 def samples_dir() -> Path:
-    """`samples/demo`: in a source checkout beside the package, in a wheel inside it."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "samples" / "demo", here.parent / "samples" / "demo"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the demo samples are missing (samples/demo)")
+    """`samples/demo`, package data of `rsd` read with importlib.resources: `rsd/samples/` in a wheel; in a
+    checkout `rsd/samples` is a link to the top-level `samples/` folder."""
+    return Path(str(resources.files("rsd").joinpath("samples", "demo")))
 
 
 def oauth_options(srv: DemoServer) -> list[tuple[str, str]]:

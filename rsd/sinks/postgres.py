@@ -49,7 +49,7 @@ def import_psycopg():
     except ImportError as exc:
         raise OptionError(
             "PostgreSQL targets need psycopg 3, which is not installed",
-            hint="pip install 'rsd[postgres]'",
+            hint="pip install 'rsd-profiles[postgres]'",
         ) from exc
     return psycopg
 

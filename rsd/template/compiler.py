@@ -7,6 +7,7 @@ templates. Must not: evaluate anything (evaluate.py) or know about items.
 from __future__ import annotations
 
 import re
+from importlib import resources
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
@@ -40,13 +41,9 @@ class _Problem(Exception):
 
 
 def grammar_path() -> Path:
-    """The grammar file: `rsd/grammar/` in an installed wheel, `grammar/` in a source checkout."""
-    here = Path(__file__).resolve().parent.parent  # the rsd package
-    for folder in (here / "grammar", here.parent / "grammar"):
-        candidate = folder / "template.lark"
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"template.lark not found next to {here}")
+    """The grammar file, package data of `rsd` read with importlib.resources: `rsd/grammar/template.lark` in a
+    wheel; in a checkout `rsd/grammar` is a link to the top-level `grammar/` folder."""
+    return Path(str(resources.files("rsd").joinpath("grammar", "template.lark")))
 
 
 @lru_cache(maxsize=1)

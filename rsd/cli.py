@@ -23,6 +23,7 @@ and Matillion ETL's API Query component.
   rsd plan  Accounts.rsd -o BaseURL=...     show the first request and the paging plan; sends nothing
   rsd run   Accounts.rsd -o BaseURL=...     run it and write the rows (table, csv, jsonl, json, sqlite)
   rsd job run job.toml                      run an orchestration job: token step, then query steps
+  rsd init  https://api.example.com/v1/x    write a profile from one page of an API (or a saved response)
   rsd demo                                  run the bundled examples against a local demo API
 
 Exit codes: 0 success, 1 the run failed (HTTP, network, api:throw, output), 2 invalid input
@@ -128,6 +129,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("profile", metavar="PROFILE")
     _add_run_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _add_common(p)
+
+    p = sub.add_parser("init", help="write a profile from one page of an API (or a saved JSON or XML response)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description="Fetch one page (with the same options and credentials as rsd run) or read a saved\n"
+                                   "response; pick the repeating element, infer the columns, their types and the key,\n"
+                                   "detect the paging, and write a profile that rsd check --strict accepts.",
+                       epilog="example:\n  rsd init https://api.example.com/v1/customers "
+                              "-o BaseURL=https://api.example.com \\\n"
+                              "      -o 'OAuthAccessToken=${env:API_TOKEN}' --output Customers.rsd")
+    p.add_argument("source", metavar="URL_OR_FILE")
+    g = p.add_argument_group("connection (as for rsd run)")
+    g.add_argument("-o", "--option", dest="options", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+                   help="a connection option (repeatable); a URL starting with BaseURL is written from it")
+    g.add_argument("--options-file", metavar="FILE", help="connection options, one NAME=VALUE a line; # comments")
+    g.add_argument("--connection", metavar="STRING", help="a CData-style connection string: Name=Value;Other='a;b'")
+    g.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+                   help="a variable for ${NAME} references in option values (repeatable)")
+    g = p.add_argument_group("profile")
+    g.add_argument("--repeat", metavar="PATH", help="the repeating element ($.data, /feed/entry); default: the "
+                                                    "shallowest (asked on a terminal when there are several)")
+    g.add_argument("--name", help="the profile's title (default: the URL's last path step or the file's name)")
+    g.add_argument("--url", help="for a saved response: the URL it came from (written as the profile's URI)")
+    g.add_argument("--output", metavar="FILE.rsd", help="where to write the profile (default: stdout)")
+    g.add_argument("--force", action="store_true", help="overwrite --output if it exists")
     _add_common(p)
 
     p = sub.add_parser("demo", help="run the bundled examples against a local demo API (127.0.0.1)")

@@ -6,11 +6,12 @@ exit code of each command. Must not: hold pipeline logic (that is `rsd.api`, `rs
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from contextlib import contextmanager
 
-from .errors import EXIT_INVALID_INPUT, EXIT_OK, OptionError
+from .errors import EXIT_INVALID_INPUT, EXIT_OK, InvalidInputError, OptionError
 from .present import (
     Progress,
     n_of,
@@ -69,6 +70,8 @@ def _dispatch(args, redactor) -> int:
         return cmd_run(args, redactor)
     if args.command == "plan":
         return cmd_plan(args, redactor)
+    if args.command == "init":
+        return cmd_init(args, redactor)
     if args.command == "demo":
         from .demo.run import run_demo
         return run_demo(args, redactor)
@@ -150,6 +153,73 @@ def cmd_plan(args, redactor) -> int:
         flags = (" key" if c["key"] else "") + (" aggregate" if c["aggregate"] else "")
         out(f"  {c['name']:<{width}}  {c['type']:<8}  {c['path']}{flags}\n")
     return EXIT_OK
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+def cmd_init(args, redactor) -> int:
+    from .authoring import init_profile
+
+    choose = _ask_candidate if sys.stdin.isatty() and sys.stderr.isatty() and not args.repeat else None
+    if args.output and os.path.exists(args.output) and not args.force:
+        raise InvalidInputError(f"{args.output} exists; rsd init does not overwrite a profile",
+                                hint="pass --force to replace it, or another --output")
+    result = init_profile(args.source, options=args.options, options_file=args.options_file,
+                          connection=args.connection, variables=dict(args.variables), repeat=args.repeat,
+                          name=args.name, url=args.url, choose=choose, redactor=redactor,
+                          trace=tracer(args, redactor))
+    if args.output:
+        write_atomically(args.output, result.text)
+    else:
+        sys.stdout.write(result.text)
+    err = sys.stderr.write
+    if len(result.candidates) > 1 and choose is None and not args.repeat:
+        err(f"rsd init: {len(result.candidates)} candidates for the repeating element (records on this page); "
+            f"took {result.chosen.path}, --repeat picks another:\n")
+        width = max(len(c.path) for c in result.candidates)
+        for c in result.candidates:
+            err(f"  {c.path:<{width}}  {c.count:,}\n")
+    keys = [f.name for f in result.fields if f.key]
+    err(f"{args.output or 'stdout'}: {result.title}, {n_of(len(result.fields), 'column')}"
+        + (f" (key {keys[0]})" if keys else "") + f" from {n_of(result.chosen.count, 'record')} at "
+        f"{result.chosen.path}; paging: {result.paging.describe() if result.paging else 'none detected'}\n")
+    for note in result.notes:
+        err(f"  note: {redactor.redact(note)}\n")
+    for d in result.problems:
+        err(f"  {d.severity}: [{d.code}] {d.message} (rsd check --strict would report it; please report it)\n")
+    return EXIT_OK
+
+
+def _ask_candidate(found):
+    """On a terminal: list the candidates and ask which one (Enter takes the first)."""
+    width = max(len(c.path) for c in found)
+    sys.stderr.write("Several repeating elements on this page:\n")
+    for i, c in enumerate(found, 1):
+        sys.stderr.write(f"  {i}. {c.path:<{width}}  {c.count:,} records\n")
+    while True:
+        sys.stderr.write(f"Which one? [1-{len(found)}, Enter: 1] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline().strip()
+        if not answer:
+            return found[0]
+        if answer.isdigit() and 1 <= int(answer) <= len(found):
+            return found[int(answer) - 1]
+
+
+def write_atomically(path: str, text: str) -> None:
+    """The whole file or nothing: a temporary file next to it, renamed over it."""
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".rsd-init-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 # --- jobs ---------------------------------------------------------------------------------------

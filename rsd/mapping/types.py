@@ -1,7 +1,8 @@
 """Column types: `xs:type` -> a canonical type and a converter per column, chosen once per profile.
 
-Owns: `normalize_type`, `KNOWN_TYPES`/`TYPE_ALIASES` (for the checker), `coerce_value` and
-`compile_coercer` (docs/reference/contract.md §1 "Rows"). Must not: parse documents or know about paths.
+Owns: `normalize_type`, `KNOWN_TYPES`/`TYPE_ALIASES` (for the checker), `WRITTEN_TYPES` (how a profile spells each
+type), `coerce_value` and `compile_coercer` (docs/reference/contract.md §1 "Rows"). Must not: parse documents or
+know about paths.
 
 Canonical types and their Python values: string -> str, integer -> int, number -> float, boolean -> bool,
 date -> "YYYY-MM-DD", datetime -> ISO 8601 text; a missing value is None. Aliases are case-insensitive;
@@ -32,6 +33,10 @@ TYPE_ALIASES: dict[str, str] = {
     "date": "date",
     "datetime": "datetime", "timestamp": "datetime", "datetimeoffset": "datetime",
 }
+#: the spelling of each canonical type as a profile writes it (CData's documented names; `rsd init` writes these)
+WRITTEN_TYPES: dict[str, str] = {"string": "string", "integer": "integer", "number": "double", "boolean": "boolean",
+                                 "date": "date", "datetime": "datetime"}
+
 # Spellings that map to a type on purpose; anything else (`strig`, `unknown`) degrades to string and is
 # worth a checker warning.
 KNOWN_TYPES: frozenset[str] = frozenset(TYPE_ALIASES)

@@ -17,12 +17,18 @@ from urllib.parse import urljoin
 from ..errors import ProfileError
 from ..truth import is_true
 
-#: attributes every strategy shares: the switch, the page size and `pagingtype`, and the stop hints
-COMMON_ATTRS = ("enablepaging", "pagesize", "pagesizeparam", "pagingtype", "totalcountpath", "totalpagespath",
-                "hasmorepath", "maxpages")
+# The attributes every strategy shares, as a profile spells them (names are case-insensitive; `rsd init` writes these).
+ENABLE_PAGING = "EnablePaging"
+PAGE_SIZE, PAGE_SIZE_PARAM, PAGING_TYPE = "pagesize", "pagesizeparam", "pagingtype"
+TOTAL_COUNT_PATH, TOTAL_PAGES_PATH, HAS_MORE_PATH, MAX_PAGES = "totalcountpath", "totalpagespath", "hasmorepath", \
+    "maxpages"
+
+#: attributes every strategy shares: the switch, the page size and `pagingtype`, and the stop hints (lower case)
+COMMON_ATTRS = (ENABLE_PAGING.lower(), PAGE_SIZE, PAGE_SIZE_PARAM, PAGING_TYPE, TOTAL_COUNT_PATH, TOTAL_PAGES_PATH,
+                HAS_MORE_PATH, MAX_PAGES)
 
 #: the stop hints that read a value from the response
-HINT_PATHS = ("totalcountpath", "totalpagespath", "hasmorepath")
+HINT_PATHS = (TOTAL_COUNT_PATH, TOTAL_PAGES_PATH, HAS_MORE_PATH)
 
 #: the registered strategies, in the order messages list them (see `strategy`)
 STRATEGIES: list = []

@@ -330,6 +330,25 @@ def register_secrets(options: Mapping[str, str], secrets) -> None:
 # -- helpers the HTTP layer reads -----------------------------------------------------------------
 _HEADER_SPLIT = re.compile(r"\r\n|\n|\r|\\r\\n|\\n")
 _TOKEN_CHARS = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# what a field value cannot carry (RFC 9110 §5.5): line breaks and the other controls (HTAB is allowed)
+_FIELD_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def field_value(text: str) -> str:
+    """A header value as HTTP defines it: the blanks (SP, HTAB) around it are not part of it (RFC 9110 §5.5)."""
+    return text.strip(" \t")
+
+
+def header_problem(name: str, value: str) -> Optional[str]:
+    """What HTTP cannot carry in the header `name: value` (a name that is no token, a control character or line
+    break in the value), or None. The value is taken as `field_value` gives it."""
+    if not _TOKEN_CHARS.match(name):
+        return f"the header name {name!r} is not an HTTP token (letters, digits and !#$%&'*+-.^_`|~ only)"
+    m = _FIELD_CONTROLS.search(value)
+    if m:
+        what = "a line break" if m.group(0) in "\r\n" else f"the control character {m.group(0)!r}"
+        return f"the value of the header {name} has {what}, which HTTP cannot carry"
+    return None
 
 
 def _parse_header_lines(value: str, option: str, *, strict: bool = True) -> list[tuple[str, str]]:
@@ -344,7 +363,11 @@ def _parse_header_lines(value: str, option: str, *, strict: bool = True) -> list
                 raise OptionError(f"option {option}: line {lineno} is not 'Name: value' "
                                   f"(separate headers with newlines or a literal \\n)")
             continue
-        headers.append((name, hvalue.strip()))
+        hvalue = field_value(hvalue)
+        problem = header_problem(name, hvalue) if strict else None
+        if problem:
+            raise OptionError(f"option {option}: line {lineno}: {problem}")
+        headers.append((name, hvalue))
     return headers
 
 

@@ -332,11 +332,36 @@ def test_enable_paging_without_strategy_fetches_one_page(srv, tmp_path):
     assert (len(r.rows), r.summary.pages, r.summary.stop_reason) == (50, 1, STOP_NOT_ADVANCING)
 
 
-def test_relational_is_refused(srv, tmp_path):
-    p = _declarative(tmp_path, '<api:set attr="DataModel" value="RELATIONAL"/>')
-    with pytest.raises(ProfileError) as e:
-        collect(p, srv)
-    assert "RELATIONAL is not supported" in str(e.value)
+def _orders_relational(tmp_path, name: str, paths: str, columns: str) -> str:
+    return profile(tmp_path, f"""\
+        <api:set attr="URI" value="[_connection.BaseURL]/api/orders?per_page=40"/>
+        <api:set attr="JSONPath" value="{paths}"/>
+        <api:set attr="DataModel" value="RELATIONAL"/>
+        <api:set attr="EnablePaging" value="true"/>
+        <api:set attr="nextpageurlpath" value="$.nextRecordsUrl"/>
+        <api:script method="GET"><api:call op="jsonproviderGet"><api:push/></api:call></api:script>""",
+                   columns, name=name)
+
+
+def test_relational_tables_of_one_api_join_on_their_keys(srv, tmp_path):
+    # two profiles over the same pages: the orders table and its lines table (DataModel=RELATIONAL)
+    orders = collect(_orders_relational(tmp_path, "O.rsd", "$.records", """
+        <attr name="_id" xs:type="integer"/>
+        <attr name="Id" xs:type="string" other:xPath="/json/records/Id"/>"""), srv)
+    lines = collect(_orders_relational(tmp_path, "L.rsd", "$.records;$.records.lines", """
+        <attr name="_id" xs:type="integer"/>
+        <attr name="records_id" xs:type="integer"/>
+        <attr name="LineNumber" xs:type="integer" other:xPath="/json/records/lines/LineNumber"/>
+        <attr name="OrderId" other:xPath="/json/records/Id"/>"""), srv)
+    want = srv.data["orders"]
+    assert orders.rows == [(i, o["Id"]) for i, o in enumerate(want, 1)]
+    assert orders.summary.pages == 3
+    want_lines = [(o["Id"], line["LineNumber"]) for o in want for line in o["lines"]]
+    assert [row[0] for row in lines.rows] == list(range(1, len(want_lines) + 1))
+    key_of = dict(orders.rows)
+    # every line's foreign key is its order's key, across the three pages of the run
+    assert [(key_of[r[1]], r[2]) for r in lines.rows] == want_lines
+    assert [(r[3], r[2]) for r in lines.rows] == want_lines
 
 
 def test_retry_after_429_is_honoured(srv, tmp_path):

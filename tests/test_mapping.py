@@ -208,11 +208,53 @@ def test_flattened_repeat_count_counts_the_top_level_path():
     assert mapper.repeat_count(parse_document(json.dumps(PEOPLE).encode(), "json")) == 3
 
 
-def test_relational_is_refused_with_a_clear_message():
-    assert SUPPORTED_DATA_MODELS == ("DOCUMENT", "FLATTENEDDOCUMENTS")
+# ---------------------------------------------------------------------------------------- RELATIONAL
+# CData's relational model (pg_RelationalDataModel.htm): one table per path, `_id` its key, `<parent>_id` the
+# key of the parent element. A profile is one table: the last path listed, the others its ancestors.
+
+def test_relational_child_table_keys_and_foreign_keys():
+    assert "RELATIONAL" in SUPPORTED_DATA_MODELS
+    cols = [col("_id"), col("people_id"), col("type", "/json/people/vehicles/type"), col("owner", "/json/people/name"),
+            col("source", "/json/source")]
+    got = rows(cols, PEOPLE, "$.people;$.people.vehicles", "Relational")
+    # Ann (key 1) has two vehicles; Bob (2) none; Cy (3) no vehicles array: a child table has no row for them
+    assert got == [(1, 1, "car", "Ann", "crm"), (2, 1, "bike", "Ann", "crm")]
+
+
+def test_relational_parent_table_keys_agree_with_the_child_tables_foreign_keys():
+    parent = rows([col("_id"), col("name")], PEOPLE, "$.people", "RELATIONAL")
+    assert parent == [(1, "Ann"), (2, "Bob"), (3, "Cy")]
+    grandchild = rows([col("_id"), col("vehicles_id"), col("people_id"), col("date")], PEOPLE,
+                      "$.people;$.people.vehicles;$.people.vehicles.maintenance", "RELATIONAL")
+    assert grandchild == [(1, 1, 1, "2020-01-01"), (2, 1, 1, "2021-01-01")]
+    vehicles = rows([col("_id"), col("people_id"), col("type")], PEOPLE, "$.people;$.people.vehicles", "RELATIONAL")
+    # the join of the three tables holds: maintenance.vehicles_id -> vehicles._id -> people._id
+    by_id = {v[0]: v for v in vehicles}
+    assert [(parent[by_id[g[1]][1] - 1][1], by_id[g[1]][2], g[3]) for g in grandchild] == [
+        ("Ann", "car", "2020-01-01"), ("Ann", "car", "2021-01-01")]
+
+
+def test_relational_keys_count_on_across_pages_of_one_run():
+    mapper = compile_mapper([col("_id"), col("people_id"), col("type")], repeat_paths="$.people;$.people.vehicles",
+                            data_model="RELATIONAL")
+    page = parse_document(json.dumps(PEOPLE).encode(), "json")
+    assert list(mapper.rows(page)) == [(1, 1, "car"), (2, 1, "bike")]
+    assert list(mapper.rows(page)) == [(3, 4, "car"), (4, 4, "bike")]
+
+
+def test_relational_xml():
+    body = (b"<root><people><name>A</name><vehicles><type>car</type></vehicles><vehicles><type>van</type>"
+            b"</vehicles></people><people><name>B</name></people><people><name>C</name><vehicles><type>bike"
+            b"</type></vehicles></people></root>")
+    got = rows([col("_id"), col("people_id"), col("type"), col("owner", "/root/people/name")], body,
+               "/root/people;/root/people/vehicles", "RELATIONAL", kind="xml")
+    assert got == [(1, 1, "car", "A"), (2, 1, "van", "A"), (3, 3, "bike", "C")]
+
+
+def test_relational_paths_must_be_one_chain():
     with pytest.raises(ProfileError) as err:
-        compile_mapper([col("id")], repeat_paths="$.a", data_model="Relational")
-    assert str(err.value) == "DataModel=RELATIONAL is not supported yet; use DOCUMENT or FLATTENEDDOCUMENTS"
+        compile_mapper([col("_id")], repeat_paths="$.people;$.orders", data_model="RELATIONAL")
+    assert "'$.people' is not an ancestor of the table path '$.orders'" in str(err.value)
     with pytest.raises(ProfileError, match="unknown DataModel 'TABLE'"):
         compile_mapper([col("id")], repeat_paths="$.a", data_model="TABLE")
 
@@ -385,10 +427,14 @@ def test_compile_value_path_xml():
 
 
 @pytest.mark.parametrize("path, kind, error", [
-    ("$.a[", "json", "invalid JSONPath '$.a[': missing ']' after offset 3"),
+    ("$.a[", "json", "invalid JSONPath '$.a[': '[' at offset 3 is never closed"),
+    ("$.results)", "json", "invalid JSONPath '$.results)': ')' at offset 9 closes nothing"),
+    ("/json/results/x)", "json", "invalid path '/json/results/x)': ')' at offset 15 closes nothing"),
+    ("/a/b)", "xml", "invalid path '/a/b)': ')' at offset 4 closes nothing"),
     ("$.a[?(@.b ==]", "json", "invalid JSONPath"),
     ("/json/a/@id", "json", "attributes (@id) exist only in XML documents"),
-    ("/a/b[", "xml", "invalid XPath '/a/b[': Invalid expression"),
+    ("/a/b[", "xml", "invalid path '/a/b[': '[' at offset 4 is never closed"),
+    ("/a/b[1]]", "xml", "invalid path '/a/b[1]]': ']' at offset 7 closes nothing"),
     ("", "json", "empty path"),
     ("$.a;$.a.b[", "json", "invalid JSONPath '$.a.b['"),
 ])

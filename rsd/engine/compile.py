@@ -7,7 +7,7 @@ Must not: run statements, or read anything but the AST.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 from ..reader import ast
 from .interpreter import (
@@ -20,6 +20,7 @@ from .interpreter import (
     Exists,
     If,
     Map,
+    Match,
     Nothing,
     Null,
     Push,
@@ -67,6 +68,7 @@ STATEMENTS = {
     ast.Check: Check,
     ast.Equals: Equals,
     ast.NotEquals: lambda n, c: Equals(n, c, negate=True),
+    ast.Match: Match,
     ast.Exists: Exists,
     ast.Null: Null,
     ast.Select: Select,
@@ -87,7 +89,8 @@ STATEMENTS = {
 
 
 
-def compile_script(profile: ast.Profile, method: ast.Node) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
-    """The global statements of a profile and the body of one of its `api:script method=...` blocks."""
+def compile_script(profile: ast.Profile, method: Optional[ast.Method]) -> tuple[tuple[Stmt, ...], tuple[Stmt, ...]]:
+    """The global statements of a profile and the body of one of its `api:script method=...` blocks (none: a
+    script without method blocks runs its global statements only)."""
     compiler = Compiler()
-    return compiler.block(profile.statements), compiler.block(method.body)
+    return compiler.block(profile.statements), compiler.block(method.body) if method is not None else ()

@@ -412,6 +412,43 @@ class Null(Conditional):
         return v is None or text_of(v) == ""
 
 
+def _pattern(p: Optional[ast.Param], kind: str, node: ast.Node):
+    """A compiled pattern: a template, or (a regex or glob written with `[...]` classes) the text as it is."""
+    text = p.value if p is not None else ""
+    loc = p.loc if p is not None else node.loc
+    return compile_template(text, loc, raw=not ast.pattern_is_template(text, kind))
+
+
+def matches(subject: str, kind: str, pattern: str, node: ast.Node) -> bool:
+    """`api:case` / `api:match`: exact (equal text), regex (found anywhere in the subject, as .NET's
+    `Regex.IsMatch`) or glob (`*.txt`, the whole subject)."""
+    if kind == "regex":
+        try:
+            return re.search(pattern, subject) is not None
+        except re.error as e:
+            raise InvalidInputError(f"{node.loc}: {node.tag} {kind}: {pattern!r} is not a regular expression "
+                                    f"({e})") from None
+    if kind == "glob":
+        return fnmatch.fnmatchcase(subject, pattern)
+    return subject == pattern
+
+
+class Match(Conditional):
+    """`api:match pattern=".." type="exact|regex|glob" value=".."`: a conditional (op_rsbMatch)."""
+
+    __slots__ = ("pattern", "kind", "value")
+
+    def __init__(self, node, compiler):
+        super().__init__(node, compiler)
+        p, self.kind = ast.pattern_of(node)
+        self.pattern = _pattern(p, self.kind, node)
+        self.value = _tpl(node, "value", "")
+
+    def test(self, x: Exec) -> bool:
+        scope = x.scope
+        return matches(self.value.render(scope), self.kind, self.pattern.render(scope), self.node)
+
+
 class Select(Stmt):
     __slots__ = ("value", "attr", "cases", "default")
 
@@ -422,8 +459,8 @@ class Select(Stmt):
         cases, default = [], ()
         for n in node.body:
             if isinstance(n, ast.Case):
-                match = (n.value("match") or "exact").lower()
-                cases.append((compile_template(n.value("value") or "", n.loc), match, compiler.block(n.body)))
+                p, kind = ast.pattern_of(n)
+                cases.append((_pattern(p, kind, n), kind, compiler.block(n.body), n))
             elif isinstance(n, ast.Default):
                 default = compiler.block(n.body)
         self.cases, self.default = tuple(cases), default
@@ -434,19 +471,8 @@ class Select(Stmt):
             subject = self.value.render(scope)
         else:
             subject = text_of(scope.resolve(self.attr.render(scope)))
-        for pattern_t, match, body in self.cases:
-            pattern = pattern_t.render(scope)
-            if match == "regex":
-                try:
-                    hit = re.search(pattern, subject) is not None
-                except re.error as e:
-                    raise InvalidInputError(f"{self.node.loc}: api:case match=\"regex\": {pattern!r} is not a "
-                                            f"regular expression ({e})") from None
-            elif match == "glob":
-                hit = fnmatch.fnmatchcase(subject, pattern)
-            else:
-                hit = subject == pattern
-            if hit:
+        for pattern_t, kind, body, case in self.cases:
+            if matches(subject, kind, pattern_t.render(scope), case):
                 run_block(body, x)
                 return
         run_block(self.default, x)
@@ -468,24 +494,33 @@ def _lookahead(it: Iterator) -> Iterator[tuple[object, bool]]:
 
 class LoopBody:
     """The body of a call or enum: `api:first` runs first on the first iteration, `api:last` on the
-    last, `api:catch` children are handlers (a call acts as an implicit try), the rest in order."""
+    last, `api:catch` children are handlers (a call acts as an implicit try), the rest in order. In a
+    call (`output=True`), `api:else` children run once when the call produced no item (the api:else page:
+    "an alternate block of code within an api:call when the call fails to produce any output items")."""
 
-    __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last")
+    __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last", "otherwise", "output")
 
-    def __init__(self, node: ast.Node, compiler):
+    def __init__(self, node: ast.Node, compiler, output: bool = False):
         self.first = compiler.block([c for n in node.body if isinstance(n, ast.First) for c in n.body])
         self.last = compiler.block([c for n in node.body if isinstance(n, ast.Last) for c in n.body])
-        self.rest = compiler.block([n for n in node.body if not isinstance(n, (ast.First, ast.Last, ast.Catch, ast.Finally))])
+        self.rest = compiler.block([n for n in node.body
+                                    if not isinstance(n, (ast.First, ast.Last, ast.Catch, ast.Finally, ast.Else))])
         self.catches = compiler.catches(node)
         self.finals = compiler.block([c for n in node.body if isinstance(n, ast.Finally) for c in n.body])
         self.needs_last = bool(self.last)
+        self.output = output
+        self.otherwise = compiler.block([c for n in node.body if isinstance(n, ast.Else) for c in n.body]) \
+            if output else ()
 
     def iterate(self, x: Exec, items: Iterator[Item]) -> None:
         scope = x.scope
         source = _lookahead(items) if self.needs_last else ((i, False) for i in items)
+        output = self.output
+        produced = False
         try:
             for index, (item, is_last) in enumerate(source):
-                scope.push(item)
+                produced = True
+                scope.push(item, output)
                 try:
                     if index == 0 and self.first:
                         run_block(self.first, x)
@@ -498,6 +533,8 @@ class LoopBody:
                     break
                 finally:
                     scope.pop()
+            if not produced and self.otherwise:
+                run_block(self.otherwise, x)
         except RsdError as e:
             if not handle(self.catches, e, x):
                 raise
@@ -543,7 +580,7 @@ class Call(Stmt):
         self.op = _tpl(node, "op")
         self.input = _tpl(node, "in") or _tpl(node, "input")
         self.output = _tpl(node, "out") or _tpl(node, "output")
-        self.body = LoopBody(node, compiler)
+        self.body = LoopBody(node, compiler, output=True)
         # `<api:call><api:push/></api:call>` and `<api:push op=.../>`: rows go straight to the output
         plain = [n for n in node.body if not isinstance(n, (ast.Catch, ast.Finally))]
         self.fast_push = push_each or (

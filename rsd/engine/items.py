@@ -52,7 +52,9 @@ class Item:
             return _MISSING
         v = self.values.get(base, _MISSING)
         if v is _MISSING:
-            return 0 if idx == "" else _MISSING
+            # `[x#]` of an attribute this item does not have: not set here (the scope's walk goes on to the
+            # items below, and says 0 only when no item has it), so a count agrees inside and outside a loop
+            return _MISSING
         if idx == "":
             return len(v) if type(v) is Multi else 1
         n = int(idx)
@@ -119,13 +121,16 @@ class Scope:
 
     The bottom of the stack is `_input`; `api:call` pushes each output item while its body runs, and
     `api:enum` pushes its control item. A reference without an item name walks the stack from the top
-    down (docs/reference/rsd-format.md §5.4). `_` is the top of the stack, `_outN` the item at depth N (1 = bottom).
+    down (docs/reference/rsd-format.md §5.4). `_` is the top of the stack; `_outN` is the output item of
+    the N-th enclosing `api:call` counted from the outermost (op_rsbCall: "_out1, _out2, _out[n], where n is
+    the depth of the stack"), so the innermost call's item is `_out` + the depth.
     """
 
-    __slots__ = ("stack", "named", "connection", "query", "response")
+    __slots__ = ("stack", "named", "connection", "query", "response", "outs")
 
     def __init__(self, input_item: Item, connection: Item, query: Optional[Item] = None):
         self.stack: list[Item] = [input_item]
+        self.outs: list[Item] = []  # the output items of the enclosing calls, outermost first
         self.named: dict[str, Item] = {}
         self.connection = connection
         self.query = query if query is not None else Item("_query")
@@ -153,7 +158,7 @@ class Scope:
             return self.response
         if lname.startswith("_out") and lname[4:].isdigit():
             n = int(lname[4:])
-            return self.stack[n - 1] if 1 <= n <= len(self.stack) else None
+            return self.outs[n - 1] if 1 <= n <= len(self.outs) else None
         return self.named.get(lname)
 
     def item_for_set(self, name: str) -> Item:
@@ -178,16 +183,26 @@ class Scope:
         """The value a template reference `[name]` stands for, or None when nothing is set."""
         item, lname = self.split(name)
         if item is not None:
-            return item.get(lname)
-        stack = self.stack
-        for i in range(len(stack) - 1, -1, -1):
-            v = stack[i].get(lname)
-            if v is not None:
-                return v
-        return None
+            v = item.get(lname)
+        else:
+            stack = self.stack
+            v = None
+            for i in range(len(stack) - 1, -1, -1):
+                v = stack[i].get(lname)
+                if v is not None:
+                    break
+        if v is None and lname.endswith("#"):
+            return 0  # `[x#]`: the count of an attribute nothing has set
+        return v
 
-    def push(self, item: Item) -> None:
+    def push(self, item: Item, output: bool = False) -> None:
+        """Push `item`; `output=True` for the output item of an `api:call` (numbered by `_outN`)."""
         self.stack.append(item)
+        if output:
+            self.outs.append(item)
 
     def pop(self) -> Item:
-        return self.stack.pop()
+        item = self.stack.pop()
+        if self.outs and self.outs[-1] is item:
+            self.outs.pop()
+        return item

@@ -4,8 +4,9 @@ operations.
 Owns: the registry of operations (`OPERATIONS`, filled with `@operation`; `rsd check` reads the same table), the
 per-run `Operations` context (HTTP client, run state, compiled mappers and paths), and the provider operations
 `jsonproviderGet`, `apisadoExecuteJSONGet`, `xmlproviderGet`, `csvproviderGet`: send the request `request.py`
-builds, run declarative paging, hand bodies to the mapper and yield rows. Must not: interpret statements, build
-requests from attributes itself, or write output.
+builds, run declarative paging, hand bodies to the mapper and yield rows. The driver built-ins rsd runs
+(`oauthGetAccessToken`, `coreListIndexes`) are in `builtins.py`, registered here with `@operation`. Must not:
+interpret statements, build requests from attributes itself, or write output.
 
 An operation is a function `op(ops, x, a, node) -> Iterator[(rows, extra)]`: `rows` a list of row tuples in column
 order, `extra` `(name, value)` pairs every item of that page also carries (`ElementMapName#N`). A page with no
@@ -250,5 +251,8 @@ def _csv_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str
     return ops.provider(x, a, node, op=op, kind=kind)
 
 
-# driver built-ins real profiles call (docs/reference/rsd-format.md §8)
-accept("coreListIndexes", "oauthGetAccessToken", "oauthGetUserInfo", "utiladoCloudOAuth")
+# driver built-ins real profiles call (docs/reference/rsd-format.md §8): these two run (builtins.py), the others
+# are known
+from . import builtins  # noqa: F401  (registers oauthGetAccessToken and coreListIndexes)
+
+accept("oauthGetUserInfo", "utiladoCloudOAuth")

@@ -55,7 +55,8 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
     except _Planned as p:
         request = p.request
     method_node = profile.method(method)
-    script_paging = _sets_rows_next(profile.statements) or _sets_rows_next(method_node.body)
+    script_paging = _sets_rows_next(profile.statements) or (method_node is not None
+                                                            and _sets_rows_next(method_node.body))
     plan: dict = {"profile": profile.path, "table": profile.title, "request": None, "paging": None, "columns": [],
                   "missing": list(dict.fromkeys(runner.missing or ()))}
     if request is not None:

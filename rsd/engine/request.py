@@ -1,11 +1,11 @@
 """Request building: what one `api:call` of a provider operation asks the API for.
 
-Owns: reading the request attributes of docs/reference/rsd-format.md §8.1 from a call's input (`Attrs`: the `in=`
-item or the item stack, connection options beneath them, a profile's `api:set` overriding an option of the same
-name) and turning them into a `Request`: the method (a body without a method is a POST, as the CData drivers send
-it), the URI with its `{name}` placeholders filled and URL-encoded, `CustomUrlParams`, `CustomHeaders`,
-`Header:Name#N`/`Header:Value#N`, `ContentType`, the body and a per-call `Timeout`. Must not: send anything, page,
-or map responses (that is `operations`).
+Owns: reading the request attributes of docs/reference/rsd-format.md §8.1 from a call's input (`Attrs`: the
+`in=` item or the item stack, connection options beneath them, a profile's `api:set` overriding an option of the
+same name) and turning them into a `Request`: the method (a body without a method is a POST, as the CData drivers
+send it), the URI with its `{name}` placeholders filled and URL-encoded, `CustomUrlParams`, `CustomHeaders`,
+`Header:Name#N`/`Header:Value#N` (values trimmed as HTTP defines field values), `ContentType`, the body and a
+per-call `Timeout`. Must not: send anything, page, or map responses (that is `operations`).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Optional
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError
-from ..options import custom_headers, custom_url_params
+from ..options import custom_headers, custom_url_params, field_value, header_problem
 from ..reader import ast
 from ..template import substitute_placeholders
 from .interpreter import Exec, text_of
@@ -80,7 +80,7 @@ def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[
     uri = fill_placeholders(uri, x, node, missing)
     data = a.get("data")
     method = (a.get("method") or ("POST" if data else "GET")).upper()
-    headers = request_headers(a)
+    headers = request_headers(a, node)
     ctype = a.get("contenttype")
     if ctype:
         headers.append(("Content-Type", ctype))
@@ -90,18 +90,24 @@ def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[
                    url_params)
 
 
-def request_headers(a: Attrs) -> list:
-    """`CustomHeaders` lines, then the `Header:Name#N`/`Header:Value#N` pairs of the call."""
+def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list:
+    """`CustomHeaders` lines, then the `Header:Name#N`/`Header:Value#N` pairs of the call. Blanks around a name or
+    value are not part of it (RFC 9110 §5.5); what HTTP cannot carry is invalid input naming the header."""
     headers = []
     custom = a.get("customheaders")
     if custom:
         headers.extend(custom_headers({"CustomHeaders": custom}))
     names, values = a.multi("header:name"), a.multi("header:value")
     for i, name in enumerate(names):
-        if name is None or text_of(name) == "":
+        if name is None or text_of(name).strip() == "":
             continue
-        value = values[i] if i < len(values) else ""
-        headers.append((text_of(name), text_of(value)))
+        hname = text_of(name).strip()
+        value = field_value(text_of(values[i] if i < len(values) else ""))
+        problem = header_problem(hname, value)
+        if problem:
+            where = f"{node.loc}: " if node is not None else ""
+            raise InvalidInputError(f"{where}Header:Name#{i + 1}/Header:Value#{i + 1}: {problem}")
+        headers.append((hname, value))
     return headers
 
 

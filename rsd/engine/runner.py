@@ -22,7 +22,7 @@ from ..paging import (
     STOP_NOT_ADVANCING,
     STOP_SINGLE,
 )
-from ..reader.ast import Profile
+from ..reader.ast import Column, Profile
 from .compile import compile_script
 from .interpreter import Break, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
@@ -108,6 +108,17 @@ class RunState:
             self.declarative_stop = reason
 
 
+def output_columns(profile: Profile) -> tuple[Column, ...]:
+    """What a run outputs: the `attr` columns of `api:info`, or for a stored-procedure schema that declares
+    only `output` parameters (GetOAuthAccessToken), those."""
+    info = profile.info
+    if info is None:
+        return ()
+    if info.columns:
+        return info.columns
+    return tuple(Column(name=o.name, loc=o.loc, params=o.params) for o in info.outputs if o.name)
+
+
 def group_inputs(inputs) -> dict[str, tuple[str, list]]:
     """Inputs given as a mapping or as (name, value) pairs -> lower name: (name, [values])."""
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
@@ -156,9 +167,10 @@ class Runner:
                  clock: Callable[[], float] = time.monotonic, dry_run: bool = False, batch: int = BATCH):
         self.profile = profile
         self.method = profile.method(method)
-        if self.method is None:
+        if self.method is None and not (method.upper() == "GET" and not profile.methods):
             raise ProfileError(f"{profile.loc}: the profile has no <api:script method=\"{method}\"> block")
-        self.columns = profile.info.columns if profile.info is not None else ()
+        # a script without method blocks (CData's system tables: sys_indexes.rsd) is its own SELECT
+        self.columns = output_columns(profile)
         if not self.columns:
             raise ProfileError(f"{profile.loc}: the profile declares no columns (<attr> in <api:info>), "
                                f"so a run has nothing to output")

@@ -1,9 +1,10 @@
 """Data models: a parsed response -> rows of raw values, one tuple per row, values in column order.
 
-Owns: `compile_mapper` and `Mapper` (DOCUMENT and FLATTENEDDOCUMENTS of docs/reference/rsd-format.md §10), binding each
-column's `other:xPath` to the repeating element (or to the document, for document-level values) once per
-profile, and the row loops. Must not: know about HTTP, coerce types (that is `types.py`) or evaluate
-templates (repeat paths arrive already rendered).
+Owns: `compile_mapper` and `Mapper` (DOCUMENT, FLATTENEDDOCUMENTS and RELATIONAL of docs/reference/rsd-format.md
+§10), binding each column's `other:xPath` to the repeating element (or to the document, for document-level values)
+once per profile, and the row loops. A RELATIONAL mapper counts the elements it has seen (their keys), so it
+belongs to one run: `compile_mapper` is called once per run. Must not: know about HTTP, coerce types (that is
+`types.py`) or evaluate templates (repeat paths arrive already rendered).
 
 Binding rules (docs/decisions.md, "Mapping and types"):
 - an absolute column path written through the repeating element (`/json/records/id` with `$.records`,
@@ -29,17 +30,15 @@ from .paths import (ANY, KEY, PathError, aggregate_text, compile_xpath, element_
                     json_path_to_xpath, parse_json_path, split_paths, split_xpath, walk_json,
                     xml_absolute_elements_getter, xml_elements_getter, xml_getter, _xml_nodes_value, _xpath_eval)
 
-SUPPORTED_DATA_MODELS: tuple[str, ...] = ("DOCUMENT", "FLATTENEDDOCUMENTS")
+SUPPORTED_DATA_MODELS: tuple[str, ...] = ("DOCUMENT", "FLATTENEDDOCUMENTS", "RELATIONAL")
 KNOWN_DATA_MODELS: tuple[str, ...] = ("DOCUMENT", "FLATTENEDDOCUMENTS", "RELATIONAL")
 
 Getter = Callable[[Any], Any]
 
 
 def normalize_data_model(data_model: Optional[str]) -> str:
-    """`None`/"" -> DOCUMENT; case-insensitive; raises `ProfileError` for RELATIONAL and unknown names."""
+    """`None`/"" -> DOCUMENT; case-insensitive; raises `ProfileError` for unknown names."""
     name = (data_model or "DOCUMENT").strip().upper() or "DOCUMENT"
-    if name == "RELATIONAL":
-        raise ProfileError("DataModel=RELATIONAL is not supported yet; use DOCUMENT or FLATTENEDDOCUMENTS")
     if name not in SUPPORTED_DATA_MODELS:
         raise ProfileError(f"unknown DataModel {data_model!r}; expected DOCUMENT, FLATTENEDDOCUMENTS or RELATIONAL")
     return name
@@ -464,6 +463,122 @@ class _FlattenedPlan:
             yield tuple(row)
 
 
+# ------------------------------------------------------------------------------------------------ RELATIONAL
+
+def _path_name(anchor: Optional[tuple]) -> Optional[str]:
+    """The table name of a listed path: its last named step (`vehicles` of `$.people.vehicles`)."""
+    if not anchor:
+        return None
+    step = anchor[-1]
+    if isinstance(step, str):
+        base = _step_base(step)
+        return None if base == "*" else base.split(":")[-1]
+    return step[1] if step[0] == KEY else None
+
+
+def relational_chain(repeats: Sequence[_Repeat]) -> list[_Repeat]:
+    """The listed paths of a RELATIONAL profile as one chain, outermost first: the last path is the table, every
+    other one an ancestor of it (a prefix of its steps). Raises `PathError` saying why not."""
+    table = repeats[-1]
+    if len(repeats) == 1:
+        return [table]
+    if table.anchor is None:
+        raise PathError(f"DataModel=RELATIONAL: the table path {table.text!r} must be a plain path (no '..' or "
+                        f"filters) when ancestor paths are listed before it")
+    chain = []
+    for r in repeats[:-1]:
+        if r.anchor is None or len(r.anchor) >= len(table.anchor) or not _is_prefix(r.anchor, table.anchor):
+            raise PathError(f"DataModel=RELATIONAL: {r.text!r} is not an ancestor of the table path {table.text!r} "
+                            f"(the last path listed); a profile is one table: list the table's ancestors, then "
+                            f"the table")
+        if all(c.anchor != r.anchor for c in chain):
+            chain.append(r)
+    chain.sort(key=lambda r: len(r.anchor))
+    return chain + [table]
+
+
+def relational_problem(repeat_paths: Sequence[str] | str, kind: str = "json") -> Optional[str]:
+    """Why the repeating paths of a RELATIONAL profile cannot be mapped as one table, or None (for `rsd check`)."""
+    family = _FAMILIES[_family(kind)]
+    try:
+        repeats = [family.repeat(t) for t in split_paths(repeat_paths)]
+        if repeats:
+            relational_chain(repeats)
+    except PathError as err:
+        return str(err)
+    return None
+
+
+class _RelationalPlan:
+    """DataModel=RELATIONAL as one table (docs/decisions.md): the table is the last listed path, the paths listed
+    before it are its ancestors. One row per element of the table path; the column `_id` is that element's
+    key and `<name>_id` the key of the element of the ancestor path named `name` (its parent: `people_id`),
+    as CData's relational model joins `[people].[_id] = [vehicles].[people_id]`. A key is the element's
+    position among all elements of its path in this run (1, 2, ...), in document order across pages, so
+    the profile of the parent table, run over the same pages, gives its rows the same keys. Other columns
+    bind as in FLATTENEDDOCUMENTS: to the deepest listed path their absolute path runs through (the table
+    element, or an ancestor's), relative ones to the table element, the rest document-level."""
+
+    def __init__(self, family, paths: Sequence[_ColumnPath], repeats: Sequence[_Repeat]):
+        self.chain = relational_chain(repeats)
+        chain = self.chain
+        last = len(chain) - 1
+        self.child_elements: list[Optional[Callable[[Any], list]]] = [None] + [
+            family.child_elements(chain[i].anchor[len(chain[i - 1].anchor):]) for i in range(1, len(chain))]
+        keys = {"_id": last}
+        for i, r in enumerate(chain[:-1]):
+            name = _path_name(r.anchor)
+            if name:
+                keys.setdefault(f"{name}_id".lower(), i)
+        # ("key", level) | ("element", level, getter) | ("document", getter)
+        self.bound: list[tuple] = []
+        for cp in paths:
+            column = cp.column
+            own_path = (column.xpath or "").strip()
+            if (not own_path or own_path == column.name) and column.name.lower() in keys:
+                self.bound.append(("key", keys[column.name.lower()]))
+            elif cp.steps is None:
+                self.bound.append(("document", cp.general) if cp.absolute else ("element", last, cp.general))
+            elif not cp.absolute:
+                self.bound.append(("element", last, family.relative_getter(cp, cp.steps)))
+            else:
+                level = max((i for i, r in enumerate(chain) if r.anchor is not None and _is_prefix(r.anchor, cp.steps)),
+                            default=None)
+                if level is None:
+                    self.bound.append(("document", family.document_getter(cp)))
+                else:
+                    rel = cp.steps[len(chain[level].anchor):]
+                    self.bound.append(("element", level, family.relative_getter(cp, rel)))
+        self.seen = [0] * len(chain)  # elements of each path met so far in this run: the last key given
+
+    def elements(self, root: Any) -> list:
+        return self.chain[0].elements(root)
+
+    def rows(self, root: Any) -> Iterator[tuple]:
+        getters = []
+        for b in self.bound:
+            getters.append(("const", b[1](root)) if b[0] == "document" else b)
+        out: list[tuple] = []
+        last = len(self.chain) - 1
+        seen = self.seen
+
+        def visit(level: int, elements: list, keys: tuple, path: tuple) -> None:
+            for el in elements:
+                seen[level] += 1
+                k, e = keys + (seen[level],), path + (el,)
+                if level < last:
+                    visit(level + 1, self.child_elements[level + 1](el), k, e)
+                    continue
+                row = []
+                for g in getters:
+                    kind = g[0]
+                    row.append(k[g[1]] if kind == "key" else g[2](e[g[1]]) if kind == "element" else g[1])
+                out.append(tuple(row))
+
+        visit(0, self.chain[0].elements(root), (), ())
+        return iter(out)
+
+
 # ------------------------------------------------------------------------------------------------ Mapper
 
 class Route:
@@ -517,6 +632,8 @@ class Mapper:
         try:
             if self.data_model == "FLATTENEDDOCUMENTS" and len(repeats) > 1:
                 return _FlattenedPlan(family, paths, repeats)
+            if self.data_model == "RELATIONAL" and repeats:
+                return _RelationalPlan(family, paths, repeats)
             # DOCUMENT uses the first path of a list (the others only matter to the flattened model)
             return _DocumentPlan(family, paths, repeats[0] if repeats else None)
         except PathError as err:

@@ -30,7 +30,38 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=T
 
 
 class PathError(ValueError):
-    """A path that cannot be compiled; the message says why (the caller adds where it was written)."""
+    """A path that cannot be compiled; the message says why (the caller adds where it was written).
+    `offset` is the 0-based position in the path where it goes wrong, when that is known."""
+
+    def __init__(self, message: str, offset: Optional[int] = None):
+        super().__init__(message)
+        self.offset = offset
+
+
+_CLOSERS = {")": "(", "]": "["}
+
+
+def check_balanced(text: str) -> None:
+    """Raise `PathError` at the first bracket or parenthesis that is not closed, or closes nothing (`$.results)`);
+    quoted names and strings (`['a)']`, `[?(@.b == ')')]`) are skipped."""
+    opened: list[tuple[str, int]] = []
+    quote = None
+    what = f"invalid {'JSONPath' if text.startswith('$') else 'path'} {text!r}"
+    for i, c in enumerate(text):
+        if quote:
+            if c == quote:
+                quote = None
+        elif c in "'\"":
+            quote = c
+        elif c in "([":
+            opened.append((c, i))
+        elif c in ")]":
+            if not opened or opened[-1][0] != _CLOSERS[c]:
+                raise PathError(f"{what}: {c!r} at offset {i} closes nothing", offset=i)
+            opened.pop()
+    if opened:
+        c, i = opened[-1]
+        raise PathError(f"{what}: {c!r} at offset {i} is never closed", offset=i)
 
 
 def aggregate_text(value: Any) -> Any:
@@ -221,6 +252,7 @@ def parse_json_path(text: str) -> JsonPath:
     t = (text or "").strip()
     if not t:
         raise PathError("empty path")
+    check_balanced(t)
     if t[0] == "$":
         return _parse_dollar(t)
     if t[0] == "/":
@@ -442,6 +474,7 @@ def split_xpath(text: str) -> Optional[tuple[str, ...]]:
 
 
 def compile_xpath(text: str) -> etree.XPath:
+    check_balanced(text)
     try:
         return etree.XPath(text)
     except etree.XPathSyntaxError as err:
@@ -646,9 +679,16 @@ def validate_path(path: str, kind: str = "json") -> Optional[str]:
     """An error message for a path that cannot be compiled (JSONPath via jsonpath-ng, XPath via lxml), or
     None when it is fine. `;`-separated lists are checked entry by entry. Pass the path after template
     evaluation: `[_input.x]` in a path is a template, not a JSONPath predicate."""
+    err = path_problem(path, kind)
+    return None if err is None else str(err)
+
+
+def path_problem(path: str, kind: str = "json") -> Optional[PathError]:
+    """The `PathError` of the first entry of `path` that cannot be compiled (its `offset` is within that entry,
+    when known), or None."""
     entries = split_paths(path)
     if not entries:
-        return "empty path"
+        return PathError("empty path")
     for entry in entries:
         try:
             if kind == "xml":
@@ -659,5 +699,5 @@ def validate_path(path: str, kind: str = "json") -> Optional[str]:
             else:
                 parse_json_path(entry)
         except PathError as err:
-            return str(err)
+            return err
     return None

@@ -76,6 +76,7 @@ class Else(Node): __slots__ = ()
 class Check(Node): __slots__ = ()
 class Equals(Node): __slots__ = ()
 class NotEquals(Node): __slots__ = ()
+class Match(Node): __slots__ = ()
 class Exists(Node): __slots__ = ()  # api:exists and its alias api:notnull
 class Null(Node): __slots__ = ()
 class Select(Node): __slots__ = ()
@@ -120,6 +121,7 @@ KEYWORDS: Mapping[str, KeywordSpec] = MappingProxyType({
     "check": KeywordSpec(Check, ("attr",), _COND),
     "equals": KeywordSpec(Equals, ("attr", "value"), ("item", "action", "case")),
     "notequals": KeywordSpec(NotEquals, ("attr", "value"), ("item", "action", "case")),
+    "match": KeywordSpec(Match, ("pattern", "value"), ("type", "item", "action")),
     "exists": KeywordSpec(Exists, ("attr",), _COND),
     "notnull": KeywordSpec(Exists, ("attr",), _COND),
     "null": KeywordSpec(Null, ("attr",), _COND),
@@ -143,7 +145,33 @@ KEYWORDS: Mapping[str, KeywordSpec] = MappingProxyType({
 })
 
 # Keywords that are conditionals: an `api:else` may be their direct child.
-CONDITIONALS: tuple[type, ...] = (If, Check, Equals, NotEquals, Exists, Null)
+CONDITIONALS: tuple[type, ...] = (If, Check, Equals, NotEquals, Exists, Null, Match)
+# Where else an `api:else` may stand: directly inside an `api:call`, run when the call produced no item
+# (https://cdn.cdata.com/help/DVH/cis/pg_APIelse.htm).
+ELSE_PARENTS: tuple[type, ...] = CONDITIONALS + (Call,)
+
+#: how `api:case match=` and `api:match type=` compare a value with a pattern
+PATTERN_KINDS: tuple[str, ...] = ("exact", "regex", "glob")
+
+
+def pattern_of(node: Node) -> tuple[Optional[Param], str]:
+    """The pattern of `api:case` (`value`, compared as `match=`) or `api:match` (`pattern`, compared as
+    `type=`) and how it is compared (exact, regex, glob; lower-case as written)."""
+    if isinstance(node, Match):
+        return node.param("pattern"), (node.value("type") or "exact").strip().lower()
+    return node.param("value"), (node.value("match") or "exact").strip().lower()
+
+
+def pattern_is_template(text: str, kind: str) -> bool:
+    """Whether a pattern is evaluated as a template before it is compared.
+
+    An exact pattern always is. A regex or glob pattern with a raw `[` is a pattern as written: its
+    `[...]` are character classes (the api:match page's example `[-+]?[0-9]*.?[0-9]*`), not references.
+    One whose brackets are all escaped (`\\[0-9\\]`, the spelling of older editions of the same page) is a
+    template, so its escapes become the brackets of the pattern."""
+    if kind not in ("regex", "glob"):
+        return True
+    return "[" not in text.replace("\\[", "")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

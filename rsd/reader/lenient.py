@@ -14,7 +14,9 @@ adds or removes a line break, so line numbers survive; columns are mapped back t
 - a Unicode space (no-break space...) between attributes of a start tag becomes a space;
 - `--` inside a comment (which XML forbids) is blanked; comments are ignored anyway;
 - a `<` that cannot start markup (followed by a space, `=` or a digit) is a literal `<`; any other raw `<`
-  inside an attribute value becomes `&lt;` (only when lxml complains about one: a second try);
+  inside an attribute value becomes `&lt;` (only when lxml complains about one: a second try). XML forbids a
+  `<` in an attribute value, so those are not silent: `lt_in_values` lists where they are (the reader
+  reports RSD005);
 - a doubled attribute such as `xmlns:other="xmlns:other="URI"` becomes `xmlns:other="URI"`;
 - every prefix used but not declared on the root element (`api`, `rsb`, `arc`, `xs`, `other`, or any other)
   is declared on the root start tag (inserted after the tag name, on the same line).
@@ -98,6 +100,8 @@ class LenientResult:
     tags: tuple[TagPos, ...]
     error: Optional[str] = None
     error_pos: Optional[Pos] = None
+    # raw `<` read as `&lt;` inside attribute values: XML forbids them, so the reader reports each (RSD005)
+    lt_in_values: tuple[Pos, ...] = ()
 
 
 class _Edits:
@@ -230,6 +234,20 @@ def _plan_repairs(text: str, edits: _Edits, lt_in_values: bool = False) -> None:
         edits.add(at, at, decls)
 
 
+def _lt_in_values(text: str, lines: _Lines) -> tuple[Pos, ...]:
+    """Where a raw `<` stands inside a quoted attribute value of a start tag (comments and CDATA skipped)."""
+    found = []
+    for m in _ROOT_TAG.finditer(text):
+        if not m.group(1) or "<" not in m.group(2):
+            continue
+        for q in _IN_TAG.finditer(m.group(2)):
+            token = q.group(0)
+            if len(token) > 1:
+                base = m.start(2) + q.start()
+                found.extend(lines.pos(base + k) for k, ch in enumerate(token) if ch == "<")
+    return tuple(found)
+
+
 def _scan_tags(repaired: str, edits: _Edits, lines: _Lines) -> tuple[TagPos, ...]:
     tags: list[TagPos] = []
     for m in _TOKEN.finditer(repaired):
@@ -288,4 +306,6 @@ def parse_lenient(text: str) -> LenientResult:
         return LenientResult(text, None, (), msg, lines.pos(min(offset, len(text))))
     except ValueError as exc:  # e.g. characters lxml refuses in a str
         return LenientResult(text, None, (), str(exc), Pos(1, 1))
-    return LenientResult(text, root, _scan_tags(repaired, edits, lines))
+    # only a file where a `<` was repaired can have one in an attribute value (a quick test before the scan)
+    lt = _lt_in_values(text, lines) if repaired.count("&lt;") > text.count("&lt;") else ()
+    return LenientResult(text, root, _scan_tags(repaired, edits, lines), lt_in_values=lt)

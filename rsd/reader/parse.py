@@ -14,10 +14,12 @@ Diagnostic codes (stable; `rsd.check` reuses them, docs/diagnostics.md describes
   the closest keyword (`did you mean 'api:set'?`).
 - `RSD003` error — no `api:script` (or `rsb:`/`arc:`) root element.
 - `RSD004` error — `api:info` somewhere else than directly under the root script, or more than once.
+- `RSD005` error — a raw `<` inside an attribute value (XML forbids it; read as `&lt;` so the rest is checked).
 - `RSD011` error — the file or archive cannot be read (missing, unreadable, not a ZIP, bad encoding).
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from types import MappingProxyType
@@ -46,6 +48,7 @@ RSD001 = "RSD001"  # XML broken beyond repair
 RSD002 = "RSD002"  # unknown keyword
 RSD003 = "RSD003"  # no api:script root
 RSD004 = "RSD004"  # misplaced or duplicate api:info
+RSD005 = "RSD005"  # raw `<` in an attribute value
 RSD011 = "RSD011"  # file or archive cannot be read
 
 READER_CODES: Mapping[str, str] = MappingProxyType({
@@ -53,6 +56,7 @@ READER_CODES: Mapping[str, str] = MappingProxyType({
     RSD002: "unknown keyword",
     RSD003: "no api:script root element",
     RSD004: "api:info is misplaced or duplicated",
+    RSD005: "raw '<' in an attribute value",
     RSD011: "the file or archive cannot be read",
 })
 
@@ -298,7 +302,12 @@ def build_profile(text: str, path: str) -> Profile:
         pos = result.error_pos or Pos(1, 1)
         d = diagnostic(path, pos, RSD001, f"XML is not well-formed: {result.error}")
         return error_profile(path, result.text, d)
-    return _Builder(path, result.root, result.tags).profile(result.root, result.text)
+    profile = _Builder(path, result.root, result.tags).profile(result.root, result.text)
+    if result.lt_in_values:
+        lt = tuple(diagnostic(path, pos, RSD005, "raw '<' in an attribute value: XML does not allow it there",
+                              "write it as &lt;") for pos in result.lt_in_values)
+        profile = dataclasses.replace(profile, diagnostics=profile.diagnostics + lt)
+    return profile
 
 
 def decode(data: bytes) -> str:

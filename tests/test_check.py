@@ -110,7 +110,14 @@ def test_did_you_mean_type():
 
 
 def test_did_you_mean_operation():
-    assert _only("RSD108_unknown_operation.rsd", "RSD108").hint == "did you mean 'jsonproviderGet'?"
+    # one or two edits from an operation rsd runs is a typo (an error); far from every one, a warning
+    assert _only("RSD113_misspelt_operation.rsd", "RSD113").hint == "did you mean 'apisadoExecuteJSONGet'?"
+    assert _only("RSD108_unknown_operation.rsd", "RSD108").hint == (
+        "known operations: jsonproviderGet, xmlproviderGet, csvproviderGet, oauthGetAccessToken, coreListIndexes")
+    for op, code in [("jsonprovidrGet", "RSD113"), ("xmlproviderget", None), ("jsonprovierGt", "RSD113"),
+                     ("oauthGetAcessToken", "RSD113"), ("jsnprovderGt", "RSD108"), ("oauthGetUserInfo", None)]:
+        get = GET.replace("jsonproviderGet", op)
+        assert [c for c in codes_of(prof(get=get)) if c in ("RSD108", "RSD113")] == ([code] if code else []), op
 
 
 def test_did_you_mean_attribute():

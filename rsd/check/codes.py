@@ -49,6 +49,12 @@ _TABLE = (
          "`api:script` and appear once. Elsewhere, or a second time, it is not used as the table's "
          "declaration.",
          "Move the `api:info` directly under the root script, before the statements; merge duplicates."),
+    Code("RSD005", ERROR, "raw '<' in an attribute value",
+         "XML does not allow a `<` inside an attribute value (`exp=\"[n] < 5\"`): it must be written `&lt;`. "
+         "The XML readers of CData's products reject such a file, so a profile with one runs nowhere but here; "
+         "no public profile has one. rsd reads the rest of the file as if it were written `&lt;`, so the other "
+         "findings are still reported.",
+         "Write `&lt;` (or turn the comparison around: `[n] &gt;= 5` reads better than `5 &lt;= [n]` anyway)."),
     Code("RSD010", ERROR, "options file line is not NAME=VALUE",
          "An options file holds one connection option a line, `NAME=VALUE`; blank lines and lines starting "
          "with `#` are ignored. This line is neither.",
@@ -69,7 +75,8 @@ _TABLE = (
     Code("RSD103", ERROR, "api:else outside a conditional",
          "`api:else` runs when the test of its parent fails, so it must be a direct child of a conditional "
          "keyword (`api:if`, `api:check`, `api:equals`, `api:notequals`, `api:exists`/`api:notnull`, "
-         "`api:null`). Anywhere else it has no test to be the alternative of.",
+         "`api:null`, `api:match`), or of an `api:call`, where it runs when the call produced no item. Anywhere "
+         "else it has no test to be the alternative of.",
          "Move the `api:else` inside the conditional it belongs to, conventionally as its last child."),
     Code("RSD104", ERROR, "api:case or api:default outside api:select",
          "`api:case` and `api:default` are the branches of an `api:select`; outside one they have no value "
@@ -88,10 +95,10 @@ _TABLE = (
          "`api:enum`. Outside one there is nothing to leave.",
          "Move the statement into a loop body, or use `api:throw` to stop the script."),
     Code("RSD108", WARNING, "unknown operation",
-         "The `op` of `api:call`/`api:push` is not an operation rsd implements. The known ones are "
-         "jsonproviderGet, apisadoExecuteJSONGet, xmlproviderGet, csvproviderGet (the request operations), "
-         "coreListIndexes and oauthGetAccessToken (driver built-ins). A call to another operation fails when "
-         "it runs.",
+         "The `op` of `api:call`/`api:push` is not an operation rsd implements, nor close to one (that is "
+         "RSD113). The known ones are jsonproviderGet, apisadoExecuteJSONGet, xmlproviderGet, csvproviderGet "
+         "(the request operations), oauthGetAccessToken and coreListIndexes (driver built-ins rsd runs). A "
+         "call to another operation fails when it runs.",
          "Use one of the known operations; for a JSON API that is `jsonproviderGet`."),
     Code("RSD109", WARNING, "no GET method",
          "`rsd run` runs the profile's `<api:script method=\"GET\">` block (a SELECT). This profile has "
@@ -100,7 +107,7 @@ _TABLE = (
     Code("RSD110", ERROR, "invalid parameter value",
          "The parameter takes one of a fixed set of values and this is none of them: `api:if operator` "
          "(null, notnull, hasvalue, equals, equalsignorecase, notequals, lessthan, greaterthan), "
-         "`api:case match` (exact, regex, glob), `action` on a conditional (break, continue), or "
+         "`api:case match` and `api:match type` (exact, regex, glob), `action` on a conditional (break, continue), or "
          "`api:script method` (GET, POST, PUT, MERGE, PATCH, DELETE).",
          "Use one of the values listed in the message."),
     Code("RSD111", WARNING, "duplicate column",
@@ -111,6 +118,22 @@ _TABLE = (
          "The profile has no `api:info`, so it declares no columns: rows have nothing to carry and the "
          "table has no name but the file's.",
          "Add `<api:info title=\"...\">` with one `<attr name=\"...\" other:xPath=\"...\"/>` per column."),
+    Code("RSD113", ERROR, "misspelt operation",
+         "The `op` of `api:call`/`api:push` is one or two edits (a letter added, dropped, changed or two swapped) "
+         "away from an operation rsd runs, and is none itself: a typo such as `apisadoExecuteJSONGett`. The "
+         "call would fail when it runs. (An operation far from every known one is RSD108, a warning: it may be "
+         "a driver built-in rsd does not know.)",
+         "Use the operation the hint names."),
+    Code("RSD114", ERROR, "column or input without a name",
+         "An `attr` (column) or `input` of `api:info` has no `name` (or an empty one). A column is read and "
+         "written by its name, so a nameless column can hold nothing; a nameless input cannot be passed.",
+         "Add `name=\"...\"`, or remove the element."),
+    Code("RSD115", WARNING, "header HTTP cannot carry",
+         "A request header set in the profile (`Header:Name#N`/`Header:Value#N`, or a `CustomHeaders` line) has "
+         "a line break or another control character in its value, or a name that is not an HTTP token "
+         "(RFC 9110 §5.1, §5.5). Blanks around a value are fine: they are not part of it and are not sent.",
+         "Remove the control character (a header value is one line); write the name with letters, digits and "
+         "`-`."),
     # --- 2xx: templates and formatters ---------------------------------------------------------
     Code("RSD201", ERROR, "template syntax error",
          "A value with `[...]` expressions could not be parsed: an unclosed `[` or `(`, an unterminated "
@@ -163,12 +186,15 @@ _TABLE = (
     Code("RSD405", ERROR, "unknown DataModel",
          "`DataModel` is one of DOCUMENT (the default), FLATTENEDDOCUMENTS and RELATIONAL (case-insensitive). "
          "Any other value cannot be mapped.",
-         "Use `DOCUMENT` or `FLATTENEDDOCUMENTS`."),
-    Code("RSD406", ERROR, "DataModel RELATIONAL is not supported",
-         "RELATIONAL splits a document into one table per path with generated keys. rsd's runner does not "
-         "implement it yet; rather than produce different rows than a CData driver would, it refuses.",
-         "Use `DOCUMENT` (nested arrays as JSON text) or `FLATTENEDDOCUMENTS` (nested arrays joined to "
-         "their parent)."),
+         "Use `DOCUMENT`, `FLATTENEDDOCUMENTS` or `RELATIONAL`."),
+    Code("RSD406", ERROR, "DataModel RELATIONAL paths are not one table",
+         "With `DataModel=RELATIONAL` a profile is one table of CData's relational model: the last path of the "
+         "`JSONPath`/`XPath` list is the table, and the paths before it are its ancestors, whose keys fill the "
+         "`<name>_id` foreign-key columns (`$.people;$.people.vehicles` gives the vehicles table with `_id` "
+         "and `people_id`). A listed path that is not an ancestor of the last one (a sibling such as "
+         "`$.people;$.orders`) names a second table, which one profile cannot produce. (Until rsd ran "
+         "RELATIONAL, this code refused the data model itself.)",
+         "List the table's ancestor paths first and its own path last; write one profile per table."),
     Code("RSD407", WARNING, "path index evaluated as a template",
          "In `api:set` every `[...]` is an expression, so a path such as `$.items[0]` or `/a/b[1]` loses its "
          "index: `[0]` reads an attribute named `0`, which is empty. A driver does the same, so the profile "

@@ -9,7 +9,8 @@ from typing import Mapping, Optional
 
 from ..formatters import REGISTRY
 from ..mapping import KNOWN_DATA_MODELS, KNOWN_TYPES, SUPPORTED_DATA_MODELS  # noqa: F401  (for the rules)
-from ..mapping import validate_path as _validate_path
+from ..mapping import path_problem as _path_problem
+from ..mapping import relational_problem as _relational_problem
 from ..template import TemplateSyntaxError, compile_template  # noqa: F401  (for the rules)
 
 
@@ -18,9 +19,16 @@ def formatters() -> Mapping[str, object]:
     return REGISTRY
 
 
-def validate_path(path: str, kind: str) -> Optional[str]:
-    """None when `path` is valid for a document of `kind` ("json" or "xml"), else why not."""
-    return _validate_path(path, kind)
+def validate_path(path: str, kind: str) -> Optional[tuple[str, Optional[int]]]:
+    """None when `path` is valid for a document of `kind` ("json" or "xml"), else why not and the offset in
+    `path` where it goes wrong (None when unknown)."""
+    err = _path_problem(path, kind)
+    return None if err is None else (str(err), err.offset)
+
+
+def relational_problem(paths: str, kind: str) -> Optional[str]:
+    """Why a RELATIONAL profile's `;`-list of repeating paths is not one table, or None."""
+    return _relational_problem(paths, kind)
 
 
 def known_types() -> frozenset[str]:

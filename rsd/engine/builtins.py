@@ -1,5 +1,5 @@
 """The driver built-in operations rsd runs besides the provider operations: `oauthGetAccessToken` and
-`coreListIndexes` (rsd-format.md §8).
+`coreListIndexes` (docs/reference/rsd-format.md §8).
 
 Owns: what each of them reads from a call's input and what it yields, registered in `operations.OPERATIONS`
 with `@operation` (so `rsd check` knows them from the same table). Must not: interpret statements, build API

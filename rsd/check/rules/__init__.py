@@ -16,13 +16,14 @@ from .credentials import rule_credentials
 from .pagination import rule_paging
 from .paths import rule_data_model, rule_paths, rule_types
 from .references import rule_templates
-from .structure import rule_keywords, rule_structure
+from .structure import rule_headers, rule_keywords, rule_structure
 
 __all__ = ["RULES", "Rule", "did_you_mean"]
 
 RULES: tuple[Rule, ...] = (
     rule_keywords,
     rule_structure,
+    rule_headers,
     rule_templates,
     rule_paths,
     rule_types,

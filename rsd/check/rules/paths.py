@@ -31,15 +31,17 @@ def _doc_kind(f: Facts) -> str:
     return "xml" if kinds == {"xml"} else "json"
 
 
-def _bad_paths(value: str, kind: str) -> Iterator[tuple[int, str]]:
-    """(offset of the entry in `value`, message) for each `;`-separated entry that does not parse."""
+def _bad_paths(value: str, kind: str) -> Iterator[tuple[int, str, str]]:
+    """(offset in `value`, message, entry) for each `;`-separated entry that does not parse: the offset of the character
+    where it goes wrong when the parser says (`$.results)`: the `)`), else of the entry."""
     pos = 0
     for part in value.split(";"):
         entry = part.strip()
         if entry:
-            err = deps.validate_path(entry, kind)
-            if err:
-                yield pos + part.index(entry), err
+            problem = deps.validate_path(entry, kind)
+            if problem:
+                err, at = problem
+                yield pos + part.index(entry) + (at or 0), err, entry
         pos += len(part) + 1
 
 
@@ -64,9 +66,9 @@ def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
                 continue
         if not a.raw and (not is_literal(value) or "\\" in value):
             continue  # a template (or escapes): checked once it has a value, at run time
-        for off, err in _bad_paths(value, kind):
+        for off, err, entry in _bad_paths(value, kind):
             loc = src.at(a.param, off) if a.param is not None else a.node.loc
-            c = _path_code(code, value[off:].lstrip())
+            c = _path_code(code, entry)
             yield diag(c, loc, f"invalid {'JSONPath' if c == 'RSD401' else 'XPath'} in {a.target.value.strip()}: {err}")
     info = f.profile.info
     if info is None:
@@ -75,8 +77,8 @@ def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
         p = next((p for k, p in c.params.items() if k.split(":")[-1] == "xpath"), None)
         if p is None or not p.value.strip():
             continue
-        for off, err in _bad_paths(p.value, kind):
-            yield diag(_path_code("RSD402", p.value[off:]), src.at(p, off),
+        for off, err, entry in _bad_paths(p.value, kind):
+            yield diag(_path_code("RSD402", entry), src.at(p, off),
                        f"invalid path in {p.name} of column '{c.name}': {err}")
 
 
@@ -103,14 +105,29 @@ def rule_types(f: Facts, src: Source) -> Iterator[Diagnostic]:
 
 
 def rule_data_model(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    kind = _doc_kind(f)
     for a in f.assignments:
         if a.base != "datamodel" or not a.value or not is_literal(a.value):
             continue
         value = a.value.strip()
         loc = src.at(a.param) if a.param is not None else a.node.loc
-        if value.upper() in deps.KNOWN_DATA_MODELS and value.upper() not in deps.SUPPORTED_DATA_MODELS:
-            yield diag("RSD406", loc, "DataModel RELATIONAL is not supported by rsd yet",
-                       "use DOCUMENT (nested arrays as JSON text) or FLATTENEDDOCUMENTS")
-        elif value.upper() not in deps.KNOWN_DATA_MODELS:
+        if value.upper() not in deps.KNOWN_DATA_MODELS:
             yield diag("RSD405", loc, f"unknown DataModel \"{value}\" (DOCUMENT, FLATTENEDDOCUMENTS, RELATIONAL)",
                        did_you_mean(value.upper(), deps.SUPPORTED_DATA_MODELS))
+        elif value.upper() == "RELATIONAL":
+            yield from _relational_paths(f, src, a.item, kind)
+
+
+def _relational_paths(f: Facts, src: Source, item: str, kind: str) -> Iterator[Diagnostic]:
+    """RSD406: the repeating paths written beside a RELATIONAL DataModel (same item) must be one table's chain."""
+    for a in f.assignments:
+        if a.item != item or a.base not in ("jsonpath", "xpath", "repeatelement") or not a.value:
+            continue
+        if (not a.raw and not is_literal(a.value)) or list(_bad_paths(a.value, kind)):
+            continue  # a template is checked at run time; a path that does not parse is RSD401/RSD402
+        problem = deps.relational_problem(a.value, kind)
+        if problem:
+            loc = src.at(a.param) if a.param is not None else a.node.loc
+            yield diag("RSD406", loc, problem.replace("DataModel=RELATIONAL: ", "DataModel RELATIONAL: "),
+                       "list the table's ancestor paths first and the table's own path last, e.g. "
+                       "$.people;$.people.vehicles")

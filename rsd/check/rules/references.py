@@ -21,13 +21,17 @@ def _template_params(n: ast.Node):
     """(param or None, text) of every evaluated value of node `n`: parameters and body text."""
     if isinstance(n, ast.Unknown):
         return
-    raw_case = isinstance(n, ast.Case) and (n.value("match") or "exact").strip().lower() in ("regex", "glob")
+    raw_pattern = None
+    if isinstance(n, (ast.Case, ast.Match)):
+        pattern, kind = ast.pattern_of(n)
+        if pattern is not None and not ast.pattern_is_template(pattern.value, kind):
+            raw_pattern = pattern  # a regex or glob with [...] classes is a pattern as written, not a template
     for key, p in n.params.items():
         if key.startswith("xmlns"):
             continue
         if isinstance(n, ast.SetC) and key == "value":
             continue
-        if raw_case and key == "value":
+        if p is raw_pattern:
             continue
         if key == "exp" and isinstance(n, ast.If):
             yield p, p.value

@@ -44,6 +44,13 @@ class PageCallback(Protocol):
     def __call__(self, pages: int, rows: int, /) -> None: ...
 
 
+class RetryCallback(Protocol):
+    """`on_retry=`: receives one line per retried request (what failed, the attempt, the wait), secrets already
+    redacted; `rsd run` prints them on stderr."""
+
+    def __call__(self, line: str, /) -> None: ...
+
+
 class FinishCallback(Protocol):
     """`on_finish=`: called once the last page is in, before the output is committed (stop a progress display)."""
 
@@ -109,14 +116,32 @@ def make_policy(allow_origins: Sequence[str] = ()) -> TrustPolicy:
 
 
 def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[TraceCallback] = None,
-                policy: Optional[TrustPolicy] = None) -> HttpClient:
-    """One HTTP client for the run, with the authentication the options ask for and the run's trust policy."""
+                policy: Optional[TrustPolicy] = None, *, auth: Any = None, retries: Optional[int] = None,
+                retry_max_wait: Optional[float] = None, on_retry: Optional[RetryCallback] = None) -> HttpClient:
+    """One HTTP client for the run, with the authentication the options ask for (or `auth`, an object of
+    `rsd.http.auth` shared by several runs, whose token requests then go through this client), the run's trust
+    policy, its retry budget (`retries`, `retry_max_wait` seconds at most between two attempts) and `on_retry`."""
     from .http.client import HttpClient
     from .options import auth_from_options, proxies, timeout
 
+    budget: dict[str, Any] = {}
+    if retries is not None:
+        if int(retries) < 0:
+            raise OptionError(f"--retries must be 0 or more, not {retries}")
+        budget["max_retries"] = int(retries)
+    if retry_max_wait is not None:
+        if float(retry_max_wait) < 0:
+            raise OptionError(f"--retry-max-wait must be 0 or more seconds, not {retry_max_wait:g}")
+        budget["max_backoff"] = float(retry_max_wait)
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
-                        policy=policy)
-    client.auth = auth_from_options(options, client=client, redactor=redactor)
+                        policy=policy, **budget)
+    client.on_retry = on_retry
+    if auth is None:
+        client.auth = auth_from_options(options, client=client, redactor=redactor)
+    else:
+        client.auth = auth
+        if hasattr(auth, "client"):
+            auth.client = client  # its token requests are this run's (counted, traced, retried)
     return client
 
 
@@ -174,13 +199,18 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         on_page: Optional[PageCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
         job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False, method: str = "GET",
         on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None,
-        strict: bool = False, allow_origins: Sequence[str] = ()) -> Summary:
+        strict: bool = False, allow_origins: Sequence[str] = (), auth: Any = None,
+        retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
+        on_retry: Optional[RetryCallback] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
     tables loaded through a staging table and swapped in one transaction). `mode` defaults to truncate (upsert
     for an `incremental` load). With `strict`, a run whose summary has warnings (a repeating element
     or a column path that matched nothing) fails the same way.
+    `auth` (an object of `rsd.http.auth`, e.g. a job's `oauth2` step's, shared by several runs) replaces the
+    authentication the options ask for; `retries`, `retry_max_wait` and `on_retry` set the retry budget and report
+    each retry (`make_client`).
     """
     from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, record_run, sink_columns
@@ -200,7 +230,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         table_name = table or prof.title
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
                                variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-        client = make_client(opts, redactor, trace, make_policy(allow_origins))
+        client = make_client(opts, redactor, trace, make_policy(allow_origins), auth=auth, retries=retries,
+                             retry_max_wait=retry_max_wait, on_retry=on_retry)
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page)
@@ -271,7 +302,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
              connection: Optional[str], inputs: Optional[Mapping[str, str]], variables: Optional[Mapping[str, str]],
              limit: Optional[int], max_pages: Optional[int], redactor: Optional[Redactor],
              trace: Optional[TraceCallback], on_page: Optional[PageCallback], base_dir: str, resolved: bool,
-             method: str, batch: Optional[int] = None,
+             method: str, client_settings: Mapping[str, Any], batch: Optional[int] = None,
              allow_origins: Sequence[str] = ()) -> tuple[Runner, HttpClient]:
     """The runner of a run without an output, and its HTTP client (which the caller closes)."""
     from .engine.runner import BATCH, Runner
@@ -280,7 +311,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-    client = make_client(opts, redactor, trace, make_policy(allow_origins))
+    client = make_client(opts, redactor, trace, make_policy(allow_origins), **client_settings)
     try:
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
                         method=method, limit=int(limit) if limit else None,
@@ -296,11 +327,15 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
             limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
             trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-            resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = ()) -> RunResult:
+            resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
+            retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
+            on_retry: Optional[RetryCallback] = None) -> RunResult:
     """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
     less the output ones. For results that fit in memory; `iter_rows` streams."""
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
-                              redactor, trace, on_page, base_dir, resolved, method, allow_origins=allow_origins)
+                              redactor, trace, on_page, base_dir, resolved, method,
+                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry),
+                              allow_origins=allow_origins)
     rows: list[Row] = []
     try:
         summary = runner.run(rows.extend)
@@ -321,7 +356,9 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
               limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
               trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-              resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = ()) -> Iterator[Row]:
+              resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
+              retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
+              on_retry: Optional[RetryCallback] = None) -> Iterator[Row]:
     """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
     output ones. Nothing is written or committed anywhere.
 
@@ -331,8 +368,9 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
     run's HTTP session is closed.
     """
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
-                              redactor, trace, on_page, base_dir, resolved, method, batch=_STREAM_BATCH,
-                              allow_origins=allow_origins)
+                              redactor, trace, on_page, base_dir, resolved, method,
+                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry),
+                              batch=_STREAM_BATCH, allow_origins=allow_origins)
     pages: queue.Queue[object] = queue.Queue(maxsize=2)
     stopped = threading.Event()
 

@@ -1,7 +1,7 @@
 """Incremental loads (docs/reference/contract.md §11, docs/targets.md "Incremental loads"): `--incremental COLUMN
---since-input NAME`, `--full-refresh`, and a job step's `incremental = { cursor = ..., input = ... }`, against the demo API's contacts,
-whose records gain a later `updated_at` between runs (`DemoServer.touch`/`add`) and which filters on
-`?updated_since=` (inclusive).
+--since-input NAME`, `--full-refresh`, and a job step's `incremental = { cursor = ..., input = ... }`, against the
+demo API's contacts, whose records gain a later `updated_at` between runs (`DemoServer.touch`/`add`) and which
+filters on `?updated_since=` (inclusive).
 
 The issue's "done when": an incremental job run twice, the second run asking only for records at or after the mark,
 every record exactly once in the table, and a SIGKILL during the second run leaving table and mark as the first run

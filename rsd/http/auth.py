@@ -217,6 +217,8 @@ class OAuth2Auth:
         self.refreshes = 0  # tokens obtained in this run
         self.rotations = 0  # refresh tokens the endpoint replaced
         self.instance_url: Optional[str] = None  # Salesforce
+        self.last_response: dict = {}  # the latest token response (a job's oauth2 step sets variables from it)
+        self.obtained_at: Optional[float] = None  # clock() when the latest token was obtained
         self.warnings: list[str] = []
         for secret in (endpoint.client_secret, refresh_token, password, access_token):
             self.redactor.add(secret)
@@ -271,6 +273,8 @@ class OAuth2Auth:
         started = self.clock()
         payload = self.endpoint.request(self.client, grant, fields, self.redactor)
         self._token = str(payload["access_token"])
+        self.last_response = payload
+        self.obtained_at = started
         self.refreshes += 1
         lifetime = _seconds(payload.get("expires_in"))
         if lifetime is not None and lifetime > 0:
@@ -344,12 +348,13 @@ def write_secret_file(path: Path, value: str) -> None:
         raise
 
 
-def request_token(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,
-                  client_secret: Optional[str] = None, refresh_token: Optional[str] = None,
-                  username: Optional[str] = None, password: Optional[str] = None, scope: Optional[str] = None,
-                  client_auth: str = "body", params_in: str = "body", extra=None, headers=None,
-                  redactor: Optional[Redactor] = None, client=None) -> dict:
-    """One token request outside a run (a job's `oauth2` step): returns the token response as a dict."""
+def job_oauth2(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,
+               client_secret: Optional[str] = None, refresh_token: Optional[str] = None,
+               username: Optional[str] = None, password: Optional[str] = None, scope: Optional[str] = None,
+               client_auth: str = "body", params_in: str = "body", extra=None, headers=None,
+               redactor: Optional[Redactor] = None, client=None) -> OAuth2Auth:
+    """The auth of a job's `oauth2` step (its fields as keywords): call `access_token()` to obtain the token, read
+    `last_response`; query steps that name the step (`auth = "token"`) share it, so it is refreshed for them."""
     redactor = redactor if redactor is not None else Redactor()
     for secret in (client_secret, refresh_token, password):
         redactor.add(secret)
@@ -366,15 +371,21 @@ def request_token(*, token_url: str, grant_type: str = "refresh_token", client_i
                              client_auth=client_auth, params_in=params_in, scope=scope,
                              extra=[(str(k), str(v)) for k, v in extra_pairs],
                              headers=[(str(k), str(v)) for k, v in header_pairs])
-    fields = {"refresh_token": [("refresh_token", refresh_token)],
-              "password": [("username", username), ("password", password or "")],
-              "client_credentials": []}[grant]
+    return OAuth2Auth(endpoint, grant, client=client, redactor=redactor, refresh_token=refresh_token,
+                      username=username, password=password)
+
+
+def request_token(*, client=None, redactor: Optional[Redactor] = None, **fields) -> dict:
+    """One token request outside a run: returns the token response as a dict (`fields` as for `job_oauth2`)."""
+    redactor = redactor if redactor is not None else Redactor()
     own_client = client is None
     if own_client:
         from .client import HttpClient
         client = HttpClient(redactor=redactor)
     try:
-        return endpoint.request(client, grant, fields, redactor)
+        auth = job_oauth2(client=client, redactor=redactor, **fields)
+        auth.access_token()
+        return auth.last_response
     finally:
         if own_client:
             client.close()

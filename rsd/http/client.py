@@ -94,6 +94,8 @@ class HttpClient:
         self.requests = 0
         self.retries = 0
         self.bytes = 0
+        #: called with one redacted line per retry (what failed, attempt, wait): `rsd run` shows every wait
+        self.on_retry: Optional[Callable[[str], None]] = None
 
     # -- public ---------------------------------------------------------------------------------
     def request(self, method: str, url: str, *, headers: HeadersArg = None, data=None,
@@ -142,6 +144,8 @@ class HttpClient:
                     delay = self._delay(attempt, None)
                     self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)}); "
                                 f"retry {attempt} of {self.max_retries} in {delay:.2f} s")
+                    self._retrying(f"{self._describe(method, shown_url, page)}: {t.reason}; "
+                                   f"retry {attempt} of {self.max_retries} in {delay:.1f} s")
                     self._wait(delay)
                     continue
                 self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)})")
@@ -158,10 +162,16 @@ class HttpClient:
                     unauthorized_retried = True
                     self._count_retry()
                     self._trace(line + "; token refreshed, sending again")
+                    self._retrying(f"{self._describe(method, shown_url, page)}: HTTP 401; the access token was "
+                                   f"refreshed, sending again")
                     continue
             if status in retry_statuses and attempt <= self.max_retries:
                 delay = self._delay(attempt, resp.headers.get("Retry-After"))
                 self._trace(line + f"; retry {attempt} of {self.max_retries} in {delay:.2f} s")
+                waited = " (Retry-After)" if resp.headers.get("Retry-After") else ""
+                self._retrying(f"{self._describe(method, shown_url, page)}: HTTP {status}"
+                               f"{(' ' + resp.reason) if resp.reason else ''}; retry {attempt} of {self.max_retries} "
+                               f"in {delay:.1f} s{waited}")
                 self._wait(delay)
                 continue
             self._trace(line)
@@ -362,6 +372,10 @@ class HttpClient:
     def _trace(self, line: str) -> None:
         if self.trace is not None:
             self.trace(self.redactor.redact(line))
+
+    def _retrying(self, line: str) -> None:
+        if self.on_retry is not None:
+            self.on_retry(self.redactor.redact(line))
 
 
 # -- helpers -----------------------------------------------------------------------------------------

@@ -136,6 +136,7 @@ def check_job(path: str) -> list[Diagnostic]:
         diag("JOB001", "error", "the job has no steps", where.find("[variables]") or 1,
              "add [[steps]] tables: type = \"oauth2\", \"python\" or \"query\"")
     seen_names: dict[str, int] = {}
+    oauth2_steps: list[str] = []
     for step in job.steps:
         line, _ = where.step(step.index)
         label = f"step {step.name!r}"
@@ -166,6 +167,7 @@ def check_job(path: str) -> list[Diagnostic]:
         if step.type == "oauth2":
             sets = step.fields.get("set") if isinstance(step.fields.get("set"), dict) else DEFAULT_SET
             defined.update(sets.keys())
+            oauth2_steps.append(step.name)
         elif step.type == "python" and isinstance(step.fields.get("script"), str):
             script = job.base_dir / step.fields["script"]
             sline = where.field(step.index, "script")
@@ -188,7 +190,11 @@ def check_job(path: str) -> list[Diagnostic]:
                          f"step sets", sline, f"add {name} to [variables] (a python step sees variables as "
                          f"globals), or pass --var {name}=VALUE")
             defined.update(_UPDATE_CALL.findall(text))
-        elif step.type == "query" and isinstance(step.fields.get("profile"), str):
+        if step.type == "query" and "auth" in step.fields and step.fields["auth"] not in oauth2_steps:
+            diag("JOB008", "error", f"{label}: auth = {step.fields['auth']!r} names no oauth2 step before it",
+                 where.field(step.index, "auth"), "auth names an earlier step of type oauth2"
+                 + (f": {', '.join(repr(n) for n in oauth2_steps)}" if oauth2_steps else ""))
+        if step.type == "query" and isinstance(step.fields.get("profile"), str):
             prof = job.base_dir / step.fields["profile"]
             if not prof.exists():
                 diag("JOB007", "error", f"{label}: profile {str(prof)!r} does not exist",

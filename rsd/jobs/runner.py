@@ -11,7 +11,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Optional
 
-from ..errors import InvalidInputError, RsdError, RunError
+from ..errors import HttpError, InvalidInputError, RsdError, RunError
 from ..secrets import is_secret_variable
 from .spec import DEFAULT_SET, Job, Step, StepResult, _toml_text
 
@@ -83,6 +83,10 @@ class JobRunner:
         self.record = record
         self.variables: dict[str, str] = {}
         self.results: list[StepResult] = []
+        #: the live auth of each oauth2 step (by step name): query steps with `auth = "NAME"` share it
+        self.auths: dict = {}
+        self._set_by: dict[str, str] = {}  # variable -> the oauth2 step that set it
+        self._token_client = None  # the HTTP client of the oauth2 steps' token requests, for the whole job
 
     def resolve(self, text: str, what: Optional[str] = None) -> str:
         from ..refs import resolve_refs
@@ -111,6 +115,13 @@ class JobRunner:
         for name, value in self.job.variables.items():
             if name not in self.cli_variables:
                 self.variables[name] = self.resolve(value, f"{self.job.name}: variable {name}")
+        try:
+            return self._steps()
+        finally:
+            if self._token_client is not None:
+                self._token_client.close()
+
+    def _steps(self) -> list[StepResult]:
         for step in self.job.steps:
             self.on_start(step)
             started_wall = time.time()
@@ -194,7 +205,8 @@ class JobRunner:
 
     # -- steps -----------------------------------------------------------------------------------
     def _oauth2(self, step: Step, result: StepResult) -> None:
-        from ..http.auth import request_token
+        from ..http.auth import job_oauth2
+        from ..http.client import HttpClient
 
         f = self._resolve_all({k: v for k, v in step.fields.items() if k not in ("name", "type", "set")},
                               f"step {step.name}")
@@ -204,13 +216,19 @@ class JobRunner:
             raise InvalidInputError(f"step {step.name!r}: set must be a table, e.g. set = {{ access_token = "
                                     f"\"$.access_token\" }}")
         result.requests = 1
-        response = request_token(
+        if self._token_client is None:
+            self._token_client = HttpClient(redactor=self.redactor, trace=self.trace)
+        auth = job_oauth2(
             token_url=f["token_url"], grant_type=grant, client_id=f.get("client_id"),
             client_secret=f.get("client_secret"), refresh_token=f.get("refresh_token"),
             username=f.get("username"), password=f.get("password"), scope=f.get("scope"),
             client_auth=f.get("client_auth", "body"), params_in=f.get("params_in", "body"),
             extra=f.get("params") or {}, headers=f.get("headers") or {}, redactor=self.redactor,
+            client=self._token_client,
         )
+        auth.access_token()
+        response = auth.last_response
+        self.auths[step.name] = auth
         import json as _json
 
         from ..mapping import compile_value_path, parse_document
@@ -220,6 +238,7 @@ class JobRunner:
             if value is None:
                 raise RunError(f"the token response has no value at {path!r} for variable {name!r}")
             self.set_variable(name, str(value), secret=True)
+            self._set_by[name.lower()] = step.name
         result.detail = "set " + ", ".join(sets.keys())
 
     def _python(self, step: Step, result: StepResult) -> None:
@@ -271,17 +290,19 @@ class JobRunner:
         incremental = api.Incremental(self.resolve(str(inc.get("cursor") or ""), f"{what}: incremental.cursor"),
                                       self.resolve(str(inc.get("input") or ""), f"{what}: incremental.input"),
                                       f.get("full_refresh") is True) if isinstance(inc, dict) else None
-        summary = api.run(
-            str(self.job.base_dir / str(f["profile"])),
-            options=options, inputs=inputs, variables=self.variables,
-            connection=str(f["connection"]) if f.get("connection") else None,
-            options_file=str(self.job.base_dir / str(f["options_file"])) if f.get("options_file") else None,
-            output=output, fmt=f.get("format"), table=table, mode=mode,
-            limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
-            base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
-            trace=self.trace, on_page=self.on_page, incremental=incremental,
-            allow_origins=[self.resolve(str(u), f"{what}: allow_origins") for u in f.get("allow_origins") or ()],
-        )
+        auth = None
+        if f.get("auth"):
+            auth = self.auths.get(str(f["auth"]))
+            if auth is None:
+                raise InvalidInputError(f"{what}: auth = {str(f['auth'])!r} names no oauth2 step that ran before it",
+                                        hint="auth names an earlier step of type oauth2, whose token the step "
+                                             "then uses and refreshes")
+        try:
+            summary = self._run_query(step, f, options, inputs, output, table, mode, incremental, auth)
+        except HttpError as e:
+            if e.status == 401 and auth is None:
+                self._hint_expired_token(step, e)
+            raise
         result.rows, result.pages, result.requests = summary.rows, summary.pages, summary.requests
         result.detail = f"paging stopped: {summary.stop_reason}"
         if summary.incremental:
@@ -290,6 +311,42 @@ class JobRunner:
         result.target = getattr(summary, "target", None) or (output or "stdout")
         if "://" in result.target:
             result.target += f" table {summary.table}"
+
+    def _hint_expired_token(self, step: Step, error: HttpError) -> None:
+        """A 401 in a step that sends a token an earlier oauth2 step obtained: it may have expired."""
+        from .spec import _REF, _strings
+
+        used = {m.strip().lower() for text in _strings({k: step.fields.get(k) for k in ("options", "connection")})
+                for m in _REF.findall(text)}
+        sources = sorted({self._set_by[v] for v in used if v in self._set_by})
+        if not sources:
+            return
+        name = sources[0]
+        auth = self.auths.get(name)
+        age = ""
+        if auth is not None and auth.obtained_at is not None:
+            age = f" {time.monotonic() - auth.obtained_at:.0f} s ago"
+            lifetime = auth.last_response.get("expires_in")
+            if lifetime:
+                age += f", valid for {lifetime} s"
+        error.hint = (f"the access token from step {name!r} (obtained{age}) may have expired: add auth = "
+                      f"\"{name}\" to step {step.name!r} so it uses that step's credentials and refreshes the token "
+                      f"before it expires and on a 401 (docs/jobs.md)")
+
+    def _run_query(self, step: Step, f: dict, options, inputs, output, table, mode, incremental, auth):
+        from .. import api
+
+        return api.run(
+            str(self.job.base_dir / str(f["profile"])),
+            options=options, inputs=inputs, variables=self.variables,
+            connection=str(f["connection"]) if f.get("connection") else None,
+            options_file=str(self.job.base_dir / str(f["options_file"])) if f.get("options_file") else None,
+            output=output, fmt=f.get("format"), table=table, mode=mode,
+            limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
+            base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
+            trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth,
+            allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins") for u in f.get("allow_origins") or ()],
+        )
 
 
 def _script_line(exc: BaseException, filename: str) -> str:

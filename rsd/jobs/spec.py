@@ -24,7 +24,7 @@ KNOWN = {
     "python": ("name", "type", "script", "timeout"),
     "query": ("name", "type", "profile", "options", "inputs", "output", "table", "mode", "format", "limit",
               "max_pages", "connection", "options_file", "incremental", "full_refresh",
-              "allow_origins"),
+              "allow_origins", "auth"),
 }
 # Fields that must be TOML tables (name = value pairs), and fields that must be positive numbers.
 TABLE_FIELDS = ("set", "params", "headers", "options", "inputs", "incremental")

@@ -1,21 +1,29 @@
-"""Helpers for tests that run `rsd` as a subprocess against real servers on 127.0.0.1.
+"""Helpers for tests that run `rsd` against real servers on 127.0.0.1.
 
-`rsd(*args, env=..., cwd=...)` runs `python -m rsd.cli` in a clean environment (no `RSD_*`, `PYTEST_*`; `env`
-added) and returns a `Result` (exit code, stdout, stderr, and the text of every file the run wrote under `cwd`).
-`rsd_process(*args, cwd=...)` and `rsd_popen` run it in this process's environment and return the
-`subprocess` objects; `with_checkout(env)` puts this checkout on PYTHONPATH (any subprocess importing rsd).
+`rsd(*args, env=..., cwd=...)` runs the command line in this process, as click's `CliRunner` does: `rsd.cli.main`
+with stdout and stderr captured, stdin empty, `env` over this environment without `RSD_*`/`PYTEST_*` (and
+`COLUMNS=200`), in `cwd`; it returns a `Result` (exit code, stdout, stderr, and the text of every file the run
+wrote under `cwd`). From a thread other than the main one (tests that run several commands at once) it starts
+`python -m rsd` instead, with the same environment, since the process's streams, environment and folder cannot be
+shared. `rsd_process(*args, cwd=...)` runs it in this process too, in this environment, and returns a
+`subprocess.CompletedProcess`; `rsd_subprocess` and `rsd_popen` start a real process (for signals, kills and a
+fresh interpreter: mark those tests `slow`); `with_checkout(env)` puts this checkout on PYTHONPATH (any
+subprocess importing rsd).
 `secret_forms(s)` are the spellings a secret may leak in (as is, URL-encoded, base64, JSON-escaped);
 `assert_no_secret` checks a text for all of them. The profile texts are written for these tests.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
@@ -25,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
 ACCOUNTS = str(SAMPLES / "demo" / "Accounts.rsd")
 IN_PROFILE = str(SAMPLES / "oauth" / "InProfileToken.rsd")
-CLI = (sys.executable, "-m", "rsd.cli")
+CLI = (sys.executable, "-m", "rsd")
 
 #: every access token the demo server issues starts with this
 DEMO_TOKEN_PREFIX = "00DDEMO!"
@@ -49,8 +57,66 @@ def with_checkout(env: Mapping[str, str]) -> dict:
     return e
 
 
+def _clean_env(env: Optional[Mapping[str, str]]) -> dict:
+    e = {k: v for k, v in os.environ.items() if not k.startswith(("RSD_", "PYTEST_"))}
+    e.update(env or {})
+    e["COLUMNS"] = "200"
+    return e
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]):
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class _Stream(io.StringIO):
+    """A captured standard stream: named as the real one (messages name `stdout`), never a terminal."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+
+
+def _main_in_process(args, cwd=None, env: Optional[Mapping[str, str]] = None) -> tuple[int, str, str]:
+    """`rsd ARGS` through `rsd.cli.main` in this process -> (exit code, stdout, stderr)."""
+    from rsd.cli import main
+
+    out, err = _Stream("<stdout>"), _Stream("<stderr>")
+    previous = os.getcwd()
+    stdin = sys.stdin
+    with contextlib.ExitStack() as stack:
+        if env is not None:
+            stack.enter_context(_environment(env))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        sys.stdin = io.StringIO("")
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse errors, --version, --help
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        finally:
+            sys.stdin = stdin
+            os.chdir(previous)
+    return code, out.getvalue(), err.getvalue()
+
+
 def rsd_process(*args, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`rsd ARGS` in this process's environment, in `cwd` (default: the checkout) -> CompletedProcess (text)."""
+    """`rsd ARGS` in this process and its environment, in `cwd` (default: the checkout) -> CompletedProcess."""
+    code, stdout, stderr = _main_in_process(args, cwd=cwd or ROOT)
+    return subprocess.CompletedProcess([*CLI, *map(str, args)], code, stdout, stderr)
+
+
+def rsd_subprocess(*args, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`rsd ARGS` as a new process in this process's environment, in `cwd` (default: the checkout)."""
     return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, cwd=cwd or ROOT,
                           env=with_checkout(os.environ), timeout=timeout)
 
@@ -61,19 +127,23 @@ def rsd_popen(*args, cwd=None) -> subprocess.Popen:
                             cwd=cwd or ROOT, env=with_checkout(os.environ))
 
 
-def rsd(*args: str, env: Optional[dict] = None, cwd: Optional[os.PathLike] = None, timeout: float = 60) -> Result:
-    e = {k: v for k, v in os.environ.items() if not k.startswith(("RSD_", "PYTEST_"))}
-    e.update(env or {})
-    e["COLUMNS"] = "200"
+def rsd(*args: str, env: Optional[dict] = None, cwd: Optional[os.PathLike] = None, timeout: float = 60,
+        fresh: bool = False) -> Result:
+    """`rsd ARGS` in this process (`fresh=True`: a new interpreter, e.g. for a stub module on `PYTHONPATH`)."""
+    e = _clean_env(env)
     before = _snapshot(cwd) if cwd else {}
-    done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=with_checkout(e),
-                          cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+    if threading.current_thread() is threading.main_thread() and not fresh:
+        code, stdout, stderr = _main_in_process(args, cwd=cwd, env=e)
+    else:
+        done = subprocess.run([*CLI, *args], capture_output=True, text=True, env=with_checkout(e),
+                              cwd=cwd, timeout=timeout, stdin=subprocess.DEVNULL)
+        code, stdout, stderr = done.returncode, done.stdout, done.stderr
     files = {}
     if cwd:
         for p, stamp in _snapshot(cwd).items():
             if before.get(p) != stamp:  # written by the run
                 files[str(p)] = read_any(p)
-    return Result(done.returncode, done.stdout, done.stderr, files)
+    return Result(code, stdout, stderr, files)
 
 
 def _snapshot(folder) -> dict:

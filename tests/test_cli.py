@@ -106,6 +106,7 @@ def test_help_teaches():
     assert "${env:NAME}" in p.stdout and "examples:" in p.stdout
 
 
+@pytest.mark.slow  # the whole demo: a server, a job and seven profiles with 1 s tokens
 def test_demo_runs_the_whole_workflow(tmp_path):
     db = tmp_path / "demo.db"
     p = rsd_process("demo", "--db", db, cwd=tmp_path)

@@ -249,7 +249,8 @@ def test_every_reference_kind_through_the_cli(tmp_path):
                 "-o", f"BaseURL={base}", "-o", f"OAuthAccessTokenURL={base}/oauth2/token",
                 "-o", "OAuthClientId=${cmd:" + sys.executable + " -c \"print('" + CLIENT_ID + "')\"}",
                 "-o", "OAuthClientSecret=${keyring:rsdtest/client}", "--var", "grant=REFRESH", "-f", "json",
-                env={"PYTHONPATH": str(keyring_stub), "STUB_KEYRING_rsdtest_client": CLIENT_SECRET}, cwd=tmp_path)
+                env={"PYTHONPATH": str(keyring_stub), "STUB_KEYRING_rsdtest_client": CLIENT_SECRET}, cwd=tmp_path,
+                fresh=True)  # a new interpreter, which imports the stub keyring from PYTHONPATH
     assert r.code == 0, r.stderr
     assert r.stdout.count('"id"') == 6
     assert_no_secret(r.everything(), oauth_secrets(server))

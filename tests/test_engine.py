@@ -277,6 +277,7 @@ def test_404_ends_the_run_with_the_servers_text(srv, tmp_path):
     assert "not_found" in str(e.value) or "not found" in str(e.value).lower()
 
 
+@pytest.mark.slow  # waits out the retries of truncated bodies
 def test_truncated_body_is_an_error_not_short_data(srv, tmp_path):
     with pytest.raises(RunError) as e:
         collect(_fault_profile(tmp_path, "truncate=1&amp;fail_times=all"), srv)

@@ -79,6 +79,7 @@ incremental = {{ cursor = "updated_at", input = "updated_since" }}
 
 
 # -- the "done when" ---------------------------------------------------------------------------------------
+@pytest.mark.slow  # kills a separate process
 def test_job_run_twice_loads_changes_only_and_a_kill_in_between_leaves_table_and_mark(srv, db, tmp_path):
     job = write_job(tmp_path, srv, db)
     first = rsd_process("job", "run", job, "-q")

@@ -47,6 +47,7 @@ def big_srv():
         yield s
 
 
+@pytest.mark.slow  # kills a separate process
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 def test_killed_mid_paging_leaves_previous_table_and_rerun_equals_clean_run(big_srv, db, tmp_path, sig):
     srv = big_srv

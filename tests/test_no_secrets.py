@@ -33,6 +33,9 @@ except ImportError:  # tests/ imported as a package
     from tests.servers import serve
     from tests.servers.oauth_server import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, OAuthServer
 
+#: every scenario is a separate `rsd` process (they run concurrently): the slow, end-to-end audit
+pytestmark = pytest.mark.slow
+
 # secrets of the scenarios below (besides the demo's and the OAuth test server's)
 API_KEY = "api-key-Hq72mZ0pL"
 WRONG_API_KEY = "wrong-key-Vb61nT9s"  # a literal in CustomHeaders: secret by its header's name

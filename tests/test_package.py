@@ -122,3 +122,14 @@ def test_the_wheel_installs_in_a_fresh_venv_and_rsd_demo_runs(version, wheel, tm
     samples = Path(where.stdout.splitlines()[0]).parent / "samples"
     checked = run(str(venv / "bin" / "rsd"), "check", str(samples))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_ci_runs_readmes_test_command_then_the_slow_tests():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```sh\n(.*?)```", readme, re.S).group(1).splitlines()
+    assert first_block[1] == ".venv/bin/python -m pytest -q -m 'not slow'"  # install + demo, then the tests
+    ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+          if line.startswith(".venv/bin/python -m pytest")]
+    assert ci == [first_block[1], ".venv/bin/python -m pytest -q -m slow"]
+    markers = PYPROJECT["tool"]["pytest"]["ini_options"]["markers"]
+    assert any(m.startswith("slow:") for m in markers)

@@ -476,6 +476,7 @@ def wait_for_pages(proc, progress, pages, timeout=30.0):
     raise AssertionError("helper made no progress")
 
 
+@pytest.mark.slow  # kills a separate process
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGTERM-handled"])
 def test_killed_run_leaves_previous_table_and_next_run_succeeds(db, tmp_path, how):
     table = "killed"

@@ -407,6 +407,7 @@ def templates(draw, depth=0):
     return "".join(src), "".join(out)
 
 
+@pytest.mark.slow  # a property test over many generated templates
 @settings(max_examples=300, deadline=None)
 @given(templates())
 def test_generated_templates_render_as_the_model_says_and_round_trip(case):

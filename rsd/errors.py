@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -55,7 +55,7 @@ class Diagnostic:
             text += f"\n    hint: {self.hint}"
         return text
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "path": self.loc.path,
             "line": self.loc.line,
@@ -96,7 +96,7 @@ class InvalidInputError(RsdError):
 class ProfileError(InvalidInputError):
     """A profile that cannot be read or compiled; carries the diagnostics."""
 
-    def __init__(self, message: str, diagnostics: tuple[Diagnostic, ...] = (), **kw):
+    def __init__(self, message: str, diagnostics: tuple[Diagnostic, ...] = (), **kw: Any) -> None:
         super().__init__(message, **kw)
         self.diagnostics = diagnostics
 
@@ -116,7 +116,8 @@ class RunError(RsdError):
 class HttpError(RunError):
     """An HTTP request failed for good (4xx, 5xx after retries, network error, truncated body)."""
 
-    def __init__(self, message: str, *, status: Optional[int] = None, url: Optional[str] = None, **kw):
+    def __init__(self, message: str, *, status: Optional[int] = None, url: Optional[str] = None,
+                 **kw: Any) -> None:
         super().__init__(message, **kw)
         self.status = status
         self.url = url
@@ -125,7 +126,7 @@ class HttpError(RunError):
 class ScriptThrow(RunError):
     """`api:throw` (or a failed `api:validate`/`api:equals`) that no `api:catch` handled."""
 
-    def __init__(self, code: str, description: str, details: str = "", **kw):
+    def __init__(self, code: str, description: str, details: str = "", **kw: Any) -> None:
         super().__init__(f"api:throw code={code!r}: {description}" + (f" ({details})" if details else ""), **kw)
         self.code = code
         self.description = description

@@ -11,6 +11,9 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Callable
 
+#: prints one piece of a date format
+Printer = Callable[[datetime], str]
+
 _MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
            "October", "November", "December"]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -80,7 +83,7 @@ def _fraction(n: int, trim: bool) -> Callable[[datetime], str]:
     return piece
 
 
-def _printer_piece(tok: str) -> Callable[[datetime], str] | str:
+def _printer_piece(tok: str) -> Printer | str:
     c, n = tok[0], len(tok)
     if c in "'\"":
         return tok[1:-1] if n > 1 and tok[-1] == c else tok[1:]
@@ -93,13 +96,17 @@ def _printer_piece(tok: str) -> Callable[[datetime], str] | str:
             return lambda dt: str(dt.year % 100)
         if n == 2:
             return lambda dt: f"{dt.year % 100:02d}"
-        return lambda dt, n=n: f"{dt.year:0{n}d}"
+        return lambda dt: f"{dt.year:0{n}d}"
     if c == "M":
-        return {1: lambda dt: str(dt.month), 2: lambda dt: f"{dt.month:02d}",
-                3: lambda dt: _MONTHS[dt.month - 1][:3]}.get(n, lambda dt: _MONTHS[dt.month - 1])
+        months: dict[int, Printer] = {1: lambda dt: str(dt.month), 2: lambda dt: f"{dt.month:02d}",
+                                      3: lambda dt: _MONTHS[dt.month - 1][:3]}
+        full_month: Printer = lambda dt: _MONTHS[dt.month - 1]  # noqa: E731
+        return months.get(n, full_month)
     if c == "d":
-        return {1: lambda dt: str(dt.day), 2: lambda dt: f"{dt.day:02d}",
-                3: lambda dt: _DAYS[dt.weekday()][:3]}.get(n, lambda dt: _DAYS[dt.weekday()])
+        days: dict[int, Printer] = {1: lambda dt: str(dt.day), 2: lambda dt: f"{dt.day:02d}",
+                                    3: lambda dt: _DAYS[dt.weekday()][:3]}
+        full_day: Printer = lambda dt: _DAYS[dt.weekday()]  # noqa: E731
+        return days.get(n, full_day)
     if c == "H":
         return (lambda dt: str(dt.hour)) if n == 1 else (lambda dt: f"{dt.hour:02d}")
     if c == "h":
@@ -113,7 +120,7 @@ def _printer_piece(tok: str) -> Callable[[datetime], str] | str:
     if c == "t":
         return (lambda dt: "A" if dt.hour < 12 else "P") if n == 1 else (lambda dt: "AM" if dt.hour < 12 else "PM")
     if c == "z":
-        return lambda dt, n=n: _zone(dt, min(n, 3))
+        return lambda dt: _zone(dt, min(n, 3))
     if c == "K":
         return lambda dt: "" if dt.tzinfo is None else ("Z" if dt.utcoffset() == timedelta(0) else _zone(dt, 3))
     if c == "g":
@@ -128,13 +135,12 @@ def printer(fmt: str) -> Callable[[datetime], str]:
         return lambda dt: str(_filetime(dt))
     pieces = [_printer_piece(t) for t in _tokens(fmt)]
     utc = len(fmt) == 1 and fmt in _UTC_STANDARD
-    consts = tuple(p if isinstance(p, str) else None for p in pieces)
-    funcs = tuple(pieces)
+    parts = tuple(pieces)
 
     def print_(dt: datetime) -> str:
         if utc:
             dt = dt.astimezone(timezone.utc)
-        return "".join(c if c is not None else f(dt) for c, f in zip(consts, funcs))
+        return "".join(p if isinstance(p, str) else p(dt) for p in parts)
 
     return print_
 
@@ -151,7 +157,7 @@ def _filetime(dt: datetime) -> int:
 _NAME_RX = {3: "[A-Za-z]{3}", 4: "[A-Za-z]+"}
 
 
-def _parser_piece(tok: str, groups: set) -> str:
+def _parser_piece(tok: str, groups: set[str]) -> str:
     c, n = tok[0], len(tok)
 
     def group(name: str, rx: str) -> str:
@@ -200,7 +206,7 @@ def parser(fmt: str) -> Callable[[str], datetime]:
     """A function reading text in the .NET format `fmt`; raises ValueError when the text does not fit."""
     if fmt.lower() == FILETIME:
         return lambda text: _EPOCH_1601 + timedelta(microseconds=int(text.strip()) // 10)
-    groups: set = set()
+    groups: set[str] = set()
     rx = re.compile("".join(_parser_piece(t, groups) for t in _tokens(fmt)) + r"\Z", re.IGNORECASE)
     utc = len(fmt) == 1 and fmt in _UTC_STANDARD
 

@@ -7,12 +7,14 @@ context's (`ctx.now()`), so tests fix it.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import calendar
 from datetime import date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from ._datefmt import parser, printer
-from ._registry import register
+from ._registry import FormatterContext, register
 from ._values import FormatterError, to_int, to_text
 
 NOW_FORMAT = "yyyy-MM-dd'T'HH:mm:sszzz"
@@ -58,13 +60,13 @@ def write_date(dt: datetime, fmt: str, date_only: bool = False) -> str:
 
 @register("now", args=(0, 1), category="date", signature="now([format])",
           doc="The current date and time (the input is ignored), default format yyyy-MM-dd'T'HH:mm:sszzz.")
-def _now(value, args, ctx):
+def _now(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return printer(args[0] if args and args[0] else NOW_FORMAT)(ctx.now())
 
 
 @register("date", args=(0, 1), category="date", signature="date([format])",
           doc="The input date (the current date and time when not set) in format (default ISO 8601).")
-def _date(value, args, ctx):
+def _date(value: object, args: list[Any], ctx: FormatterContext) -> object:
     fmt = args[0] if args else ""
     if value is None or value == "":
         return printer(fmt or NOW_FORMAT)(ctx.now())
@@ -74,7 +76,7 @@ def _date(value, args, ctx):
 
 @register("todate", args=(1, 2), category="date", signature="todate(outformat[, informat])",
           doc="The input date, read with informat (default: ISO 8601 and common forms), printed with outformat.")
-def _todate(value, args, ctx):
+def _todate(value: object, args: list[Any], ctx: FormatterContext) -> object:
     dt, date_only = read_date(value, "todate", args[1] if len(args) > 1 else "")
     return write_date(dt, args[0], date_only)
 
@@ -86,7 +88,7 @@ def _add_months(dt: datetime, months: int) -> datetime:
     return dt.replace(year=year, month=month + 1, day=day)
 
 
-_INTERVALS = {}
+_INTERVALS: dict[str, tuple[str, float]] = {}
 for _names, _unit in [
     ("year years yyyy yy y", ("months", 12)),
     ("quarter quarters qq q", ("months", 3)),
@@ -104,7 +106,7 @@ for _names, _unit in [
 
 @register("dateadd", args=(0, 4), category="date", signature="dateadd([interval][, n][, outformat][, informat])",
           doc="The input date plus n (default 1) intervals (year, quarter, month, week, day (default), hour, minute, second, millisecond).")
-def _dateadd(value, args, ctx):
+def _dateadd(value: object, args: list[Any], ctx: FormatterContext) -> object:
     interval = (args[0] if args and args[0] else "day").strip().lower()
     if interval not in _INTERVALS:
         raise FormatterError(f"dateadd: unknown interval {args[0]!r} (year, month, day, hour, minute, second...)")
@@ -113,7 +115,7 @@ def _dateadd(value, args, ctx):
     kind, size = _INTERVALS[interval]
     try:
         if kind == "months":
-            dt = _add_months(dt, n * size)
+            dt = _add_months(dt, n * int(size))
         else:
             dt = dt + timedelta(seconds=n * size)
             date_only = date_only and size % 86400 == 0
@@ -128,7 +130,7 @@ def _comparable(dt: datetime) -> datetime:
 
 @register("compare", args=(0, 2), category="date", signature="compare([value][, informat])",
           doc="-1, 0 or 1 as the input date is before, equal to or after value (default: now).")
-def _compare(value, args, ctx):
+def _compare(value: object, args: list[Any], ctx: FormatterContext) -> object:
     informat = args[1] if len(args) > 1 else ""
     a, _ = read_date(value, "compare", informat)
     b = read_date(args[0], "compare", informat)[0] if args and args[0] else ctx.now()
@@ -137,7 +139,7 @@ def _compare(value, args, ctx):
 
 
 def _part(name: str, attribute: str) -> None:
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         dt = ctx.now() if value is None or value == "" else read_date(value, name, args[0] if args else "")[0]
         return getattr(dt, attribute)
 

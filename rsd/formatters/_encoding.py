@@ -5,6 +5,8 @@ output is safe in a path segment as well as in a query string; `urldecode` also 
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import base64
 import binascii
 import hashlib
@@ -13,7 +15,7 @@ import json
 from urllib.parse import quote, unquote_plus
 from xml.sax.saxutils import escape as _xml_escape
 
-from ._registry import register
+from ._registry import FormatterContext, FormatterFunc, register
 from ._values import FormatterError, to_text
 
 
@@ -35,7 +37,7 @@ def _hexdecode(text: str) -> str:
 
 _XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
 
-_TABLE = [
+_TABLE: list[tuple[str, Callable[[str], str], str]] = [
     ("urlencode", lambda s: quote(s, safe="-._~"), "Percent-encodes the input for a URL (space as %20)."),
     ("urldecode", unquote_plus, "Decodes %XX escapes and + as space."),
     ("base64encode", lambda s: base64.b64encode(s.encode("utf-8")).decode("ascii"), "Base64 of the input's UTF-8 bytes."),
@@ -49,16 +51,22 @@ _TABLE = [
     ("hexdecode", _hexdecode, "Text from hex of UTF-8 bytes."),
 ]
 
+
+
+def _on_text(func: Callable[[str], str]) -> FormatterFunc:
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
+        return func(to_text(value))
+    return apply
+
+
 for _name, _func, _doc in _TABLE:
-    register(_name, category="encoding", doc=_doc, signature=f"{_name}()")(
-        lambda value, args, ctx, _f=_func: _f(to_text(value))
-    )
+    register(_name, category="encoding", doc=_doc, signature=f"{_name}()")(_on_text(_func))
 
 
 def _hash(names: str, algorithm: str) -> None:
     first = names.split()[0]
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         digest = hashlib.new(algorithm, to_text(value).encode("utf-8")).digest()
         form = args[0].strip().lower() if args else "hex"
         if form == "hex":

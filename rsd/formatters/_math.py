@@ -6,15 +6,19 @@ Defaults the docs give: `add` 1, `div`/`divide` 2; our choices where they are si
 """
 from __future__ import annotations
 
+from typing import Any, Callable, Union
+
+Number = Union[int, float]
+
 import math
 import operator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from ._registry import register
+from ._registry import FormatterContext, register
 from ._values import FormatterError, number_result, to_bool, to_int, to_number
 
 
-def _divide(a, b):
+def _divide(a: Number, b: Number) -> Number:
     if b == 0:
         raise ZeroDivisionError
     if type(a) is int and type(b) is int and a % b == 0:
@@ -22,7 +26,7 @@ def _divide(a, b):
     return a / b
 
 
-def _modulus(a, b):
+def _modulus(a: Number, b: Number) -> Number:
     """Remainder with the sign of the dividend (.NET `%`), not Python's floored modulo."""
     if b == 0:
         raise ZeroDivisionError
@@ -30,21 +34,23 @@ def _modulus(a, b):
     return -r if a < 0 else r
 
 
-def _power(a, b):
+def _power(a: Number, b: Number) -> Number:
     if type(a) is int and type(b) is int and b >= 0:
         if b > 10000:
             raise OverflowError
-        return a**b
+        return int(a**b)
     return math.pow(a, b)
 
 
-def _binary(names: str, op, default, signature: str, doc: str) -> None:
+def _binary(names: str, op: Callable[[Number, Number], Number], default: Number | None, signature: str,
+            doc: str) -> None:
     fname = names.split()[0]
     lo = 0 if default is not None else 1
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         a = to_number(value, fname)
-        b = to_number(args[0], fname, "argument") if args else default
+        # without an argument the default (the registry accepts no call without one where there is none)
+        b = to_number(args[0], fname, "argument") if args or default is None else default
         try:
             return number_result(op(a, b))
         except ZeroDivisionError:
@@ -63,10 +69,10 @@ _binary("mathmod modulus", _modulus, None, "mathmod(value)", "Remainder of the i
 _binary("pow mathpow", _power, 2, "pow([value])", "The input raised to the power value (default 2).")
 
 
-def _unary(names: str, op, doc: str) -> None:
+def _unary(names: str, op: Callable[[Number], Number], doc: str) -> None:
     fname = names.split()[0]
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         a = to_number(value, fname)
         try:
             return number_result(op(a))
@@ -84,7 +90,7 @@ _unary("sqrt", math.sqrt, "Square root of the input.")
 
 @register("round mathround", args=(0, 1), category="math", signature="round([digits])",
           doc="Rounds the input to digits decimal places (default 0), halves away from zero.")
-def _round(value, args, ctx):
+def _round(value: object, args: list[Any], ctx: FormatterContext) -> object:
     a = to_number(value, "round")
     digits = to_int(args[0], "round", "number of digits") if args else 0
     if type(a) is int and digits >= 0:
@@ -98,17 +104,17 @@ def _round(value, args, ctx):
 
 @register("rand random", args=(0, 1), category="math", signature="rand([max])",
           doc="A random integer from 0 up to (not including) max (default 2147483647); the input is ignored.")
-def _rand(value, args, ctx):
+def _rand(value: object, args: list[Any], ctx: FormatterContext) -> object:
     top = to_int(args[0], "rand", "maximum") if args else 2**31 - 1
     if top <= 0:
         raise FormatterError(f"rand: the maximum must be positive, not {top}")
     return ctx.rng.randrange(top)
 
 
-def _logical(names: str, op, doc: str) -> None:
+def _logical(names: str, op: Callable[[bool, bool], bool], doc: str) -> None:
     fname = names.split()[0]
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         result = op(to_bool(value, fname), to_bool(args[0], fname, "argument"))
         return "true" if result else "false"
 
@@ -119,11 +125,11 @@ _logical("and", operator.and_, "true when both the input and value are true (boo
 _logical("or", operator.or_, "true when the input or value is true (booleans or numbers).")
 
 
-def _comparison(names: str, op, word: str) -> None:
+def _comparison(names: str, op: Callable[[Number, Number], bool], word: str) -> None:
     fname = names.split()[0]
     sig = f"{fname}(value[, if{word}][, ifnot{word}])"
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         a = to_number(value, fname)
         b = to_number(args[0], fname, "argument")
         hit = op(a, b)
@@ -144,7 +150,7 @@ _comparison("isequal", operator.eq, "equal")
 
 @register("isbetween", args=(2, 4), category="math", signature="isbetween(low, high[, ifbetween][, ifnotbetween])",
           doc="Numeric test: ifbetween (default true) when low <= input <= high, else ifnotbetween (default false).")
-def _isbetween(value, args, ctx):
+def _isbetween(value: object, args: list[Any], ctx: FormatterContext) -> object:
     a = to_number(value, "isbetween")
     low = to_number(args[0], "isbetween", "low bound")
     high = to_number(args[1], "isbetween", "high bound")

@@ -8,11 +8,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ._values import FormatterError
 
-FormatterFunc = Callable[[object, list, "FormatterContext"], object]
+#: `func(value, args, ctx) -> value`: the arguments as given (text, or the value of a nested template)
+FormatterFunc = Callable[[object, list[Any], "FormatterContext"], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,8 @@ REGISTRY: Mapping[str, Formatter] = _REGISTRY  # read-only view by convention: l
 PRIMARY_NAMES: list[str] = []  # each formatter once, under its first name, in registration order
 
 
-def register(names: str, *, args: tuple[int, int] = (0, 0), doc: str, category: str, signature: str = ""):
+def register(names: str, *, args: tuple[int, int] = (0, 0), doc: str, category: str,
+             signature: str = "") -> Callable[[FormatterFunc], FormatterFunc]:
     """Decorator: register `func` under each of the space-separated `names` (the first is the primary one)."""
     all_names = tuple(n.lower() for n in names.split())
     lo, hi = args
@@ -80,7 +82,7 @@ def lookup(name: str) -> Optional[Formatter]:
     return _REGISTRY.get(name.lower())
 
 
-def call(name: str, value: object, args: list, ctx: FormatterContext = DEFAULT_CONTEXT) -> object:
+def call(name: str, value: object, args: list[Any], ctx: FormatterContext = DEFAULT_CONTEXT) -> object:
     """Apply formatter `name` with argument checking; for tests and one-off calls (templates bind once)."""
     func = bind(name, len(args))
     try:
@@ -111,7 +113,7 @@ def bind(name: str, argc: int) -> FormatterFunc:
         want = f"{fmt.min_args}" if fmt.min_args == fmt.max_args else f"{fmt.min_args} to {fmt.max_args}"
         message = f"formatter {fmt.name!r} takes {want} argument(s), {argc} given: {fmt.signature}"
 
-    def failing(value: object, args: list, ctx: FormatterContext) -> object:
+    def failing(value: object, args: list[Any], ctx: FormatterContext) -> object:
         raise FormatterError(message)
 
     return failing

@@ -7,15 +7,17 @@ from present (`def`, `allownull`, `empty`, `isnull`). Indexes: `find` and `subst
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import re
 import uuid
 from functools import lru_cache
 
-from ._registry import register
+from ._registry import FormatterContext, register
 from ._values import FormatterError, is_empty, to_int, to_text
 
 
-def _choose(hit: bool, args: list, first: int) -> str:
+def _choose(hit: bool, args: list[Any], first: int) -> str:
     """The optional if-true / if-false outputs that many tests take after their own arguments."""
     if hit:
         return args[first] if len(args) > first else "true"
@@ -26,7 +28,7 @@ def _choose(hit: bool, args: list, first: int) -> str:
 
 @register("def", args=(0, 2), category="logical", signature="def([ifnotexists][, ifexists])",
           doc="ifnotexists (default empty) when the input is not set or empty; otherwise ifexists, or the input.")
-def _def(value, args, ctx):
+def _def(value: object, args: list[Any], ctx: FormatterContext) -> object:
     if is_empty(value):
         return args[0] if args else ""
     return args[1] if len(args) > 1 else value
@@ -34,44 +36,44 @@ def _def(value, args, ctx):
 
 @register("allownull", category="logical", signature="allownull()",
           doc="The input unchanged, and no complaint when it is not set (a missing value stays missing).")
-def _allownull(value, args, ctx):
+def _allownull(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return value
 
 
 @register("empty", args=(1, 1), category="logical", signature="empty(value)",
           doc="value when the input is not set or empty; otherwise the input.")
-def _empty(value, args, ctx):
+def _empty(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return args[0] if is_empty(value) else value
 
 
 @register("isnull", args=(0, 2), category="logical", signature="isnull([iftrue][, iffalse])",
           doc="iftrue (default true) when the input is not set or empty, else iffalse (default false).")
-def _isnull(value, args, ctx):
+def _isnull(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(is_empty(value), args, 0)
 
 
 @register("contains", args=(1, 3), category="logical", signature="contains(target[, ifcontains][, ifnotcontains])",
           doc="ifcontains (default true) when the input contains target, else ifnotcontains (default false).")
-def _contains(value, args, ctx):
+def _contains(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(args[0] in to_text(value), args, 1)
 
 
 @register("equals ifequal", args=(1, 3), category="logical", signature="equals(value[, ifequal][, ifnotequal])",
           doc="ifequal (default true) when the input is the text value (case-sensitive), else ifnotequal (default false).")
-def _equals(value, args, ctx):
+def _equals(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(to_text(value) == args[0], args, 1)
 
 
 @register("notequals", args=(1, 3), category="logical", signature="notequals(value[, ifnotequal][, ifequal])",
           doc="ifnotequal (default true) when the input is not the text value, else ifequal (default false).")
-def _notequals(value, args, ctx):
+def _notequals(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(to_text(value) != args[0], args, 1)
 
 
-def _char_test(name: str, test, what: str) -> None:
+def _char_test(name: str, test: Callable[[str], bool], what: str) -> None:
     word = name[2:]
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         text = to_text(value)
         return _choose(bool(text) and test(text), args, 0)
 
@@ -92,7 +94,7 @@ _char_test("isspace", str.isspace, "all whitespace")
 
 @register("count", args=(1, 1), category="searching", signature="count(substring)",
           doc="Number of (non-overlapping) occurrences of substring in the input.")
-def _count(value, args, ctx):
+def _count(value: object, args: list[Any], ctx: FormatterContext) -> object:
     if not args[0]:
         raise FormatterError("count: the substring to count is empty")
     return to_text(value).count(args[0])
@@ -100,26 +102,26 @@ def _count(value, args, ctx):
 
 @register("startswith", args=(1, 3), category="searching", signature="startswith(target[, iftrue][, iffalse])",
           doc="iftrue (default true) when the input starts with target, else iffalse (default false).")
-def _startswith(value, args, ctx):
+def _startswith(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(to_text(value).startswith(args[0]), args, 1)
 
 
 @register("endswith", args=(1, 3), category="searching", signature="endswith(substring[, iftrue][, iffalse])",
           doc="iftrue (default true) when the input ends with substring, else iffalse (default false).")
-def _endswith(value, args, ctx):
+def _endswith(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(to_text(value).endswith(args[0]), args, 1)
 
 
 @register("find", args=(1, 2), category="searching", signature="find(target[, startindex])",
           doc="0-based position of target in the input (from startindex), -1 when absent.")
-def _find(value, args, ctx):
+def _find(value: object, args: list[Any], ctx: FormatterContext) -> object:
     start = to_int(args[1], "find", "start index") if len(args) > 1 else 0
     return to_text(value).find(args[0], max(start, 0))
 
 
 @register("getlength", category="searching", signature="getlength()",
           doc="Number of characters of the input (0 when not set).")
-def _getlength(value, args, ctx):
+def _getlength(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return len(to_text(value))
 
 
@@ -137,7 +139,7 @@ _REGEX_OPTIONS = {
 
 
 @lru_cache(maxsize=512)
-def _regex(pattern: str, options: str, fname: str) -> re.Pattern:
+def _regex(pattern: str, options: str, fname: str) -> re.Pattern[str]:
     flags = 0
     for opt in filter(None, (o.strip().lower() for o in re.split(r"[,|]", options))):
         if opt not in _REGEX_OPTIONS:
@@ -153,7 +155,7 @@ def _regex(pattern: str, options: str, fname: str) -> re.Pattern:
 
 @register("match regexmatch", args=(1, 3), category="searching", signature="match(pattern[, index][, option])",
           doc="The index-th (0-based, default 0) match of the regular expression in the input; not set when none.")
-def _match(value, args, ctx):
+def _match(value: object, args: list[Any], ctx: FormatterContext) -> object:
     rx = _regex(args[0], args[2] if len(args) > 2 else "", "match")
     index = to_int(args[1], "match", "match index") if len(args) > 1 and args[1] != "" else 0
     for i, m in enumerate(rx.finditer(to_text(value))):
@@ -162,9 +164,9 @@ def _match(value, args, ctx):
     return None
 
 
-def _dotnet_replacement(template: str):
+def _dotnet_replacement(template: str) -> Callable[[re.Match[str]], str]:
     """Turn a .NET replacement (`$1`, `${name}`, `$$`, `$0`/`$&`) into a function of the match."""
-    pieces: list = []
+    pieces: list[str | int] = []
     pos = 0
     for m in re.finditer(r"\$(?:(\d+)|\{(\w+)\}|(\$)|(&))", template):
         pieces.append(template[pos:m.start()])
@@ -179,7 +181,7 @@ def _dotnet_replacement(template: str):
         pos = m.end()
     pieces.append(template[pos:])
 
-    def expand(match: re.Match) -> str:
+    def expand(match: re.Match[str]) -> str:
         out = []
         for p in pieces:
             if type(p) is str:
@@ -197,7 +199,7 @@ def _dotnet_replacement(template: str):
 
 @register("regexreplace", args=(1, 3), category="searching", signature="regexreplace(pattern[, newvalue][, startindex])",
           doc="Replaces every match of the regular expression with newvalue (.NET `$1`, `${name}` groups; default empty).")
-def _regexreplace(value, args, ctx):
+def _regexreplace(value: object, args: list[Any], ctx: FormatterContext) -> object:
     rx = _regex(args[0], "", "regexreplace")
     text = to_text(value)
     start = to_int(args[2], "regexreplace", "start index") if len(args) > 2 else 0
@@ -210,7 +212,7 @@ def _regexreplace(value, args, ctx):
 
 @register("replace", args=(1, 3), category="parsing", signature="replace(oldvalue[, newvalue][, ishex])",
           doc="Replaces every occurrence of the literal text oldvalue with newvalue (default empty); ishex=true reads both as hex bytes.")
-def _replace(value, args, ctx):
+def _replace(value: object, args: list[Any], ctx: FormatterContext) -> object:
     old = args[0]
     new = args[1] if len(args) > 1 else ""
     if len(args) > 2 and args[2].strip().lower() == "true":
@@ -226,7 +228,7 @@ def _replace(value, args, ctx):
 
 @register("split", args=(1, 2), category="parsing", signature="split(delimiter[, index])",
           doc="The index-th (1-based, default 1) part of the input split at delimiter; not set past the last part.")
-def _split(value, args, ctx):
+def _split(value: object, args: list[Any], ctx: FormatterContext) -> object:
     sep = args[0]
     if not sep:
         raise FormatterError("split: the delimiter is empty")
@@ -239,7 +241,7 @@ def _split(value, args, ctx):
 
 @register("substring", args=(1, 2), category="parsing", signature="substring(index[, length])",
           doc="length characters (default: the rest) of the input from the 0-based index; clipped to the input.")
-def _substring(value, args, ctx):
+def _substring(value: object, args: list[Any], ctx: FormatterContext) -> object:
     text = to_text(value)
     start = max(0, to_int(args[0], "substring", "index"))
     if len(args) > 1 and args[1] != "":
@@ -252,16 +254,20 @@ def _substring(value, args, ctx):
 
 @register("guid", args=(0, 1), category="parsing", signature="guid([includehyphens])",
           doc="A new random GUID (the input is ignored); includehyphens=false leaves out the hyphens.")
-def _guid(value, args, ctx):
+def _guid(value: object, args: list[Any], ctx: FormatterContext) -> object:
     g = uuid.UUID(int=ctx.rng.getrandbits(128), version=4)
     return str(g) if not args or args[0].strip().lower() != "false" else g.hex
 
 
 # ---------------------------------------------------------------- case and whitespace
 
-def _simple(names: str, func, doc: str, category: str) -> None:
+def _simple(names: str, func: Callable[[str], str], doc: str, category: str) -> None:
     first = names.split()[0]
-    register(names, category=category, doc=doc, signature=f"{first}()")(lambda value, args, ctx: func(to_text(value)))
+
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
+        return func(to_text(value))
+
+    register(names, category=category, doc=doc, signature=f"{first}()")(apply)
 
 
 _simple("tolower", str.lower, "The input in lower case.", "case")
@@ -274,7 +280,7 @@ _simple("capitalizeall", lambda s: re.sub(r"\w+", lambda m: m.group(0)[:1].upper
 def _trimmer(names: str, method: str, where: str) -> None:
     first = names.split()[0]
 
-    def apply(value, args, ctx):
+    def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
         return getattr(to_text(value), method)(args[0] if args and args[0] else None)
 
     register(names, args=(0, 1), category="whitespace", signature=f"{first}([chars])",
@@ -290,7 +296,7 @@ _trimmer("rtrim trimright trimend", "rstrip", "at the end")
 
 @register("implode join", args=(0, 1), category="array", signature="implode([separator])",
           doc="The values of a multi-valued input joined with separator (default ','); a single value is unchanged.")
-def _implode(value, args, ctx):
+def _implode(value: object, args: list[Any], ctx: FormatterContext) -> object:
     sep = args[0] if args else ","
     if isinstance(value, (list, tuple)):
         return sep.join(to_text(v) for v in value)

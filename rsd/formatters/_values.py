@@ -30,8 +30,8 @@ def to_text(value: object) -> str:
     if t is int:
         return str(value)
     if t is float:
-        if value.is_integer():  # type: ignore[union-attr]
-            return str(int(value))  # type: ignore[arg-type]
+        if value.is_integer():  # type: ignore[attr-defined]
+            return str(int(value))  # type: ignore[call-overload]
         return repr(value)
     if isinstance(value, (list, tuple)):
         return ",".join(to_text(v) for v in value)
@@ -57,7 +57,7 @@ def to_number(value: object, fname: str, what: str = "input") -> int | float:
     if isinstance(value, Decimal):
         return float(value)
     if t is str:
-        s = value.strip()  # type: ignore[union-attr]
+        s = value.strip()  # type: ignore[attr-defined]
         if _INT.match(s):
             try:
                 return int(s)
@@ -83,7 +83,7 @@ def to_number(value: object, fname: str, what: str = "input") -> int | float:
 def to_bool(value: object, fname: str, what: str = "input") -> bool:
     """Read a value as a boolean: true/yes/1/on, false/no/0/off (any case), numbers (non-zero)."""
     if type(value) is bool:
-        return value  # type: ignore[return-value]
+        return value
     if type(value) in (int, float):
         return value != 0
     text = to_text(value).strip().lower()

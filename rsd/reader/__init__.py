@@ -54,7 +54,7 @@ def read_text(text: str | bytes, path: str = "<string>") -> Profile:
     return build_profile(text, str(path))
 
 
-def read_profile(path: str | os.PathLike) -> Profile:
+def read_profile(path: str | os.PathLike[str]) -> Profile:
     """Read one `.rsd` file. A file that cannot be read gives a Profile with an RSD011 diagnostic."""
     spath = os.fspath(path)
     try:
@@ -96,7 +96,7 @@ def _walk(folder: str) -> list[str]:
     return found
 
 
-def read_paths(paths: Iterable[str | os.PathLike]) -> list[Profile]:
+def read_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Profile]:
     """Read files, folders (recursively: `*.rsd`, `*.apip` archives and `*.apip` folders) in sorted order,
     `.apip` members included as `X.apip/member.rsd`. A path given twice is read once."""
     out: list[Profile] = []

@@ -73,7 +73,7 @@ def _is_rsd(name: str) -> bool:
     return name.lower().endswith(".rsd")
 
 
-def read_apip(path: str | os.PathLike) -> ApipProfile:
+def read_apip(path: str | os.PathLike[str]) -> ApipProfile:
     """Read an `.apip` ZIP archive, or a folder holding the same files."""
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -106,7 +106,7 @@ def _read_folder(path: str) -> ApipProfile:
     from . import read_profile  # the same file reading as for loose .rsd files
 
     problems: list[Diagnostic] = []
-    files = []
+    files: list[str] = []
     for dirpath, dirnames, filenames in os.walk(path):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         files.extend(os.path.join(dirpath, f) for f in filenames if _is_rsd(f))

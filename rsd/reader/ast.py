@@ -100,7 +100,7 @@ class Unknown(Node): __slots__ = ()  # a keyword we do not know; the reader also
 
 @dataclass(frozen=True, slots=True)
 class KeywordSpec:
-    cls: type
+    cls: type["Node"]
     required: tuple[str, ...] = ()
     # known parameters besides `required`; "*" means any parameter is acceptable
     optional: tuple[str, ...] = ()

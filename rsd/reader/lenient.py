@@ -236,7 +236,7 @@ def _plan_repairs(text: str, edits: _Edits, lt_in_values: bool = False) -> None:
 
 def _lt_in_values(text: str, lines: _Lines) -> tuple[Pos, ...]:
     """Where a raw `<` stands inside a quoted attribute value of a start tag (comments and CDATA skipped)."""
-    found = []
+    found: list[Pos] = []
     for m in _ROOT_TAG.finditer(text):
         if not m.group(1) or "<" not in m.group(2):
             continue

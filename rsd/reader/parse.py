@@ -165,7 +165,7 @@ class _Builder:
                 self.path, self.positions[el].pos, RSD004,
                 f"'{self.prefix(el)}:info' must be a direct child of the root script, and appear once",
             ))
-            cls = Unknown
+            cls: type[Node] = Unknown
         else:
             spec = KEYWORDS.get(kw)
             if spec is None:

@@ -117,10 +117,13 @@ def make_policy(allow_origins: Sequence[str] = ()) -> TrustPolicy:
 
 def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[TraceCallback] = None,
                 policy: Optional[TrustPolicy] = None, *, auth: Any = None, retries: Optional[int] = None,
-                retry_max_wait: Optional[float] = None, on_retry: Optional[RetryCallback] = None) -> HttpClient:
+                retry_max_wait: Optional[float] = None, on_retry: Optional[RetryCallback] = None,
+                record: Optional[str] = None, replay: Optional[str] = None) -> HttpClient:
     """One HTTP client for the run, with the authentication the options ask for (or `auth`, an object of
     `rsd.http.auth` shared by several runs, whose token requests then go through this client), the run's trust
-    policy, its retry budget (`retries`, `retry_max_wait` seconds at most between two attempts) and `on_retry`."""
+    policy, its retry budget (`retries`, `retry_max_wait` seconds at most between two attempts) and `on_retry`;
+    `record`/`replay` a cassette folder (`rsd.http.cassette`) every exchange goes to or comes from."""
+    from .http.cassette import open_transport
     from .http.client import HttpClient
     from .options import auth_from_options, proxies, timeout
 
@@ -133,8 +136,9 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
         if float(retry_max_wait) < 0:
             raise OptionError(f"--retry-max-wait must be 0 or more seconds, not {retry_max_wait:g}")
         budget["max_backoff"] = float(retry_max_wait)
+    transport = open_transport(record=record, replay=replay, redactor=redactor)
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
-                        policy=policy, **budget)
+                        policy=policy, transport=transport, **budget)
     client.on_retry = on_retry
     if auth is None:
         client.auth = auth_from_options(options, client=client, redactor=redactor)
@@ -201,7 +205,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None,
         strict: bool = False, allow_origins: Sequence[str] = (), auth: Any = None,
         retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
-        on_retry: Optional[RetryCallback] = None) -> Summary:
+        on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
+        replay: Optional[str] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -211,6 +216,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     `auth` (an object of `rsd.http.auth`, e.g. a job's `oauth2` step's, shared by several runs) replaces the
     authentication the options ask for; `retries`, `retry_max_wait` and `on_retry` set the retry budget and report
     each retry (`make_client`).
+    `record` keeps every HTTP exchange in a cassette folder (scrubbed of secrets); `replay` answers every
+    request from one, with no network.
     """
     from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, record_run, sink_columns
@@ -231,7 +238,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
                                variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
         client = make_client(opts, redactor, trace, make_policy(allow_origins), auth=auth, retries=retries,
-                             retry_max_wait=retry_max_wait, on_retry=on_retry)
+                             retry_max_wait=retry_max_wait, on_retry=on_retry,
+                             record=record, replay=replay)
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page)
@@ -329,12 +337,14 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
             resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
             retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
-            on_retry: Optional[RetryCallback] = None) -> RunResult:
+            on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
+            replay: Optional[str] = None) -> RunResult:
     """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
     less the output ones. For results that fit in memory; `iter_rows` streams."""
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
                               redactor, trace, on_page, base_dir, resolved, method,
-                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry),
+                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
+                                   record=record, replay=replay),
                               allow_origins=allow_origins)
     rows: list[Row] = []
     try:
@@ -358,7 +368,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
               resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
               retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
-              on_retry: Optional[RetryCallback] = None) -> Iterator[Row]:
+              on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
+              replay: Optional[str] = None) -> Iterator[Row]:
     """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
     output ones. Nothing is written or committed anywhere.
 
@@ -369,7 +380,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
     """
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
                               redactor, trace, on_page, base_dir, resolved, method,
-                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry),
+                              dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
+                                   record=record, replay=replay),
                               batch=_STREAM_BATCH, allow_origins=allow_origins)
     pages: queue.Queue[object] = queue.Queue(maxsize=2)
     stopped = threading.Event()

@@ -116,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
     g.add_argument("--strict", action="store_true",
                    help="fail (exit 1, nothing written) when the run has warnings, e.g. a path that matched nothing")
+    g = p.add_argument_group("cassettes (docs/testing.md)")
+    g = g.add_mutually_exclusive_group()
+    g.add_argument("--record", metavar="DIR", help="keep every HTTP exchange of the run in DIR, secrets scrubbed")
+    g.add_argument("--replay", metavar="DIR", help="answer every request from DIR (recorded with --record); no "
+                                                   "network")
     g = p.add_argument_group("incremental loads (docs/targets.md)")
     g.add_argument("--incremental", metavar="COLUMN",
                    help="read the target's high-water mark of COLUMN (e.g. updated_at), send it to the profile as "

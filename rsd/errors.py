@@ -75,6 +75,8 @@ class RsdError(Exception):
     """
 
     exit_code = EXIT_RUN_FAILED
+    #: whether a profile's `api:catch` may handle it (False: it is about the run, not the API)
+    catchable = True
 
     def __init__(self, message: str, *, loc: Optional[Loc] = None, hint: Optional[str] = None):
         super().__init__(message)

@@ -551,7 +551,10 @@ def _error_code(e: RsdError) -> str:
 
 
 def handle(catches, e: RsdError, x: Exec) -> bool:
-    """Run the first `api:catch` whose code matches `e`; True when one did."""
+    """Run the first `api:catch` whose code matches `e`; True when one did (never for an error that is not the
+    profile's to handle, `catchable = False`: a replayed run that asks what was never recorded)."""
+    if not e.catchable:
+        return False
     code = _error_code(e)
     for want, body in catches:
         if want in ("*", "") or want.lower() == code.lower():

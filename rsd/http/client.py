@@ -71,7 +71,7 @@ class HttpClient:
                  proxies: Optional[Mapping[str, str]] = None, trace: Optional[Callable[[str], None]] = None,
                  headers: HeadersArg = (), verify: Union[bool, str] = True,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 policy: Optional[TrustPolicy] = None):
+                 policy: Optional[TrustPolicy] = None, transport=None):
         self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
@@ -87,6 +87,9 @@ class HttpClient:
         self.clock = clock
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        if transport is not None:  # a `requests` adapter for every URL: the cassettes of `--record`/`--replay`
+            self.session.mount("http://", transport)
+            self.session.mount("https://", transport)
         if self.proxies:
             for url in self.proxies.values():
                 self.redactor.add(_proxy_password(url))

@@ -113,6 +113,14 @@ class Redactor:
             s = _QUERY_IN_TEXT.sub(_mask_query_match, s)
         return s
 
+    def redact_known(self, text: str) -> str:
+        """`text` with every known secret replaced by `***`, and nothing else changed: for data that must stay as it
+        is but for the secrets (a recorded response body, whose other `?code=` or `&key=` text is data)."""
+        pattern = self._pattern
+        if pattern is None:
+            pattern = self._compile()
+        return pattern.sub(MASK, text) if pattern is not None else text
+
     def redact_url(self, url: object) -> str:
         """A URL safe to show: secret-named query parameters and userinfo passwords hidden, known secrets hidden."""
         if url is None:

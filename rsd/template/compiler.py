@@ -10,14 +10,14 @@ import re
 from importlib import resources
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from rsd.errors import InvalidInputError, Loc
 
-from .nodes import Arg, Expr, LiteralHead, NameHead, Pipe, Text
+from .nodes import Arg, Expr, LiteralHead, NameHead, Part, Pipe, Text
 
 MAX_DEPTH = 32  # nested expressions; deeper is refused so rendering never nears Python's recursion limit
 
@@ -63,7 +63,7 @@ def unquote(token: str) -> str:
     body = token[1:-1]
     if "\\" not in body:
         return body
-    def halve(m: re.Match) -> str:
+    def halve(m: re.Match[str]) -> str:
         run = m.group(1)
         return "\\" * (len(run) // 2) + (m.group(2) or "")
     return re.sub(r"(\\+)(" + re.escape(q) + r"|\Z)", halve, body)
@@ -79,18 +79,18 @@ def _text_of(tok: Token) -> str:
     return "\\" * (len(tok) // 2)  # BS_PAIRS
 
 
-class _ToNodes(Transformer):
+class _ToNodes(Transformer[Token, Any]):
     """Parse tree -> nodes. `base` is where this text starts in the outermost compiled text."""
 
-    def __init__(self, text: str, base: int):
+    def __init__(self, text: str, base: int) -> None:
         super().__init__(visit_tokens=False)
         self.text = text
         self.base = base
 
-    def start(self, children):
+    def start(self, children: list[Any]) -> tuple[Part, ...]:
         return _merge_text(children)
 
-    def _expr(self, children):
+    def _expr(self, children: list[Any]) -> Expr:
         open_tok, head = children[0], children[1]
         pipes = tuple(children[2:-1])
         depth = 1 + max([_depth_of(head)] + [_depth_of_pipe(p) for p in pipes])
@@ -100,12 +100,12 @@ class _ToNodes(Transformer):
 
     outer_expr = name_expr = arg_expr = _expr
 
-    def literal_head(self, children):
+    def literal_head(self, children: list[Any]) -> LiteralHead:
         (tok,) = children
         return LiteralHead(self._quoted(tok))
 
-    def name_head(self, children):
-        parts = []
+    def name_head(self, children: list[Any]) -> NameHead:
+        parts: list[str | Expr] = []
         for c in children:
             parts.append(str(c) if isinstance(c, Token) else c)
         first, last = children[0], children[-1]
@@ -113,7 +113,7 @@ class _ToNodes(Transformer):
         end = last.end_pos if isinstance(last, Token) else last.end - self.base
         return NameHead(tuple(parts), self.text[start:end])
 
-    def pipe(self, children):
+    def pipe(self, children: list[Any]) -> Pipe:
         fname = children[1]
         if len(children) > 2:
             args, parens = children[2], True
@@ -121,20 +121,20 @@ class _ToNodes(Transformer):
             args, parens = (), False
         return Pipe(str(fname), args, parens, self.base + fname.start_pos)
 
-    def args(self, children):
+    def args(self, children: list[Any]) -> tuple[Arg, ...]:
         return tuple(c for c in children if isinstance(c, Arg))
 
-    def quoted_arg(self, children):
+    def quoted_arg(self, children: list[Any]) -> Arg:
         (tok,) = children
         return Arg(self._quoted(tok), True)
 
-    def unquoted_arg(self, children):
+    def unquoted_arg(self, children: list[Any]) -> Arg:
         parts = [Text(str(c)) if isinstance(c, Token) else c for c in children]
         return Arg(tuple(parts), False)
 
-    def _quoted(self, tok: Token) -> tuple:
+    def _quoted(self, tok: Token) -> tuple[Part, ...]:
         inner = unquote(str(tok))
-        return _parse(inner, self.base + tok.start_pos + 1)
+        return _parse(inner, self.base + (tok.start_pos or 0) + 1)
 
 
 def _quote_may_start(text: str, i: int) -> bool:
@@ -145,37 +145,38 @@ def _quote_may_start(text: str, i: int) -> bool:
     return j >= 0 and text[j] in "[(,"
 
 
-def _depth_of(head) -> int:
-    parts = head.parts
-    return max([p.depth for p in parts if type(p) is Expr] or [0])
+def _depth_of(head: NameHead | LiteralHead) -> int:
+    return max([p.depth for p in head.parts if isinstance(p, Expr)] or [0])
 
 
 def _depth_of_pipe(pipe: Pipe) -> int:
-    return max([p.depth for a in pipe.args for p in a.parts if type(p) is Expr] or [0])
+    return max([p.depth for a in pipe.args for p in a.parts if isinstance(p, Expr)] or [0])
 
 
-def _merge_text(children) -> tuple:
-    parts: list = []
+def _merge_text(children: list[Any]) -> tuple[Part, ...]:
+    parts: list[Part] = []
     for c in children:
         if isinstance(c, Token):
             s = _text_of(c)
-            if parts and type(parts[-1]) is Text:
-                parts[-1] = Text(parts[-1].value + s)
+            last = parts[-1] if parts else None
+            if isinstance(last, Text):
+                parts[-1] = Text(last.value + s)
             else:
                 parts.append(Text(s))
         else:
             parts.append(c)
-    return tuple(p for p in parts if type(p) is not Text or p.value)
+    return tuple(p for p in parts if not isinstance(p, Text) or p.value)
 
 
-def _parse(text: str, base: int) -> tuple:
+def _parse(text: str, base: int) -> tuple[Part, ...]:
     """Template text -> tuple of parts; raises `_Problem` with an offset relative to the outermost text."""
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _problem_from(exc, text, base) from None
     try:
-        return _ToNodes(text, base).transform(tree)
+        parts: tuple[Part, ...] = _ToNodes(text, base).transform(tree)
+        return parts
     except VisitError as exc:  # lark wraps what a callback raises
         raise exc.orig_exc from None
 
@@ -216,7 +217,8 @@ _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
 
 
 def _problem_from(exc: UnexpectedInput, text: str, base: int) -> _Problem:
-    hint = None
+    hint: Optional[str] = None
+    offset: int
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         what, offset = _unclosed(text)
         if what == "unclosed '['":
@@ -225,7 +227,7 @@ def _problem_from(exc: UnexpectedInput, text: str, base: int) -> _Problem:
     if isinstance(exc, UnexpectedToken):
         offset = exc.token.start_pos if exc.token.start_pos is not None else len(text)
     elif isinstance(exc, UnexpectedCharacters):
-        offset = exc.pos_in_stream
+        offset = exc.pos_in_stream or 0
     else:
         offset = getattr(exc, "pos_in_stream", None) or 0
     offset = max(0, min(offset, len(text)))
@@ -255,7 +257,7 @@ def _problem_from(exc: UnexpectedInput, text: str, base: int) -> _Problem:
 # ---------------------------------------------------------------- cache
 
 @lru_cache(maxsize=8192)
-def parse_cached(text: str) -> tuple:
+def parse_cached(text: str) -> tuple[Part, ...]:
     """Parts of `text` (nodes); cached because the same values recur across profiles and runs."""
     try:
         return _parse(text, 0)

@@ -7,21 +7,33 @@ it only calls `scope.resolve(name)`.
 """
 from __future__ import annotations
 
-from typing import Callable, Union
+from typing import Any, Callable, Optional, Protocol, Union
 
 from rsd.errors import RsdError
-from rsd.formatters import bind, to_text, unexpected
+from rsd.formatters import FormatterContext, bind, to_text, unexpected
+from rsd.formatters._registry import FormatterFunc
 
-from .nodes import Arg, Expr, NameHead, Text
-
-Built = Union[str, Callable]
+from .nodes import Arg, Expr, NameHead, Part, Text
 
 
-def build_parts(parts: tuple) -> Built:
+class Scope(Protocol):
+    """What a template reads names from (`rsd.engine.items.Scope`)."""
+
+    def resolve(self, name: str) -> object: ...
+
+
+#: a built expression: `(scope, ctx) -> value`
+Render = Callable[[Scope, FormatterContext], object]
+#: a built sequence: constant text, or a function rendering it
+Built = Union[str, Render]
+# (the render-time closures test `type(p) is str` on tuples typed `Any`: the cheapest test, on the hot path)
+
+
+def build_parts(parts: tuple[Part, ...]) -> Built:
     """A constant string when nothing is evaluated, else a function rendering the parts to text."""
-    items: list = []
+    items: list[Any] = []
     for p in parts:
-        if type(p) is Text:
+        if isinstance(p, Text):
             if items and type(items[-1]) is str:
                 items[-1] += p.value
             else:
@@ -43,16 +55,16 @@ def build_parts(parts: tuple) -> Built:
         if type(b) is str:
             return lambda scope, ctx: to_text(a(scope, ctx)) + b
 
-    def render(scope, ctx) -> str:
+    def render(scope: Scope, ctx: FormatterContext) -> str:
         return "".join([p if type(p) is str else to_text(p(scope, ctx)) for p in pieces])
 
     return render
 
 
 def _build_name(head: NameHead) -> Built:
-    items: list = []
+    items: list[Any] = []
     for p in head.parts:
-        if type(p) is str:
+        if isinstance(p, str):
             if items and type(items[-1]) is str:
                 items[-1] += p
             else:
@@ -69,26 +81,31 @@ def _build_arg(arg: Arg) -> Built:
     return build_parts(arg.parts)
 
 
-def build_expr(expr: Expr) -> Callable:
+def _constant(value: str) -> Render:
+    return lambda scope, ctx: value
+
+
+def build_expr(expr: Expr) -> Render:
     head = expr.head
-    if type(head) is NameHead:
+    start: Render
+    if isinstance(head, NameHead):
         name = _build_name(head)
-        if type(name) is str:
-            def start(scope, ctx, _n=name):
+        if isinstance(name, str):
+            def start(scope: Scope, ctx: FormatterContext, _n: str = name) -> object:
                 return scope.resolve(_n)
         else:
-            def start(scope, ctx, _f=name):
-                return scope.resolve(_f(scope, ctx))
+            def start(scope: Scope, ctx: FormatterContext, _f: Render = name) -> object:
+                return scope.resolve(to_text(_f(scope, ctx)))
     else:
         literal = build_parts(head.parts)
-        start = (lambda scope, ctx, _v=literal: _v) if type(literal) is str else literal
+        start = _constant(literal) if isinstance(literal, str) else literal
 
-    steps = []
+    steps: list[tuple[FormatterFunc, Optional[list[str]], Optional[tuple[Built, ...]], str]] = []
     for pipe in expr.pipes:
         func = bind(pipe.name, len(pipe.args))
         built = [_build_arg(a) for a in pipe.args]
-        if all(type(b) is str for b in built):
-            steps.append((func, list(built), None, pipe.name))
+        if all(isinstance(b, str) for b in built):
+            steps.append((func, [b for b in built if isinstance(b, str)], None, pipe.name))
         else:
             steps.append((func, None, tuple(built), pipe.name))
     if not steps:
@@ -96,9 +113,10 @@ def build_expr(expr: Expr) -> Callable:
     steps_t = tuple(steps)
 
     if len(steps_t) == 1 and steps_t[0][2] is None:
-        func, const_args, _, fname = steps_t[0]
+        func, given, _, fname = steps_t[0]
+        const_args: list[Any] = given or []
 
-        def one_step(scope, ctx):
+        def one_step(scope: Scope, ctx: FormatterContext) -> object:
             value = start(scope, ctx)
             try:
                 return func(value, const_args, ctx)
@@ -109,13 +127,14 @@ def build_expr(expr: Expr) -> Callable:
 
         return one_step
 
-    def pipeline(scope, ctx):
+    def pipeline(scope: Scope, ctx: FormatterContext) -> object:
         value = start(scope, ctx)
         for func, const_args, arg_funcs, fname in steps_t:
+            args: list[Any]
             if arg_funcs is None:
-                args = const_args
+                args = const_args or []
             else:
-                args = [a if type(a) is str else a(scope, ctx) for a in arg_funcs]
+                args = [a if isinstance(a, str) else a(scope, ctx) for a in arg_funcs]
             try:
                 value = func(value, args, ctx)
             except RsdError:

@@ -94,7 +94,7 @@ def unparse(parts: tuple[Part, ...]) -> str:
     """Canonical template source of a sequence of parts."""
     out = []
     for i, p in enumerate(parts):
-        if type(p) is Text:
+        if isinstance(p, Text):
             nxt = parts[i + 1] if i + 1 < len(parts) else None
             out.append(escape_text(p.value, type(nxt) is Expr))
         else:
@@ -103,15 +103,15 @@ def unparse(parts: tuple[Part, ...]) -> str:
 
 
 def unparse_head(head: Union[NameHead, LiteralHead]) -> str:
-    if type(head) is LiteralHead:
+    if isinstance(head, LiteralHead):
         return quote(unparse(head.parts))
-    return "".join(p if type(p) is str else unparse_expr(p) for p in head.parts)
+    return "".join(p if isinstance(p, str) else unparse_expr(p) for p in head.parts)
 
 
 def unparse_arg(arg: Arg) -> str:
     if arg.quoted:
         return quote(unparse(arg.parts))
-    return "".join(p.value if type(p) is Text else unparse_expr(p) for p in arg.parts)
+    return "".join(p.value if isinstance(p, Text) else unparse_expr(p) for p in arg.parts)
 
 
 def unparse_expr(expr: Expr) -> str:
@@ -127,7 +127,7 @@ def unparse_expr(expr: Expr) -> str:
 
 # ---------------------------------------------------------------- walking
 
-def walk_exprs(parts: tuple) -> Iterator[Expr]:
+def walk_exprs(parts: tuple[Part, ...]) -> Iterator[Expr]:
     """Every expression, outer before inner, in source order."""
     for p in parts:
         if type(p) is Expr:
@@ -137,9 +137,9 @@ def walk_exprs(parts: tuple) -> Iterator[Expr]:
 def _walk_expr(expr: Expr) -> Iterator[Expr]:
     yield expr
     head = expr.head
-    if type(head) is NameHead:
+    if isinstance(head, NameHead):
         for p in head.parts:
-            if type(p) is Expr:
+            if isinstance(p, Expr):
                 yield from _walk_expr(p)
     else:
         yield from walk_exprs(head.parts)

@@ -26,10 +26,10 @@ def substitute_placeholders(text: str, lookup: Callable[[str], Optional[object]]
                             encode: Optional[Callable[[str], str]] = None) -> str:
     """Replace each `{name}` for which `lookup(name)` is not None (rendered as template text, then
     passed through `encode`, e.g. URL quoting); placeholders without a value are left as they are."""
-    def one(m: re.Match) -> str:
+    def one(m: re.Match[str]) -> str:
         value = lookup(m.group(1))
         if value is None:
-            return m.group(0)
+            return str(m.group(0))
         out = to_text(value)
         return encode(out) if encode else out
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable, Optional
 
+from rsd.formatters import FormatterContext
+
 from rsd.errors import Loc
 from rsd.formatters import DEFAULT_CONTEXT, to_text
 
 from .compiler import _Problem, located, parse_cached
-from .evaluate import build_parts
-from .nodes import Expr, NameHead, Text, unparse, walk_exprs
+from .evaluate import Scope, build_parts
+from .nodes import Expr, NameHead, Part, Text, unparse, walk_exprs
 
 
 class Template:
@@ -32,21 +34,21 @@ class Template:
 
     source: str
     raw: bool
-    parts: tuple
+    parts: tuple[Part, ...]
     is_literal: bool
     references: tuple[str, ...]
     formatter_calls: tuple[tuple[str, int, int], ...]
     render: Callable[..., str]
     evaluate: Callable[..., object]
 
-    def __init__(self, source: str, parts: tuple, *, raw: bool = False):
+    def __init__(self, source: str, parts: tuple[Part, ...], *, raw: bool = False):
         self.source = source
         self.raw = raw
         self.parts = parts
         exprs = list(walk_exprs(parts))
         self.is_literal = not exprs
         refs: dict[str, None] = {}
-        calls = []
+        calls: list[tuple[str, int, int]] = []
         for e in exprs:
             if type(e.head) is NameHead:
                 refs.setdefault(e.head.source, None)
@@ -73,26 +75,28 @@ class Template:
         return hash((self.source, self.raw))
 
 
-def _functions(parts: tuple):
+def _functions(parts: tuple[Part, ...]) -> tuple[Callable[..., str], Callable[..., object]]:
     built = build_parts(parts)
-    if type(built) is str:
-        def constant(scope=None, ctx=DEFAULT_CONTEXT, _v=built):
+    if isinstance(built, str):
+        def constant(scope: Optional[Scope] = None, ctx: FormatterContext = DEFAULT_CONTEXT, _v: str = built) -> str:
             return _v
         return constant, constant
-    if len(parts) == 1 and type(parts[0]) is Expr:
+    first = parts[0] if len(parts) == 1 else None
+    if isinstance(first, Expr):
         from .evaluate import build_expr
-        expr = build_expr(parts[0])
+        expr = build_expr(first)
 
-        def render_one(scope, ctx=DEFAULT_CONTEXT):
+        def render_one(scope: Scope, ctx: FormatterContext = DEFAULT_CONTEXT) -> str:
             return to_text(expr(scope, ctx))
 
-        def evaluate_one(scope, ctx=DEFAULT_CONTEXT):
+        def evaluate_one(scope: Scope, ctx: FormatterContext = DEFAULT_CONTEXT) -> object:
             return expr(scope, ctx)
 
         return render_one, evaluate_one
+    render_parts = built
 
-    def render(scope, ctx=DEFAULT_CONTEXT):
-        return built(scope, ctx)
+    def render(scope: Scope, ctx: FormatterContext = DEFAULT_CONTEXT) -> str:
+        return to_text(render_parts(scope, ctx))
 
     return render, render
 

@@ -19,14 +19,15 @@ def test_mypy_strict_passes_on_the_package():
     import importlib.util
     assert importlib.util.find_spec("mypy"), "mypy is a test dependency: .venv/bin/pip install -q -e '.[test]'"
     done = subprocess.run([sys.executable, "-m", "mypy"], capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, (done.stdout + done.stderr + "\n(type the new code, or, for a module of a package "
+                                  "not typed yet, see the list in pyproject.toml [tool.mypy])")
     assert "Success: no issues found" in done.stdout
 
 
 def test_the_list_of_untyped_modules_names_only_modules_that_exist():
     missing = []
     for module in _untyped():
-        path = ROOT.joinpath(*module.split("."))
+        path = ROOT.joinpath(*module.removesuffix(".*").split("."))
         if not (path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()):
             missing.append(module)
     assert not missing, f"pyproject.toml [tool.mypy] lists modules that do not exist: {missing}"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional, Union
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from ..errors import HttpError, InvalidInputError
@@ -57,7 +58,7 @@ def scrub_request_body(body: Union[bytes, str, None], content_type: str, redacto
     data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
     text, b64 = _text_or_base64(data)
     if text is None:
-        return "b64:" + b64
+        return "b64:" + (b64 or "")
     if "x-www-form-urlencoded" in (content_type or "").lower():
         pairs = parse_qsl(text, keep_blank_values=True)
         text = "&".join(f"{quote_plus(k)}=" + (MASK if v and is_secret_query_name(k) else quote_plus(v))
@@ -94,7 +95,7 @@ def _without(pairs: list[tuple[str, str]], *names: str) -> list[tuple[str, str]]
 
 
 def scrub_response(status: int, reason: str, headers: Iterable[tuple[str, str]], body: bytes,
-                   redactor: Redactor) -> dict:
+                   redactor: Redactor) -> dict[str, Any]:
     """A response as a cassette keeps it: headers redacted as the logs show them, the decoded body with every known
     secret replaced (and nothing else changed), `Content-Length` kept in step with the body."""
     pairs = redactor.redact_headers(list(headers))
@@ -106,8 +107,8 @@ def scrub_response(status: int, reason: str, headers: Iterable[tuple[str, str]],
     return _with_body({"status": status, "reason": reason}, pairs, body, declared, redactor)
 
 
-def _with_body(resp: dict, pairs: list[tuple[str, str]], raw: bytes, declared: Optional[str],
-               redactor: Redactor) -> dict:
+def _with_body(resp: dict[str, Any], pairs: list[tuple[str, str]], raw: bytes, declared: Optional[str],
+               redactor: Redactor) -> dict[str, Any]:
     text, b64 = _text_or_base64(raw)
     if text is not None:
         text = redactor.redact_known(text)
@@ -122,15 +123,15 @@ def _with_body(resp: dict, pairs: list[tuple[str, str]], raw: bytes, declared: O
     return resp
 
 
-def _body_bytes(part: dict) -> bytes:
+def _body_bytes(part: dict[str, Any]) -> bytes:
     if part.get("body") is not None:
-        return part["body"].encode("utf-8")
+        return str(part["body"]).encode("utf-8")
     if part.get("body_base64"):
-        return base64.b64decode(part["body_base64"])
+        return base64.b64decode(str(part["body_base64"]))
     return b""
 
 
-def _rescrub(exchange: dict, redactor: Redactor) -> dict:
+def _rescrub(exchange: dict[str, Any], redactor: Redactor) -> dict[str, Any]:
     """An exchange scrubbed again with secrets learned after it was written."""
     req = exchange["request"]
     req["url"] = redactor.redact_url(req["url"])
@@ -176,8 +177,9 @@ class RecordingAdapter(HTTPAdapter):
         except (OSError, ValueError) as e:
             raise InvalidInputError(f"--record {self.folder}: cannot prepare the folder ({e})") from None
 
-    def send(self, request, **kwargs):  # type: ignore[override]
-        resp = super().send(request, **kwargs)
+    def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
+             cert: Any = None, proxies: Any = None) -> Response:
+        resp = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
         body = resp.content  # the whole body; a cut-off one raises here, as it would in the session
         with self._lock:
             self._flush()
@@ -206,7 +208,7 @@ class RecordingAdapter(HTTPAdapter):
         self._write(name, exchange)
         self._written.append((name, len(redactor)))
 
-    def _write(self, name: str, doc: dict) -> None:
+    def _write(self, name: str, doc: dict[str, Any]) -> None:
         path = self.folder / name
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -244,7 +246,7 @@ class ReplayAdapter(HTTPAdapter):
         self.folder = Path(folder)
         self.redactor = redactor
         self._lock = threading.Lock()
-        self._queues: dict[tuple, deque] = {}
+        self._queues: dict[tuple[str, str, Optional[str]], deque[dict[str, Any]]] = {}
         self._recorded: list[tuple[str, str]] = []  # (method, url) of every recording, for miss messages
         index = self.folder / INDEX
         try:
@@ -262,11 +264,12 @@ class ReplayAdapter(HTTPAdapter):
             raise InvalidInputError(f"--replay {self.folder}: the cassette cannot be read ({type(e).__name__}: "
                                     f"{e})") from None
 
-    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # type: ignore[override]
+    def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
+             cert: Any = None, proxies: Any = None) -> Response:
         from urllib3._collections import HTTPHeaderDict
         from urllib3.response import HTTPResponse
 
-        method = request.method.upper()
+        method = (request.method or "GET").upper()
         url = self.redactor.redact_url(request.url)
         body = scrub_request_body(request.body, request.headers.get("Content-Type", ""), self.redactor)
         with self._lock:

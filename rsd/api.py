@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 from .errors import InvalidInputError, OptionError, ProfileError, RsdError, RunError
 from .reader import read_profile
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .http.policy import TrustPolicy
     from .http.redact import Redactor
     from .options import ConnectionOptions
+    from .sinks.base import Sink
 
 #: a row: one value per column of the profile's `api:info`, in order, typed by `xs:type`
 Row = tuple[Any, ...]
@@ -176,7 +177,8 @@ def load_mode(mode: Optional[str], incremental: Optional[Incremental]) -> str:
     return chosen
 
 
-def _since(sink, incremental: Incremental, inputs) -> Optional[str]:
+def _since(sink: Sink, incremental: Incremental,
+           inputs: Union[Mapping[str, str], Sequence[tuple[str, str]], None]) -> Optional[str]:
     """The mark to send (None: load everything), read from the target by its sink."""
     pairs = inputs.items() if isinstance(inputs, Mapping) else (inputs or ())
     if any(str(k).lower() == incremental.input.lower() for k, _ in pairs):
@@ -275,7 +277,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                        requests=requests if isinstance(requests, int) else 0,
                        warnings=summary.warnings if summary is not None else ()):
                 try:
-                    e.rsd_recorded = True  # a job does not record this step again
+                    setattr(e, "rsd_recorded", True)  # a job does not record this step again
                 except AttributeError:
                     pass
         raise
@@ -289,8 +291,9 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     return summary
 
 
-def _record(record_run, output, base_dir, job, step, table, started, summary, status, error, requests=0,
-            warnings=()) -> bool:
+def _record(record_run: Callable[..., None], output: Optional[str], base_dir: str, job: Optional[str],
+            step: Optional[str], table: Optional[str], started: float, summary: Optional[Summary], status: str,
+            error: Optional[str], requests: int = 0, warnings: Sequence[str] = ()) -> bool:
     """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error.
     Returns whether the row was written."""
     try:

@@ -10,6 +10,10 @@ import os
 import sys
 import time
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .http.redact import Redactor
 
 from .errors import EXIT_INVALID_INPUT, EXIT_OK, InvalidInputError, OptionError
 from .present import (
@@ -23,7 +27,7 @@ from .present import (
 )
 
 
-def new_redactor():
+def new_redactor() -> Redactor:
     from .api import new_redactor as make
     return make()
 

@@ -17,6 +17,7 @@ import re
 import time
 from pathlib import Path
 from typing import (
+    TYPE_CHECKING,
     Callable,
     Iterable,
     Iterator,
@@ -29,6 +30,11 @@ from typing import (
 from urllib.parse import quote, unquote_plus
 
 from .errors import OptionError
+
+if TYPE_CHECKING:
+    from .http.auth import BasicAuth, BearerAuth, OAuth2Auth
+    from .http.client import HttpClient
+    from .http.redact import Redactor
 from .refs import RefContext, resolve_refs, sole_file_reference
 from .secrets import (
     NOT_SECRET_SUFFIXES,
@@ -97,7 +103,7 @@ class ConnectionOptions(MutableMapping[str, str]):
     def source_file(self, name: str) -> Optional[Path]:
         return self._files.get(option_key(name))
 
-    def redacted(self, redactor) -> list[tuple[str, str]]:
+    def redacted(self, redactor: Redactor) -> list[tuple[str, str]]:
         """(name, value) pairs safe to show: secret-named options as `***`, other values redacted."""
         out = []
         for name, value in self.items():
@@ -120,7 +126,7 @@ def parse_pair(text: str, *, what: str = "option") -> tuple[str, str]:
     return name.strip(), value
 
 
-def parse_options_file(path: Union[str, os.PathLike]) -> list[tuple[str, str, int]]:
+def parse_options_file(path: Union[str, os.PathLike[str]]) -> list[tuple[str, str, int]]:
     """(name, value, line) for each `NAME=VALUE` line; `#` starts a comment line; blank lines are skipped.
 
     Only whole lines are comments: a `#` inside a value (a password) is part of it. Blanks around the
@@ -205,7 +211,7 @@ def parse_connection_string(text: str, *, what: str = "connection string") -> li
     return pairs
 
 
-def _entry_number(pairs) -> int:
+def _entry_number(pairs: Sequence[object]) -> int:
     return len(pairs) + 1
 
 
@@ -219,9 +225,10 @@ def _name_only(text: str) -> str:
 
 # -- building --------------------------------------------------------------------------------------
 def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
-                  options_file: Union[str, os.PathLike, Sequence[Union[str, os.PathLike]], None] = None,
+                  options_file: Union[str, os.PathLike[str], Sequence[Union[str, os.PathLike[str]]], None] = None,
                   connection: Optional[str] = None, variables: Optional[Mapping[str, object]] = None,
-                  secrets=None, base_dir: Union[str, os.PathLike] = ".", resolved: bool = False,
+                  secrets: Optional[Redactor] = None, base_dir: Union[str, os.PathLike[str]] = ".",
+                  resolved: bool = False,
                   context: Optional[RefContext] = None) -> ConnectionOptions:
     """The run's connection options, merged: options file(s) < connection string < `-o` pairs.
 
@@ -235,7 +242,7 @@ def build_options(*, options: Iterable[Union[str, tuple[str, str]]] = (),
     variables = variables or {}
     result = ConnectionOptions()
 
-    def resolve(value: str, name: str, anchor) -> tuple[str, Optional[Path]]:
+    def resolve(value: str, name: str, anchor: Union[str, os.PathLike[str]]) -> tuple[str, Optional[Path]]:
         if resolved:
             return value, None
         text = resolve_refs(value, variables, base_dir=anchor, secrets=secrets, context=ctx, what=f"option {name}")
@@ -304,7 +311,7 @@ def misspelt_options(options: Mapping[str, str], candidates: Iterable[str] = AUT
     return out
 
 
-def register_secrets(options: Mapping[str, str], secrets) -> None:
+def register_secrets(options: Mapping[str, str], secrets: Redactor) -> None:
     """Add secret-named option values (and those of misspelt secret names), secret header values of
     `CustomHeaders` and secret-named parameter values of `CustomUrlParams` to the redactor."""
     for name, value in options.items():
@@ -323,7 +330,7 @@ def register_secrets(options: Mapping[str, str], secrets) -> None:
                 if pvalue and is_secret_query_name(pname):
                     secrets.add(pvalue)
     user, password = options.get("User"), options.get("Password")
-    if password and hasattr(secrets, "add_basic"):
+    if password:
         secrets.add_basic(user or "", password)
 
 
@@ -391,7 +398,7 @@ def custom_url_params(options: Mapping[str, str], name: str = "CustomUrlParams")
 def oauth_params(options: Mapping[str, str], name: str = "OAuthParams") -> list[tuple[str, str]]:
     """`OAuthParams` (`name=value,name2=value2`, as CData documents it) as pairs."""
     text = _get(options, name) or ""
-    out = []
+    out: list[tuple[str, str]] = []
     for part in text.split(","):
         if not part.strip():
             continue
@@ -417,7 +424,7 @@ def timeout(options: Mapping[str, str]) -> Optional[float]:
     return value
 
 
-def proxies(options: Mapping[str, str], secrets=None) -> Optional[dict[str, str]]:
+def proxies(options: Mapping[str, str], secrets: Optional[Redactor] = None) -> Optional[dict[str, str]]:
     """A requests `proxies` mapping from ProxyServer/ProxyPort (+ ProxyUser/ProxyPassword), or None."""
     server = (_get(options, "ProxyServer") or "").strip()
     if not server:
@@ -464,8 +471,9 @@ def _opt(options: Mapping[str, str], name: str) -> Optional[str]:
     return value if value.strip() != "" else None
 
 
-def auth_from_options(options: Mapping[str, str], *, client=None, redactor=None,
-                      clock: Callable[[], float] = time.monotonic):
+def auth_from_options(options: Mapping[str, str], *, client: Optional[HttpClient] = None,
+                      redactor: Optional[Redactor] = None,
+                      clock: Callable[[], float] = time.monotonic) -> Union[OAuth2Auth, BasicAuth, BearerAuth, None]:
     """The auth the options ask for, or None.
 
     `AuthScheme=OAuth` (or `OAuth2`) with a token URL -> `OAuth2Auth`; `AuthScheme=Basic` -> `BasicAuth`;

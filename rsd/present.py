@@ -6,18 +6,28 @@ display on stderr (rich) and the `-v` trace printer. Must not: run anything or d
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+
+    from .engine.runner import Summary
+    from .errors import Diagnostic
+    from .http.redact import Redactor
+    from .jobs.spec import StepResult
 
 
-def stderr_console():
+def stderr_console() -> Console:
     from rich.console import Console
     return Console(stderr=True, highlight=False)
 
 
-def print_diagnostics(diags, fmt: str, files: Optional[int] = None) -> None:
+def print_diagnostics(diags: Sequence[Diagnostic], fmt: str, files: Optional[int] = None) -> None:
     if fmt == "json":
         json.dump([d.to_json() for d in diags], sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -34,17 +44,18 @@ def print_diagnostics(diags, fmt: str, files: Optional[int] = None) -> None:
 class Progress:
     """Pages and rows on stderr while a run goes (rich); silent when stderr is not a terminal or -q."""
 
-    def __init__(self, enabled: bool, label: str, console=None):
+    def __init__(self, enabled: bool, label: str, console: Optional[Console] = None) -> None:
         self.enabled = enabled
         self.label = label
         self.console = console
-        self._status = None
+        self._status: Optional[Status] = None
         self._last = 0.0
 
-    def __enter__(self):
+    def __enter__(self) -> "Progress":
         if self.enabled:
-            self._status = (self.console or stderr_console()).status(f"{self.label}: starting")
-            self._status.__enter__()
+            status = (self.console or stderr_console()).status(f"{self.label}: starting")
+            status.__enter__()
+            self._status = status
         return self
 
     def relabel(self, label: str) -> None:
@@ -67,11 +78,11 @@ class Progress:
             self._status.__exit__(None, None, None)
             self._status = None
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 
-def tracer(args, redactor):
+def tracer(args: argparse.Namespace, redactor: Redactor) -> Optional[Callable[[str], None]]:
     if not getattr(args, "verbose", False):
         return None
 
@@ -80,7 +91,7 @@ def tracer(args, redactor):
     return trace
 
 
-def print_summary(summary, quiet: bool = False) -> None:
+def print_summary(summary: Summary, quiet: bool = False) -> None:
     lines = summary.lines()
     target = getattr(summary, "target", None)
     head = f"{summary.table}: "
@@ -91,7 +102,7 @@ def print_summary(summary, quiet: bool = False) -> None:
         sys.stderr.write("  " + line + "\n")
 
 
-def print_job_table(results, job_name: str = "", elapsed: Optional[float] = None) -> None:
+def print_job_table(results: Sequence[StepResult], job_name: str = "", elapsed: Optional[float] = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -103,6 +114,7 @@ def print_job_table(results, job_name: str = "", elapsed: Optional[float] = None
     total_pages = sum(r.pages for r in results)
     total_requests = sum(r.requests for r in results)
     total_s = elapsed if elapsed is not None else sum(r.elapsed for r in results)
+    kw: dict[str, Any]
     for col, footer, kw in (("step", "total", {}), ("type", "", {}), ("status", "", {}),
                             ("rows", f"{total_rows:,}", {"justify": "right"}),
                             ("pages", f"{total_pages:,}", {"justify": "right"}),

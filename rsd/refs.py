@@ -22,9 +22,12 @@ import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from .errors import OptionError
+
+if TYPE_CHECKING:
+    from .http.redact import Redactor
 
 #: seconds a `${cmd:...}` may run
 CMD_TIMEOUT = 30.0
@@ -41,12 +44,13 @@ class RefContext:
     `files` maps a reference as written (`${file:token.txt}`) to the absolute path it read.
     """
 
-    cache: dict = field(default_factory=dict)
-    files: dict = field(default_factory=dict)
+    cache: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
 
 
-def resolve_refs(text: str, variables: Optional[Mapping[str, object]] = None, *, base_dir: str | os.PathLike = ".",
-                 secrets=None, context: Optional[RefContext] = None, what: Optional[str] = None) -> str:
+def resolve_refs(text: str, variables: Optional[Mapping[str, object]] = None, *, base_dir: str | os.PathLike[str] = ".",
+                 secrets: Optional[Redactor] = None, context: Optional[RefContext] = None,
+                 what: Optional[str] = None) -> str:
     """`text` with every `${...}` replaced by its value.
 
     `variables` serves `${name}` (exact name first, then case-insensitively). `base_dir` anchors a
@@ -83,7 +87,7 @@ def has_refs(text: object) -> bool:
     return isinstance(text, str) and bool(re.search(r"(?<!\$)\$\{", text))
 
 
-def sole_file_reference(text: object, base_dir: str | os.PathLike = ".") -> Optional[Path]:
+def sole_file_reference(text: object, base_dir: str | os.PathLike[str] = ".") -> Optional[Path]:
     """The absolute path when `text` is exactly one `${file:PATH}` reference (surrounding blanks allowed)."""
     if not isinstance(text, str):
         return None
@@ -94,7 +98,8 @@ def sole_file_reference(text: object, base_dir: str | os.PathLike = ".") -> Opti
 
 
 # -- one reference ---------------------------------------------------------------------------------
-def _resolve_one(body: str, variables: Mapping, base_dir: Path, secrets, ctx: RefContext, what) -> str:
+def _resolve_one(body: str, variables: Mapping[str, object], base_dir: Path, secrets: Optional[Redactor],
+                 ctx: RefContext, what: Optional[str]) -> str:
     ref = "${" + body + "}"
     stripped = body.strip()
     kind, sep, arg = stripped.partition(":")
@@ -117,18 +122,19 @@ def _resolve_one(body: str, variables: Mapping, base_dir: Path, secrets, ctx: Re
     if not _VARIABLE_NAME.match(stripped):
         raise OptionError(_where(what) + f"{ref} is not a valid reference (a variable name is letters, digits, "
                           f"'_', '.', '-'); write '$${{' for a literal '${{'")
+    variable: object
     if stripped in variables:
-        value = variables[stripped]
+        variable = variables[stripped]
     else:
         lowered = {str(k).lower(): v for k, v in variables.items()}
         if stripped.lower() not in lowered:
             raise OptionError(_where(what) + f"the variable {ref} is not set: pass it with --var {stripped}=VALUE "
                               f"(or set it in the job's [variables])")
-        value = lowered[stripped.lower()]
-    return "" if value is None else str(value)
+        variable = lowered[stripped.lower()]
+    return "" if variable is None else str(variable)
 
 
-def _resolve_env(name: str, ref: str, base_dir: Path, ctx: RefContext, what) -> str:
+def _resolve_env(name: str, ref: str, base_dir: Path, ctx: RefContext, what: Optional[str]) -> str:
     value = os.environ.get(name)
     if value is None:
         raise OptionError(_where(what) + f"{ref} is not set: the environment variable {name} does not exist")
@@ -142,7 +148,7 @@ def _file_path(arg: str, base_dir: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
-def _resolve_file(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) -> str:
+def _resolve_file(arg: str, ref: str, base_dir: Path, ctx: RefContext, what: Optional[str]) -> str:
     path = _file_path(arg, base_dir)
     try:
         data = path.read_bytes()
@@ -156,7 +162,7 @@ def _resolve_file(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) -> 
     return _chomp(text)
 
 
-def _resolve_keyring(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) -> str:
+def _resolve_keyring(arg: str, ref: str, base_dir: Path, ctx: RefContext, what: Optional[str]) -> str:
     service, sep, user = arg.rpartition("/")
     if not sep or not service or not user:
         raise OptionError(_where(what) + f"{ref}: write ${{keyring:SERVICE/USER}}")
@@ -172,10 +178,10 @@ def _resolve_keyring(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) 
     if value is None:
         raise OptionError(_where(what) + f"{ref} is not set: the keyring has no password for service "
                           f"{service!r}, user {user!r}")
-    return value
+    return str(value)
 
 
-def _resolve_cmd(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) -> str:
+def _resolve_cmd(arg: str, ref: str, base_dir: Path, ctx: RefContext, what: Optional[str]) -> str:
     try:
         argv = shlex.split(arg)
     except ValueError as e:
@@ -203,7 +209,7 @@ def _resolve_cmd(arg: str, ref: str, base_dir: Path, ctx: RefContext, what) -> s
     return _chomp(text)
 
 
-_RESOLVERS: dict[str, Callable] = {
+_RESOLVERS: dict[str, Callable[[str, str, Path, RefContext, Optional[str]], str]] = {
     "env": _resolve_env,
     "file": _resolve_file,
     "keyring": _resolve_keyring,

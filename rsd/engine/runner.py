@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
@@ -47,9 +47,11 @@ class Summary:
     elapsed: float = 0.0
     stop_reason: str = ""
     status: str = "ok"
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     #: an incremental load: cursor, input, since (the mark sent; None: everything), mark (stored), full_refresh
-    incremental: dict = field(default_factory=dict)
+    incremental: dict[str, Any] = field(default_factory=dict)
+    #: where the rows went (`rsd.run` sets it: a redacted database URL, a file, or stdout)
+    target: Optional[str] = None
 
     def lines(self) -> list[str]:
         out = [
@@ -245,7 +247,7 @@ class Runner:
             item.set(k, v)
         return item
 
-    def run(self, write: Callable[[list], None]) -> Summary:
+    def run(self, write: Callable[[list[tuple[Any, ...]]], object]) -> Summary:
         started = self.clock()
         state = self.state
         write = self._watched(write)

@@ -20,6 +20,8 @@ class Sink:
     """
 
     description = "output"
+    #: the high-water mark an incremental load stored (set by sinks that keep one; None: none)
+    mark: Optional[str] = None
 
     def __init__(self, columns: Sequence[SinkColumn]):
         self.columns = tuple(columns)

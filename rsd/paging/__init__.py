@@ -11,7 +11,7 @@ A page shorter than the page size is never a stop rule: APIs that cap page sizes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, TypeVar
 from urllib.parse import urljoin
 
 from ..errors import ProfileError
@@ -27,14 +27,22 @@ TOTAL_COUNT_PATH, TOTAL_PAGES_PATH, HAS_MORE_PATH, MAX_PAGES = "totalcountpath",
 COMMON_ATTRS = (ENABLE_PAGING.lower(), PAGE_SIZE, PAGE_SIZE_PARAM, PAGING_TYPE, TOTAL_COUNT_PATH, TOTAL_PAGES_PATH,
                 HAS_MORE_PATH, MAX_PAGES)
 
+#: reads one attribute of the call (lower-case name) -> its value, None when unset
+Getter = Callable[[str], Optional[str]]
+#: a compiled value path: parsed document -> the value it points at (None when absent)
+PathFn = Callable[[object], object]
+#: JSONPath/XPath text -> its compiled `PathFn`
+PathCompiler = Callable[[str], PathFn]
+P = TypeVar("P", bound="Pager")
+
 #: the stop hints that read a value from the response
 HINT_PATHS = (TOTAL_COUNT_PATH, TOTAL_PAGES_PATH, HAS_MORE_PATH)
 
 #: the registered strategies, in the order messages list them (see `strategy`)
-STRATEGIES: list = []
+STRATEGIES: list[type[Pager]] = []
 
 
-def strategy(cls):
+def strategy(cls: type[P]) -> type[P]:
     """Register a `Pager` subclass as a declarative paging strategy. The runner (`build_pager`) and `rsd check`
     (`rsd.check` paging rules) both read the registry, so a new strategy touches its class, a test and a sample."""
     if not cls.selector:
@@ -71,7 +79,7 @@ def _split_param(spec: str, default_start: int) -> tuple[str, int]:
 class PageRequest:
     """What a page changes in the request: query parameters to set, or a whole next URL."""
 
-    params: dict = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
     url: Optional[str] = None
 
 
@@ -83,7 +91,7 @@ class PageResult:
     rows: int  # rows (repeat elements) on this page
     doc: object  # parsed document
     headers: Mapping[str, str]  # response headers
-    links: Mapping  # requests' parsed Link header
+    links: Mapping[str, Mapping[str, str]]  # requests' parsed Link header
 
 
 class Pager:
@@ -111,8 +119,8 @@ class Pager:
     paths: tuple[str, ...] = ()
 
     @classmethod
-    def build(cls, get: Callable[[str], Optional[str]], hints: "StopHints",
-              compile_path: Callable[[str], Callable]) -> "Pager":  # pragma: no cover - abstract
+    def build(cls, get: Getter, hints: StopHints,
+              compile_path: PathCompiler) -> Pager:  # pragma: no cover - abstract
         """The pager for a call whose attributes `get(name)` reads (lower-case names, None when unset)."""
         raise NotImplementedError
 
@@ -128,12 +136,12 @@ class Pager:
         """How a profile chooses it, as messages show it: `pagenumberparam` or `pagingtype=LinkHeader`."""
         return f"{cls.selector}={cls.selector_value}" if cls.selector_value else str(cls.selector)
 
-    def __init__(self, hints: "StopHints"):
+    def __init__(self, hints: StopHints) -> None:
         self.hints = hints
         self.stop_reason: Optional[str] = None
         self.pages = 0
         self.rows = 0
-        self._seen: set = set()
+        self._seen: set[tuple[Optional[str], tuple[tuple[str, str], ...]]] = set()
 
     def first(self) -> PageRequest:
         return PageRequest()
@@ -158,7 +166,7 @@ class Pager:
     def _advance(self, page: PageResult) -> Optional[PageRequest]:
         return self._stop(STOP_SINGLE)
 
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: str) -> Optional[PageRequest]:
         self.stop_reason = reason
         return None
 
@@ -169,7 +177,7 @@ class Pager:
 class NotAdvancingPager(Pager):
     strategy = "EnablePaging without a strategy"
 
-    def _advance(self, page):
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
         return self._stop(STOP_NOT_ADVANCING)
 
 
@@ -181,26 +189,27 @@ class _CounterPager(Pager):
     default_start = 0
 
     @classmethod
-    def build(cls, get, hints, compile_path):
-        name, first = _split_param(get(cls.selector), cls.default_start)
+    def build(cls, get: Getter, hints: StopHints, compile_path: PathCompiler) -> Pager:
+        name, first = _split_param(get(cls.selector or "") or "", cls.default_start)
         return cls(hints, name, first, get("pagesizeparam"), get("pagesize"))
 
-    def __init__(self, hints, param: str, first: int, size_param: Optional[str], size: Optional[str]):
+    def __init__(self, hints: StopHints, param: str, first: int, size_param: Optional[str],
+                 size: Optional[str]) -> None:
         super().__init__(hints)
         self.param, self.current, self.first_value = param, first, first
-        self.size_params = {size_param: size} if size_param and size else {}
+        self.size_params: dict[str, str] = {size_param: size} if size_param and size else {}
 
-    def first(self):
+    def first(self) -> PageRequest:
         return PageRequest({self.param: str(self.current), **self.size_params})
 
-    def _advance(self, page):
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
         self.current += self._step(page)
         return PageRequest({self.param: str(self.current), **self.size_params})
 
-    def _step(self, page) -> int:  # pragma: no cover - abstract
+    def _step(self, page: PageResult) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.strategy}: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
 
 
@@ -215,7 +224,7 @@ class PageNumberPager(_CounterPager):
         """The request of page `index` (0 = the first page)."""
         return PageRequest({self.param: str(self.first_value + index), **self.size_params})
 
-    def _step(self, page) -> int:
+    def _step(self, page: PageResult) -> int:
         return 1
 
 
@@ -224,7 +233,7 @@ class OffsetPager(_CounterPager):
     strategy = "offset"
     selector = "pageoffsetparam"
 
-    def _step(self, page) -> int:
+    def _step(self, page: PageResult) -> int:
         # the rows received, not the page size asked for: a server that caps the page size lower than
         # asked would otherwise make us skip records
         return page.rows
@@ -240,26 +249,27 @@ class TokenPager(Pager):
     paths = ("nextpagetokenpath",)
 
     @classmethod
-    def build(cls, get, hints, compile_path):
-        return cls(hints, compile_path(get(cls.selector)), get(cls.selector), get("nextpagetokenparam"),
+    def build(cls, get: Getter, hints: StopHints, compile_path: PathCompiler) -> Pager:
+        selector = get(TokenPager.selector) or ""
+        return cls(hints, compile_path(selector), selector, get("nextpagetokenparam") or "",
                    get("pagesizeparam"), get("pagesize"))
 
-    def __init__(self, hints, token_path: Callable, token_path_text: str, param: str,
-                 size_param: Optional[str], size: Optional[str]):
+    def __init__(self, hints: StopHints, token_path: PathFn, token_path_text: str, param: str,
+                 size_param: Optional[str], size: Optional[str]) -> None:
         super().__init__(hints)
         self.token_path, self.token_path_text, self.param = token_path, token_path_text, param
-        self.size_params = {size_param: size} if size_param and size else {}
+        self.size_params: dict[str, str] = {size_param: size} if size_param and size else {}
 
-    def first(self):
+    def first(self) -> PageRequest:
         return PageRequest(dict(self.size_params))
 
-    def _advance(self, page):
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
         token = self.token_path(page.doc)
         if token is None or token == "" or token is False:
             return self._stop(STOP_NO_NEXT)
         return PageRequest({self.param: str(token), **self.size_params})
 
-    def describe(self):
+    def describe(self) -> str:
         return f"token: {self.token_path_text} sent as ?{self.param}="
 
 
@@ -270,20 +280,21 @@ class NextUrlPager(Pager):
     paths = ("nextpageurlpath",)
 
     @classmethod
-    def build(cls, get, hints, compile_path):
-        return cls(hints, compile_path(get(cls.selector)), get(cls.selector))
+    def build(cls, get: Getter, hints: StopHints, compile_path: PathCompiler) -> Pager:
+        selector = get(NextUrlPager.selector) or ""
+        return cls(hints, compile_path(selector), selector)
 
-    def __init__(self, hints, url_path: Callable, url_path_text: str):
+    def __init__(self, hints: StopHints, url_path: PathFn, url_path_text: str) -> None:
         super().__init__(hints)
         self.url_path, self.url_path_text = url_path, url_path_text
 
-    def _advance(self, page):
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
         nxt = self.url_path(page.doc)
         if not nxt or not isinstance(nxt, str):
             return self._stop(STOP_NO_NEXT)
         return PageRequest(url=urljoin(page.url, nxt.strip()))
 
-    def describe(self):
+    def describe(self) -> str:
         return f"next URL from {self.url_path_text} (absolute, or relative to the request URL)"
 
 
@@ -294,16 +305,16 @@ class LinkHeaderPager(Pager):
     selector_value = "LinkHeader"
 
     @classmethod
-    def build(cls, get, hints, compile_path):
+    def build(cls, get: Getter, hints: StopHints, compile_path: PathCompiler) -> Pager:
         return cls(hints)
 
-    def _advance(self, page):
+    def _advance(self, page: PageResult) -> Optional[PageRequest]:
         nxt = (page.links or {}).get("next", {}).get("url")
         if not nxt:
             return self._stop(STOP_NO_NEXT)
         return PageRequest(url=urljoin(page.url, nxt))
 
-    def describe(self):
+    def describe(self) -> str:
         return 'Link: <...>; rel="next" response header'
 
 
@@ -311,12 +322,12 @@ class LinkHeaderPager(Pager):
 class StopHints:
     """Optional stop hints: total count, total pages, has-more flag, and a hard cap (`maxpages`)."""
 
-    total_count: Optional[Callable] = None
-    total_pages: Optional[Callable] = None
-    has_more: Optional[Callable] = None
+    total_count: Optional[PathFn] = None
+    total_pages: Optional[PathFn] = None
+    has_more: Optional[PathFn] = None
     maxpages: Optional[int] = None
 
-    def check(self, doc, pages: int, rows: int) -> Optional[str]:
+    def check(self, doc: object, pages: int, rows: int) -> Optional[str]:
         if self.maxpages is not None and pages >= self.maxpages:
             return STOP_MAXPAGES
         if self.has_more is not None:
@@ -334,16 +345,16 @@ class StopHints:
         return None
 
 
-def _as_int(v) -> Optional[int]:
+def _as_int(v: object) -> Optional[int]:
     if v is None or isinstance(v, bool):
         return None
     try:
-        return int(float(v))
+        return int(float(v))  # type: ignore[arg-type]  # whatever the document holds: failures are caught
     except (TypeError, ValueError):
         return None
 
 
-def build_pager(attrs: Mapping[str, object], compile_path: Callable[[str], Callable]) -> Optional[Pager]:
+def build_pager(attrs: Mapping[str, object], compile_path: PathCompiler) -> Optional[Pager]:
     """The pager for a call whose (lower-case) attributes are `attrs`, or None when paging is off.
 
     `compile_path(path)` turns a JSONPath/XPath into a function of the parsed document. Contradictory
@@ -351,16 +362,20 @@ def build_pager(attrs: Mapping[str, object], compile_path: Callable[[str], Calla
     reports the same offline, from the same registry.
     """
 
-    def get(name):
+    def get(name: str) -> Optional[str]:
         v = attrs.get(name)
         return None if v is None or v == "" else str(v)
 
     if not is_true(get("enablepaging") or "false"):
         return None
+    def hint(name: str) -> Optional[PathFn]:
+        path = get(name)
+        return compile_path(path) if path else None
+
     hints = StopHints(
-        total_count=compile_path(get("totalcountpath")) if get("totalcountpath") else None,
-        total_pages=compile_path(get("totalpagespath")) if get("totalpagespath") else None,
-        has_more=compile_path(get("hasmorepath")) if get("hasmorepath") else None,
+        total_count=hint("totalcountpath"),
+        total_pages=hint("totalpagespath"),
+        has_more=hint("hasmorepath"),
         maxpages=_as_int(get("maxpages")),
     )
     chosen = chosen_strategies(get)

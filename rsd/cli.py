@@ -79,6 +79,8 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("trust")
     g.add_argument("--allow-origin", dest="allow_origins", action="append", default=[], metavar="URL",
                    help="an origin besides the first request's that may receive credentials (repeatable)")
+    g.add_argument("--allow-files", dest="allow_files", action="append", default=[], metavar="DIR",
+                   help="a folder besides the profile's own that file:// URIs may read (repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,7 +119,8 @@ def cmd_run(args, redactor) -> int:
                           max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
                           on_page=progress.update, method=args.method, on_finish=progress.stop,
                           incremental=incremental, strict=args.strict,
-                          allow_origins=args.allow_origins, record=args.record, replay=args.replay)
+                          allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
+                          replay=args.replay)
     print_summary(summary)
     return EXIT_OK
 

@@ -6,7 +6,7 @@ Owns: code, severity, title, explanation and fix of each code; the one source th
 
 Codes are stable: a code is never reused for a different finding. Hundreds group them:
 0xx reading, 1xx keywords and structure, 2xx templates and formatters, 3xx references,
-4xx paths, data model and types, 5xx paging, 6xx credentials.
+4xx paths, data model and types, 5xx paging, 6xx credentials and local files.
 """
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ _TABLE = (
          "A paging strategy attribute is set but `EnablePaging` is not true, so it is ignored and only one "
          "page is fetched.",
          "Add `<api:set attr=\"EnablePaging\" value=\"true\"/>`."),
-    # --- 6xx: credentials ----------------------------------------------------------------------
+    # --- 6xx: credentials and local files -------------------------------------------------------
     Code("RSD601", WARNING, "hard-coded Authorization header",
          "A value holds a literal `Authorization: Bearer ...` or `Basic ...` credential. Tokens are secret "
          "and short-lived: in a profile they leak to everyone who gets the file and break when they expire.",
@@ -257,6 +257,13 @@ _TABLE = (
          "a literal value. Options files get committed and shared; `${...}` references are resolved at run "
          "time and never written back.",
          "Write `NAME=${env:NAME}` (or `${file:...}`, `${keyring:...}`, `${cmd:...}`)."),
+    Code("RSD606", WARNING, "absolute file:// URI",
+         "A value holds a `file://` URI with an absolute path written in the profile. A run reads `file://` "
+         "URIs only inside the profile's own folder (and the folders given with `--allow-files`); anything "
+         "else is refused with exit 2 before it is read, because a profile shared by someone else must not "
+         "read the user's files (and could send them to any host in a later request).",
+         "Keep the data next to the profile (or run with `--allow-files DIR` for the folder that holds it), "
+         "or take the folder from a connection option: `file://[_connection.DataDir]/items.json`."),
 )
 
 CODES: Mapping[str, Code] = MappingProxyType({c.code: c for c in _TABLE})

@@ -15,7 +15,7 @@ _GROUPS = (
     ("3", "References"),
     ("4", "Paths, data model and types"),
     ("5", "Paging"),
-    ("6", "Credentials"),
+    ("6", "Credentials and local files"),
 )
 
 

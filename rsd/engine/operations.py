@@ -20,9 +20,7 @@ paths or `ElementMapPath#N`/`ElementMapName#N`, which add their values to every 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable, Iterator, Optional
-from urllib.parse import unquote, urlsplit
 
 from ..errors import RunError
 from ..mapping import compile_mapper, compile_value_path, parse_document
@@ -151,7 +149,8 @@ class Operations:
             req_url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
             req_url = with_query(req_url, list(page_req.params.items()))
             body, status, resp_headers, final_url, links = self._fetch(req.method, req_url, req.headers, req.data,
-                                                                       req.timeout, page_no, node)
+                                                                       req.timeout, page_no, node,
+                                                                       from_response=page_req.url is not None)
             source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
             doc = parse_document(body, kind, source=source)
             self._response_item(x, status, final_url, resp_headers)
@@ -184,15 +183,11 @@ class Operations:
                 run.note_stop(pager.stop_reason, declarative=True)
                 return
 
-    def _fetch(self, method, url, headers, data, timeout, page_no, node):
-        if url.lower().startswith("file://"):
-            path = Path(unquote(urlsplit(url).path))
-            try:
-                return path.read_bytes(), 200, {}, url, {}
-            except OSError as e:
-                raise RunError(f"{node.loc}: cannot read {url}: {e.strerror}")
+    def _fetch(self, method, url, headers, data, timeout, page_no, node, from_response: bool = False):
+        """One page: the HTTP client sends it (or reads a `file://` URI through the run's trust policy);
+        `from_response` says the URL came from the previous page (a next URL, a `Link` header)."""
         resp = self.http.request(method, url, headers=headers, data=data, page=page_no,
-                                 timeout=float(timeout) if timeout else None)
+                                 timeout=float(timeout) if timeout else None, from_response=from_response)
         return resp.content, resp.status_code, resp.headers, resp.url, resp.links
 
     @staticmethod

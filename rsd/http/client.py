@@ -117,6 +117,8 @@ class HttpClient:
         untrusted origin carries no credential.
         """
         method = method.upper()
+        if url[:7].lower() == "file://":
+            return self._read_file(method, url, from_response)
         retry_statuses = RETRY_STATUSES if retry_on is None else frozenset(retry_on)
         req_timeout = self.timeout if timeout is None else (timeout or None)
         body = data.encode("utf-8") if isinstance(data, str) else data
@@ -223,6 +225,18 @@ class HttpClient:
         for name, value in pairs:
             if value and is_secret_query_name(str(name)):
                 add(value)
+
+    def _read_file(self, method: str, url: str, from_response: bool) -> requests.Response:
+        """A `file://` URI, read through the trust policy (inside the allowed folders, never from a response), as a
+        200 response."""
+        started = self.clock()
+        data = self.policy.read_file(url, from_response=from_response)
+        resp = requests.Response()
+        resp._content = data
+        resp.status_code, resp.url, resp.reason = 200, url, "OK"
+        self._trace(f"{method} {self.redactor.redact_url(url)} -> read {len(data)} bytes from disk "
+                    f"({_ms(self.clock() - started)})")
+        return resp
 
     # -- sending ----------------------------------------------------------------------------------
     def _send(self, method: str, url: str, base_headers: CaseInsensitiveDict, body, params, req_timeout, auth, *,

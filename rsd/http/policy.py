@@ -1,4 +1,4 @@
-"""Trust: where a run's credentials may go (origins).
+"""Trust: where a run's credentials may go (origins) and what a run may read from disk (`file://`).
 
 Owns: the one rule for credentials (docs/reference/contract.md §11). The trusted origins (scheme, host,
 port) are the origin of the run's first API request plus the `--allow-origin` URLs. A request to any other
@@ -11,23 +11,31 @@ redirect, or a URL taken from a response) never carries one, even to an allowed 
 request is the exception the user configured: its URL receives the client credentials, and its redirects are
 never followed.
 
+Local files: a `file://` URI reads only inside the profile's own folder and the `--allow-files` folders, after
+resolving symbolic links and `..`; a URI taken from a response (a next URL, a `Link` header, a URI whose scheme
+a response value supplied) is never read from disk. Anything else is `InvalidInputError` (exit 2) naming the
+URI, before anything is read.
+
 Must not: send requests, know the profile's statements, or show a secret (messages name origins and header
 names, never values).
 """
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Iterable, Optional
 from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
-from ..errors import InvalidInputError, OptionError
+from ..errors import InvalidInputError, OptionError, RunError
 from ..secrets import is_secret_header_name
 
 Origin = tuple[str, str, int]
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-#: `--allow-origin` as it is named in messages
+#: `--allow-origin` / `--allow-files` as they are named in messages
 ALLOW_ORIGIN = "--allow-origin"
+ALLOW_FILES = "--allow-files"
 
 
 def origin_of(url: str) -> Optional[Origin]:
@@ -54,10 +62,13 @@ def show_origin(origin: Optional[Origin]) -> str:
 
 
 class TrustPolicy:
-    """The trusted origins of one run. Thread-safe; one per `HttpClient`. `allow_origins` are what the user
-    added; the first API request `pin`s its origin."""
+    """The trusted origins and readable folders of one run. Thread-safe; one per `HttpClient`.
 
-    def __init__(self, *, allow_origins: Iterable[str] = ()):
+    `profile_dir` is the profile's own folder (None: a profile read from text has none); `allow_files` and
+    `allow_origins` are what the user added. The first API request `pin`s its origin."""
+
+    def __init__(self, *, allow_origins: Iterable[str] = (), allow_files: Iterable[str] = (),
+                 profile_dir: Optional[str] = None):
         self._lock = threading.Lock()
         self.allowed: list[Origin] = []
         for url in allow_origins or ():
@@ -67,6 +78,12 @@ class TrustPolicy:
                                   f"(write the origin, e.g. https://api.example.com:8443)")
             self.allowed.append(origin)
         self.pinned: Optional[Origin] = None
+        self.file_roots: list[Path] = [Path(os.path.realpath(profile_dir))] if profile_dir else []
+        for folder in allow_files or ():
+            path = Path(os.path.expanduser(str(folder)))
+            if not path.is_dir():
+                raise OptionError(f"{ALLOW_FILES} {str(folder)!r} is not a folder")
+            self.file_roots.append(Path(os.path.realpath(path)))
 
     # -- origins --------------------------------------------------------------------------------------------------
     def pin(self, url: str) -> None:
@@ -141,3 +158,31 @@ class TrustPolicy:
                 f"refused to send a request body holding a credential to {origin}, which is not a trusted origin "
                 f"(trusted: {self.describe()})",
                 hint=f"if {origin} is meant to receive it, run with {ALLOW_ORIGIN} {origin}")
+
+    # -- local files ----------------------------------------------------------------------------------------------
+    def read_file(self, url: str, *, from_response: bool = False) -> bytes:
+        """The bytes of a `file://` URI inside the allowed folders; `InvalidInputError` (exit 2) naming the URI
+        for anything else, before anything is read."""
+        shown = str(url)
+        if from_response:
+            raise InvalidInputError(f"refused to read {shown}: a URI that comes from a response is never read from "
+                                    f"disk (a next URL, a Link header or a response value gave it)")
+        parts = urlsplit(shown)
+        if parts.netloc not in ("", "localhost"):
+            raise InvalidInputError(f"refused to read {shown}: a file:// URI names a file on this machine "
+                                    f"(file:///path), not on host {parts.netloc!r}")
+        path = Path(unquote(parts.path))
+        if not path.is_absolute():
+            raise InvalidInputError(f"refused to read {shown}: a file:// URI needs an absolute path (file:///...)")
+        real = Path(os.path.realpath(path))
+        if not any(real == root or root in real.parents for root in self.file_roots):
+            where = ", ".join(str(r) for r in self.file_roots) or "no folder (the profile has none)"
+            raise InvalidInputError(f"refused to read {shown}: it is outside the folders a profile may read "
+                                    f"({where})",
+                                    hint=f"if the profile is meant to read it, run with {ALLOW_FILES} {real.parent}")
+        if real.exists() and not real.is_file():
+            raise InvalidInputError(f"refused to read {shown}: it is not a regular file")
+        try:
+            return real.read_bytes()
+        except OSError as e:
+            raise RunError(f"cannot read {shown}: {e.strerror or type(e).__name__}") from None

@@ -2,7 +2,7 @@
 
 Owns: `RULES`, the one ordered list of rules. Each family module owns when its codes apply, their messages and
 their did-you-mean hints: `structure` (1xx), `references` (2xx, 3xx), `paths` (4xx), `pagination` (5xx),
-`credentials` (6xx). Must not: run a profile, send a request, resolve `${...}` references, or read anything but
+`credentials` (6xx: credentials and local files). Must not: run a profile, send a request, resolve `${...}` references, or read anything but
 the profile given.
 
 Every rule gets the `Facts` of the profile (facts.py): the walk with ancestors, every assignment, every name
@@ -12,7 +12,7 @@ its family's module, one line here, its code in codes.py and a sample in tests/c
 from __future__ import annotations
 
 from .common import Rule, did_you_mean
-from .credentials import rule_credentials
+from .credentials import rule_credentials, rule_local_files
 from .pagination import rule_paging
 from .paths import rule_data_model, rule_paths, rule_types
 from .references import rule_templates
@@ -30,4 +30,5 @@ RULES: tuple[Rule, ...] = (
     rule_data_model,
     rule_paging,
     rule_credentials,
+    rule_local_files,
 )

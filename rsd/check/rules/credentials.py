@@ -1,6 +1,8 @@
-"""`rsd check` rules, 6xx credentials.
+"""`rsd check` rules, 6xx credentials and local files.
 
-Owns: credentials written literally in a profile (rsd.secrets decides what is one). Must not: run anything.
+Owns: credentials written literally in a profile (rsd.secrets decides what is one), and `file://` URIs with an
+absolute path written in a profile (a run reads them only inside the profile's folder or `--allow-files`:
+rsd.http.policy). Must not: run anything.
 """
 from __future__ import annotations
 
@@ -97,3 +99,23 @@ def _secret_hint(code: str, attr: str) -> str:
     option = base[:1].upper() + base[1:]
     env = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", option).upper()
     return f"read it from the connection, e.g. [_connection.{option}], and pass -o '{option}=${{env:{env}}}'"
+
+
+#: `file://` followed by an absolute path (`file:///x`, `file://localhost/x`) in a value's literal text
+_ABSOLUTE_FILE_URI = re.compile(r"(?i)\bfile://(?:localhost)?/")
+
+
+def rule_local_files(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    for v in f.visits:
+        n = v.node
+        if not isinstance(n, (ast.Set, ast.SetC, ast.Call, ast.Push)):
+            continue
+        for key, p in n.params.items():
+            if key in ("attr", "item", "op", "in", "out", "input", "output"):
+                continue
+            m = _ABSOLUTE_FILE_URI.search(literal_text(p.value))
+            if m is None:
+                continue
+            uri = p.value[m.start():].split()[0] if p.value[m.start():].split() else p.value[m.start():]
+            yield diag("RSD606", src.at(p, m.start()), f"{uri!r} reads a file by its absolute path",
+                       "a run reads file:// URIs only in the profile's folder and --allow-files folders")

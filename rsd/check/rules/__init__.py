@@ -2,8 +2,8 @@
 
 Owns: `RULES`, the one ordered list of rules. Each family module owns when its codes apply, their messages and
 their did-you-mean hints: `structure` (1xx), `references` (2xx, 3xx), `paths` (4xx), `pagination` (5xx),
-`credentials` (6xx: credentials and local files). Must not: run a profile, send a request, resolve `${...}` references, or read anything but
-the profile given.
+`credentials` (6xx: credentials and local files). Must not: run a profile, send a request, resolve `${...}`
+references, or read anything but the profile given.
 
 Every rule gets the `Facts` of the profile (facts.py): the walk with ancestors, every assignment, every name
 declared or set. Rules are independent; `RULES` lists them in the order they run. A new rule is a function in

@@ -110,10 +110,15 @@ def resolve_options(*, options: Sequence[tuple[str, str]] = (), options_file: Op
                          variables=dict(variables or {}), secrets=redactor, base_dir=base_dir, resolved=resolved)
 
 
-def make_policy(allow_origins: Sequence[str] = ()) -> TrustPolicy:
-    """The run's trust policy: the first request's origin and the `--allow-origin` URLs receive credentials."""
-    from .http.policy import TrustPolicy
-    return TrustPolicy(allow_origins=allow_origins or ())
+def make_policy(profile: Optional[Profile] = None, allow_origins: Sequence[str] = (),
+                allow_files: Sequence[str] = (), base_dir: str = ".") -> TrustPolicy:
+    """The run's trust policy: the first request's origin and the `--allow-origin` URLs receive credentials;
+    `file://` URIs read in the profile's folder and the `--allow-files` folders (relative to `base_dir`, a job's
+    folder in a job)."""
+    from .http.policy import TrustPolicy, profile_folder
+    folders = [str(Path(base_dir) / Path(str(f)).expanduser()) for f in allow_files or ()]
+    return TrustPolicy(allow_origins=allow_origins or (), allow_files=folders,
+                       profile_dir=profile_folder(profile.path) if profile is not None else None)
 
 
 def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[TraceCallback] = None,
@@ -205,7 +210,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         on_page: Optional[PageCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
         job: Optional[str] = None, step: Optional[str] = None, resolved: bool = False, method: str = "GET",
         on_finish: Optional[FinishCallback] = None, incremental: Optional[Incremental] = None,
-        strict: bool = False, allow_origins: Sequence[str] = (), auth: Any = None,
+        strict: bool = False, allow_origins: Sequence[str] = (), allow_files: Sequence[str] = (), auth: Any = None,
         retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
         on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
         replay: Optional[str] = None) -> Summary:
@@ -239,7 +244,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         table_name = table or prof.title
         opts = resolve_options(options=options, options_file=options_file, connection=connection,
                                variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-        client = make_client(opts, redactor, trace, make_policy(allow_origins), auth=auth, retries=retries,
+        client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, allow_files, base_dir),
+                             auth=auth, retries=retries,
                              retry_max_wait=retry_max_wait, on_retry=on_retry,
                              record=record, replay=replay)
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
@@ -314,7 +320,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
              limit: Optional[int], max_pages: Optional[int], redactor: Optional[Redactor],
              trace: Optional[TraceCallback], on_page: Optional[PageCallback], base_dir: str, resolved: bool,
              method: str, client_settings: Mapping[str, Any], batch: Optional[int] = None,
-             allow_origins: Sequence[str] = ()) -> tuple[Runner, HttpClient]:
+             allow_origins: Sequence[str] = (), allow_files: Sequence[str] = ()) -> tuple[Runner, HttpClient]:
     """The runner of a run without an output, and its HTTP client (which the caller closes)."""
     from .engine.runner import BATCH, Runner
 
@@ -322,7 +328,8 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-    client = make_client(opts, redactor, trace, make_policy(allow_origins), **client_settings)
+    client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, allow_files, base_dir),
+                         **client_settings)
     try:
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
                         method=method, limit=int(limit) if limit else None,
@@ -338,7 +345,8 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
             limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
             trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-            resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
+            resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (),
+            allow_files: Sequence[str] = (), auth: Any = None,
             retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
             on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
             replay: Optional[str] = None) -> RunResult:
@@ -348,7 +356,7 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
                                    record=record, replay=replay),
-                              allow_origins=allow_origins)
+                              allow_origins=allow_origins, allow_files=allow_files)
     rows: list[Row] = []
     try:
         summary = runner.run(rows.extend)
@@ -369,7 +377,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               inputs: Optional[Mapping[str, str]] = None, variables: Optional[Mapping[str, str]] = None,
               limit: Optional[int] = None, max_pages: Optional[int] = None, redactor: Optional[Redactor] = None,
               trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None, base_dir: str = ".",
-              resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (), auth: Any = None,
+              resolved: bool = False, method: str = "GET", allow_origins: Sequence[str] = (),
+              allow_files: Sequence[str] = (), auth: Any = None,
               retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
               on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
               replay: Optional[str] = None) -> Iterator[Row]:
@@ -385,7 +394,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
                                    record=record, replay=replay),
-                              batch=_STREAM_BATCH, allow_origins=allow_origins)
+                              batch=_STREAM_BATCH, allow_origins=allow_origins, allow_files=allow_files)
     pages: queue.Queue[object] = queue.Queue(maxsize=2)
     stopped = threading.Event()
 

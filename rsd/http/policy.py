@@ -61,6 +61,21 @@ def show_origin(origin: Optional[Origin]) -> str:
     return f"{scheme}://{shown}" + ("" if DEFAULT_PORTS.get(scheme) == port else f":{port}")
 
 
+def profile_folder(profile_path: str) -> Optional[str]:
+    """The folder a profile's `file://` URIs may read without `--allow-files`: the folder of its file (of the
+    `.apip` archive for a member); None for a profile that is not a file (read from text)."""
+    norm = str(profile_path).replace("\\", "/")
+    head, sep, _member = norm.partition(".apip/")
+    path = Path(head + ".apip") if sep else Path(norm)
+    return os.path.realpath(path.parent) if path.exists() else None
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or below it, after resolving `..` and symbolic links."""
+    real, root = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return real == root or root in real.parents
+
+
 class TrustPolicy:
     """The trusted origins and readable folders of one run. Thread-safe; one per `HttpClient`.
 
@@ -175,7 +190,7 @@ class TrustPolicy:
         if not path.is_absolute():
             raise InvalidInputError(f"refused to read {shown}: a file:// URI needs an absolute path (file:///...)")
         real = Path(os.path.realpath(path))
-        if not any(real == root or root in real.parents for root in self.file_roots):
+        if not any(inside(str(real), str(root)) for root in self.file_roots):
             where = ", ".join(str(r) for r in self.file_roots) or "no folder (the profile has none)"
             raise InvalidInputError(f"refused to read {shown}: it is outside the folders a profile may read "
                                     f"({where})",

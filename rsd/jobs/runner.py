@@ -345,7 +345,9 @@ class JobRunner:
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
             trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth,
-            allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins") for u in f.get("allow_origins") or ()],
+            allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins")
+                           for u in f.get("allow_origins") or ()],
+            allow_files=[self.resolve(str(d), f"step {step.name}: allow_files") for d in f.get("allow_files") or ()],
         )
 
 

@@ -24,15 +24,15 @@ KNOWN = {
     "python": ("name", "type", "script", "timeout"),
     "query": ("name", "type", "profile", "options", "inputs", "output", "table", "mode", "format", "limit",
               "max_pages", "connection", "options_file", "incremental", "full_refresh",
-              "allow_origins", "auth"),
+              "allow_origins", "allow_files", "auth"),
 }
 # Fields that must be TOML tables (name = value pairs), and fields that must be positive numbers.
 TABLE_FIELDS = ("set", "params", "headers", "options", "inputs", "incremental")
 #: the keys of a query step's `incremental = { cursor = "updated_at", input = "updated_since" }`
 INCREMENTAL_KEYS = ("cursor", "input")
 NUMBER_FIELDS = ("timeout", "limit", "max_pages")
-#: fields that must be TOML arrays of strings (`--allow-origin`, repeatable)
-LIST_FIELDS = ("allow_origins",)
+#: fields that must be TOML arrays of strings (`--allow-origin`, `--allow-files`, repeatable)
+LIST_FIELDS = ("allow_origins", "allow_files")
 _REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")
 _UPDATE_CALL = re.compile(r"""update_?[vV]ariable\(\s*['"]([^'"]+)['"]""")
 DEFAULT_SET = {"access_token": "$.access_token"}

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from typing import Iterator
+from urllib.parse import unquote
 
 from ...errors import Diagnostic
+from ...http.policy import inside, profile_folder
 from ...reader import ast
 from ...secrets import AUTH_HEADER, AUTH_HEADER_NAME, BARE_SCHEME, URL_SECRET, is_secret_name
 from ..codes import diag
@@ -106,6 +108,9 @@ _ABSOLUTE_FILE_URI = re.compile(r"(?i)\bfile://(?:localhost)?/")
 
 
 def rule_local_files(f: Facts, src: Source) -> Iterator[Diagnostic]:
+    """RSD606: a `file://` URI whose absolute path is written in the profile and lies outside the profile's own
+    folder (where a run reads without `--allow-files`)."""
+    folder = profile_folder(f.profile.path)
     for v in f.visits:
         n = v.node
         if not isinstance(n, (ast.Set, ast.SetC, ast.Call, ast.Push)):
@@ -113,8 +118,12 @@ def rule_local_files(f: Facts, src: Source) -> Iterator[Diagnostic]:
         for key, p in n.params.items():
             if key in ("attr", "item", "op", "in", "out", "input", "output"):
                 continue
-            m = _ABSOLUTE_FILE_URI.search(literal_text(p.value))
+            literal = literal_text(p.value)
+            m = _ABSOLUTE_FILE_URI.search(literal)
             if m is None:
+                continue
+            written = literal[m.end() - 1:].split(" ")[0]  # the path up to the first template or blank
+            if folder is not None and inside(unquote(written), folder):
                 continue
             uri = p.value[m.start():].split()[0] if p.value[m.start():].split() else p.value[m.start():]
             yield diag("RSD606", src.at(p, m.start()), f"{uri!r} reads a file by its absolute path",

@@ -7,6 +7,7 @@ connection options (it receives resolved settings). Names are imported on first 
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 __all__ = [
     "MASK", "Redactor", "HttpClient", "RETRY_STATUSES", "BasicAuth", "BearerAuth", "OAuth2Auth", "TokenEndpoint",
@@ -20,7 +21,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     if name in _HOME:
         return getattr(importlib.import_module(_HOME[name], __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,11 +23,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, MutableMapping, Optional
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
 from ..errors import AuthError, HttpError, OptionError
 from .redact import Redactor
+
+if TYPE_CHECKING:
+    import requests
+
+    from .client import HttpClient
 
 #: OAuthGrantType (CData spelling, and the RFC 6749 names) -> grant_type
 GRANT_TYPES = {
@@ -54,10 +59,10 @@ class TokenEndpoint:
     client_auth: str = "body"  # body | basic
     params_in: str = "body"  # body | query
     scope: Optional[str] = None
-    extra: list = field(default_factory=list)  # [(name, value)] OAuthParams
-    headers: list = field(default_factory=list)  # [(name, value)] OAuthTokenHeaders
+    extra: list[tuple[str, str]] = field(default_factory=list)  # OAuthParams
+    headers: list[tuple[str, str]] = field(default_factory=list)  # OAuthTokenHeaders
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.client_auth = (self.client_auth or "body").strip().lower()
         self.params_in = (self.params_in or "body").strip().lower()
         if self.client_auth not in ("body", "basic"):
@@ -67,7 +72,8 @@ class TokenEndpoint:
         if not self.url or not self.url.strip():
             raise OptionError("OAuth needs the token endpoint: set the option OAuthAccessTokenURL")
 
-    def request(self, client, grant_type: str, fields: Iterable[tuple[str, str]], redactor: Redactor) -> dict:
+    def request(self, client: HttpClient, grant_type: str, fields: Iterable[tuple[str, Optional[str]]],
+                redactor: Redactor) -> dict[str, Any]:
         """One token request; returns the token response (a dict with `access_token`) or raises."""
         form: list[tuple[str, str]] = [("grant_type", grant_type)]
         form += [(k, v) for k, v in fields if v is not None]
@@ -117,7 +123,7 @@ class TokenEndpoint:
         return payload
 
 
-def _parse_token_body(resp) -> dict:
+def _parse_token_body(resp: requests.Response) -> dict[str, Any]:
     body = resp.content or b""
     try:
         value = json.loads(body.decode("utf-8"))
@@ -160,10 +166,10 @@ class BearerAuth:
         if redactor is not None:
             redactor.add(token)
 
-    def apply(self, headers) -> None:
+    def apply(self, headers: MutableMapping[str, str]) -> None:
         headers["Authorization"] = f"Bearer {self.token}"
 
-    def on_unauthorized(self, sent_headers) -> bool:
+    def on_unauthorized(self, sent_headers: Optional[Mapping[str, str]]) -> bool:
         return False
 
     def describe(self) -> str:
@@ -180,10 +186,10 @@ class BasicAuth:
         if redactor is not None:
             redactor.add_basic(user, password)
 
-    def apply(self, headers) -> None:
+    def apply(self, headers: MutableMapping[str, str]) -> None:
         headers["Authorization"] = self._value
 
-    def on_unauthorized(self, sent_headers) -> bool:
+    def on_unauthorized(self, sent_headers: Optional[Mapping[str, str]]) -> bool:
         return False
 
     def describe(self) -> str:
@@ -197,10 +203,11 @@ class OAuth2Auth:
     rotates replaces the old one; when the old one came from a file, the file is rewritten.
     """
 
-    def __init__(self, endpoint: TokenEndpoint, grant_type: str, *, client=None, redactor: Optional[Redactor] = None,
+    def __init__(self, endpoint: TokenEndpoint, grant_type: str, *, client: Optional[HttpClient] = None,
+                 redactor: Optional[Redactor] = None,
                  refresh_token: Optional[str] = None, username: Optional[str] = None,
                  password: Optional[str] = None, refresh_token_file: Optional[Path] = None,
-                 access_token: Optional[str] = None, clock: Callable[[], float] = time.monotonic):
+                 access_token: Optional[str] = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.endpoint = endpoint
         self.grant_type = GRANT_TYPES.get(grant_type.lower(), grant_type)
         self.client = client
@@ -217,7 +224,8 @@ class OAuth2Auth:
         self.refreshes = 0  # tokens obtained in this run
         self.rotations = 0  # refresh tokens the endpoint replaced
         self.instance_url: Optional[str] = None  # Salesforce
-        self.last_response: dict = {}  # the latest token response (a job's oauth2 step sets variables from it)
+        #: the latest token response (a job's oauth2 step sets variables from it)
+        self.last_response: dict[str, Any] = {}
         self.obtained_at: Optional[float] = None  # clock() when the latest token was obtained
         self.warnings: list[str] = []
         for secret in (endpoint.client_secret, refresh_token, password, access_token):
@@ -228,10 +236,10 @@ class OAuth2Auth:
             raise OptionError("OAuthGrantType=PASSWORD needs the options User and Password")
 
     # -- the auth interface ---------------------------------------------------------------------
-    def apply(self, headers) -> None:
+    def apply(self, headers: MutableMapping[str, str]) -> None:
         headers["Authorization"] = f"Bearer {self.access_token()}"
 
-    def on_unauthorized(self, sent_headers) -> bool:
+    def on_unauthorized(self, sent_headers: Optional[Mapping[str, str]]) -> bool:
         """The API answered 401: refresh (unless another thread already did) and send once more."""
         sent = sent_headers.get("Authorization") if sent_headers is not None else None
         with self._lock:
@@ -248,6 +256,7 @@ class OAuth2Auth:
         with self._lock:
             if self._token is None or self._due():
                 self._obtain()
+            assert self._token is not None  # _obtain sets it or raises
             return self._token
 
     def describe(self) -> str:
@@ -261,6 +270,7 @@ class OAuth2Auth:
         if self.client is None:
             from .client import HttpClient
             self.client = HttpClient(redactor=self.redactor)
+        fields: list[tuple[str, Optional[str]]]
         if self.grant_type == "client_credentials":
             grant, fields = "client_credentials", []
         elif self.refresh_token:
@@ -312,11 +322,11 @@ class OAuth2Auth:
                 trace("warning: " + text)
 
 
-def _seconds(value) -> Optional[float]:
+def _seconds(value: object) -> Optional[float]:
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        return float(value)  # type: ignore[arg-type]  # expires_in as the endpoint sent it: failures are caught
     except (TypeError, ValueError):
         return None
 
@@ -351,8 +361,9 @@ def write_secret_file(path: Path, value: str) -> None:
 def job_oauth2(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,
                client_secret: Optional[str] = None, refresh_token: Optional[str] = None,
                username: Optional[str] = None, password: Optional[str] = None, scope: Optional[str] = None,
-               client_auth: str = "body", params_in: str = "body", extra=None, headers=None,
-               redactor: Optional[Redactor] = None, client=None) -> OAuth2Auth:
+               client_auth: str = "body", params_in: str = "body",
+               extra: Optional[Iterable[tuple[str, str]]] = None, headers: Optional[Iterable[tuple[str, str]]] = None,
+               redactor: Optional[Redactor] = None, client: Optional[HttpClient] = None) -> OAuth2Auth:
     """The auth of a job's `oauth2` step (its fields as keywords): call `access_token()` to obtain the token, read
     `last_response`; query steps that name the step (`auth = "token"`) share it, so it is refreshed for them."""
     redactor = redactor if redactor is not None else Redactor()
@@ -375,7 +386,8 @@ def job_oauth2(*, token_url: str, grant_type: str = "refresh_token", client_id: 
                       username=username, password=password)
 
 
-def request_token(*, client=None, redactor: Optional[Redactor] = None, **fields) -> dict:
+def request_token(*, client: Optional[HttpClient] = None, redactor: Optional[Redactor] = None,
+                  **fields: Any) -> dict[str, Any]:
     """One token request outside a run: returns the token response as a dict (`fields` as for `job_oauth2`)."""
     redactor = redactor if redactor is not None else Redactor()
     own_client = client is None
@@ -387,5 +399,5 @@ def request_token(*, client=None, redactor: Optional[Redactor] = None, **fields)
         auth.access_token()
         return auth.last_response
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()

@@ -21,7 +21,7 @@ import socket
 import ssl
 import threading
 import time
-from typing import Callable, Collection, Iterable, Mapping, Optional, Union
+from typing import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Optional, Protocol, Union
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
@@ -41,6 +41,19 @@ MAX_REDIRECTS = 30
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 HeadersArg = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+ParamsArg = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+#: a request body: text (sent as UTF-8) or bytes
+Body = Union[str, bytes, None]
+
+
+class Auth(Protocol):
+    """What authenticates a run's requests (`rsd.http.auth`: `OAuth2Auth`, `BasicAuth`, `BearerAuth`)."""
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        """Add the credential to a request's headers."""
+
+    def on_unauthorized(self, sent_headers: Optional[Mapping[str, str]]) -> bool:
+        """After a 401: whether a new credential was obtained (then the request is sent again)."""
 
 
 class _Transient(Exception):
@@ -57,8 +70,8 @@ class _Sent:
 
     __slots__ = ("first_headers", "trusted", "withheld")
 
-    def __init__(self):
-        self.first_headers = None
+    def __init__(self) -> None:
+        self.first_headers: Optional[CaseInsensitiveDict[str]] = None
         self.trusted = False
         self.withheld = False
 
@@ -67,11 +80,12 @@ class HttpClient:
     """One per run. `request()` returns a response with its whole body read, or raises `HttpError`."""
 
     def __init__(self, *, timeout: Optional[float] = 60, max_retries: int = 5, backoff: float = 0.5,
-                 max_backoff: float = 30, redactor: Optional[Redactor] = None, auth=None,
+                 max_backoff: float = 30, redactor: Optional[Redactor] = None, auth: Optional[Auth] = None,
                  proxies: Optional[Mapping[str, str]] = None, trace: Optional[Callable[[str], None]] = None,
                  headers: HeadersArg = (), verify: Union[bool, str] = True,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 policy: Optional[TrustPolicy] = None, transport=None):
+                 policy: Optional[TrustPolicy] = None, transport: Optional[requests.adapters.BaseAdapter] = None
+                 ) -> None:
         self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
@@ -101,8 +115,8 @@ class HttpClient:
         self.on_retry: Optional[Callable[[str], None]] = None
 
     # -- public ---------------------------------------------------------------------------------
-    def request(self, method: str, url: str, *, headers: HeadersArg = None, data=None,
-                params: Union[Mapping[str, str], Iterable[tuple[str, str]], None] = None,
+    def request(self, method: str, url: str, *, headers: HeadersArg = None, data: Body = None,
+                params: ParamsArg = None,
                 page: Optional[int] = None, timeout: Optional[float] = None, use_auth: bool = True,
                 retry_on: Optional[Collection[int]] = None, raise_for_status: bool = True,
                 from_response: bool = False, token_endpoint: bool = False) -> requests.Response:
@@ -122,7 +136,7 @@ class HttpClient:
         retry_statuses = RETRY_STATUSES if retry_on is None else frozenset(retry_on)
         req_timeout = self.timeout if timeout is None else (timeout or None)
         body = data.encode("utf-8") if isinstance(data, str) else data
-        base_headers = CaseInsensitiveDict()
+        base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
         for k, v in self.default_headers:
             base_headers[k] = v
         for k, v in _header_pairs(headers):
@@ -199,10 +213,10 @@ class HttpClient:
     def __enter__(self) -> "HttpClient":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _learn_secrets(self, headers, url: str, params, body) -> None:
+    def _learn_secrets(self, headers: Mapping[str, str], url: str, params: ParamsArg, body: Optional[bytes]) -> None:
         """Whatever this request sends as a credential is a secret from now on, wherever it came from:
         a token a profile obtained itself (`Header:Value#N`), a literal `X-API-Key`, a literal
         `?access_token=` or `client_secret=` form field. An API that echoes the request back in an error
@@ -239,7 +253,8 @@ class HttpClient:
         return resp
 
     # -- sending ----------------------------------------------------------------------------------
-    def _send(self, method: str, url: str, base_headers: CaseInsensitiveDict, body, params, req_timeout, auth, *,
+    def _send(self, method: str, url: str, base_headers: CaseInsensitiveDict[str], body: Optional[bytes],
+              params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], auth: Optional[Auth], *,
               from_response: bool, token_endpoint: bool) -> tuple[requests.Response, "_Sent"]:
         """One attempt: the request and the redirects it leads to, each hop through the trust policy (rsd follows
         redirects itself so that no credential is carried to another origin, whatever `requests` would do)."""
@@ -295,7 +310,9 @@ class HttpClient:
         raise HttpError(f"{method} {self.redactor.redact_url(url)}: more than {MAX_REDIRECTS} redirects",
                         url=self.redactor.redact_url(url))
 
-    def _send_once(self, method, url, headers, body, params, req_timeout, *, keep_cookies: bool) -> requests.Response:
+    def _send_once(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
+                   params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
+                   keep_cookies: bool) -> requests.Response:
         shown = self.redactor.redact_url(url)
         try:
             prepared = self.session.prepare_request(
@@ -353,7 +370,7 @@ class HttpClient:
         wait = _parse_retry_after(retry_after)
         if wait is not None:
             return min(max(wait, 0.0), self.max_backoff)
-        base = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        base = min(self.max_backoff, self.backoff * float(2 ** (attempt - 1)))
         return base * random.uniform(0.5, 1.0)
 
     def _wait(self, delay: float) -> None:
@@ -366,7 +383,7 @@ class HttpClient:
             self.retries += 1
 
     # -- messages ---------------------------------------------------------------------------------
-    def _show_url(self, method: str, url: str, params) -> str:
+    def _show_url(self, method: str, url: str, params: ParamsArg) -> str:
         try:
             full = requests.Request(method, url, params=_param_pairs(params)).prepare().url
         except Exception:  # an invalid URL is reported by _send
@@ -403,7 +420,7 @@ def _header_pairs(headers: HeadersArg) -> list[tuple[str, str]]:
     return [(str(k), "" if v is None else str(v)) for k, v in items]
 
 
-def _param_pairs(params):
+def _param_pairs(params: ParamsArg) -> Optional[list[tuple[str, str]]]:
     if params is None:
         return None
     return list(params.items()) if isinstance(params, Mapping) else list(params)
@@ -436,9 +453,9 @@ def _attempts(attempt: int) -> str:
     return f" after {attempt} attempts" if attempt > 1 else ""
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     """The exception, its args that are exceptions, and its causes, depth first."""
-    seen = set()
+    seen: set[int] = set()
     stack = [exc]
     while stack:
         e = stack.pop()

@@ -24,11 +24,14 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, MutableMapping, Optional, Union
 from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError, RunError
 from ..secrets import is_secret_header_name
+
+if TYPE_CHECKING:
+    from .redact import Redactor
 
 Origin = tuple[str, str, int]
 
@@ -129,7 +132,8 @@ class TrustPolicy:
 
     # -- what an untrusted request may carry ----------------------------------------------------------------------
     @staticmethod
-    def strip(url: str, headers, params, redactor) -> tuple[str, list, list[str]]:
+    def strip(url: str, headers: MutableMapping[str, str], params: Optional[Iterable[tuple[str, str]]],
+              redactor: Redactor) -> tuple[str, list[tuple[str, str]], list[str]]:
         """Remove the credentials from a request to an untrusted origin: credential-like headers and headers whose
         value holds a known secret (removed from `headers` in place), and query parameters (in `url` and in
         `params`) whose value holds one. Returns (url, params, what was withheld: header and parameter names)."""
@@ -139,7 +143,7 @@ class TrustPolicy:
             if is_secret_header_name(name) or redactor.finds(value):
                 del headers[name]
                 withheld.append(name)
-        kept_params = []
+        kept_params: list[tuple[str, str]] = []
         for name, value in params or ():
             if redactor.finds(str(value)) or redactor.finds(str(name)):
                 withheld.append(f"query {name}")
@@ -161,7 +165,7 @@ class TrustPolicy:
             withheld.append("URL user info")
         return url, kept_params, withheld
 
-    def refuse_body(self, url: str, body, redactor) -> None:
+    def refuse_body(self, url: str, body: Union[str, bytes, None], redactor: Redactor) -> None:
         """A body holding a secret is never sent to an untrusted origin (it cannot be stripped: it is the
         request)."""
         if not body:

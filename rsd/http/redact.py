@@ -15,7 +15,7 @@ import base64
 import json
 import re
 import threading
-from typing import Iterable, Mapping, Union
+from typing import Iterable, Mapping, Union, overload
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from ..secrets import (  # noqa: F401
@@ -51,7 +51,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._forms: set[str] = set()
-        self._pattern: re.Pattern | None = None
+        self._pattern: re.Pattern[str] | None = None
         for s in secrets:
             self.add(s)
 
@@ -76,7 +76,7 @@ class Redactor:
                 self._forms.update(_forms(c))
             self._pattern = None  # compiled again on the next redact()
 
-    def _compile(self) -> "re.Pattern | None":
+    def _compile(self) -> "re.Pattern[str] | None":
         with self._lock:
             if self._pattern is None and self._forms:
                 # longest first, so a secret that contains another is hidden whole
@@ -138,7 +138,14 @@ class Redactor:
         query = _redact_query(parts.query) if parts.query else parts.query
         return self.redact(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
-    def redact_headers(self, headers: Union[Mapping[str, str], Iterable[tuple[str, str]], None]):
+    @overload
+    def redact_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]: ...
+
+    @overload
+    def redact_headers(self, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]: ...
+
+    def redact_headers(self, headers: Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+                       ) -> Union[dict[str, str], list[tuple[str, str]]]:
         """Headers safe to show: a dict for a mapping, a list of pairs for pairs.
 
         Secret-named headers (Authorization, Cookie, X-API-Key, anything with key/token/secret/auth/
@@ -171,7 +178,7 @@ def _redact_query(query: str) -> str:
     return "&".join(out)
 
 
-def _mask_query_match(m: re.Match) -> str:
+def _mask_query_match(m: re.Match[str]) -> str:
     if m.group(3) and is_secret_query_name(unquote_plus(m.group(2))) and m.group(3) != MASK:
         return f"{m.group(1)}{m.group(2)}={MASK}"
-    return m.group(0)
+    return str(m.group(0))

@@ -20,7 +20,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..errors import Diagnostic, Loc
 from ..reader import ast, read_paths
@@ -96,7 +96,7 @@ def _is_options_file(path: str) -> bool:
     return os.path.isfile(path) and path.lower().endswith(OPTIONS_SUFFIXES)
 
 
-def check_report(paths: Sequence[str | os.PathLike], *, strict: bool = False) -> CheckReport:
+def check_report(paths: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> CheckReport:
     """Check files, folders (recursively: `.rsd`, `.apip`) and `.apip` archives (each member as
     `X.apip/member.rsd`); a file named with an options-file ending (`.options`, `.env`...) is
     checked as an options file."""
@@ -120,7 +120,7 @@ def check_report(paths: Sequence[str | os.PathLike], *, strict: bool = False) ->
     return CheckReport(diags, files)
 
 
-def check_paths(paths: Sequence[str | os.PathLike], *, strict: bool = False) -> list[Diagnostic]:
+def check_paths(paths: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> list[Diagnostic]:
     """The diagnostics of every profile (and options file) under `paths`; see `check_report`."""
     return check_report(paths, strict=strict).diagnostics
 
@@ -175,20 +175,21 @@ def _option_findings(name: str, value: str) -> Iterable[tuple[int, str]]:
         yield len(value) - len(value.lstrip()), f"{name} is a secret written in the file"
 
 
-def count_files(paths: Sequence[str | os.PathLike]) -> int:
+def count_files(paths: Sequence[str | os.PathLike[str]]) -> int:
     """How many files `check_paths(paths)` checks (`.apip` members count one each)."""
-    options = [p for p in map(os.fspath, paths) if _is_options_file(p)]
-    return len(options) + len(read_paths([p for p in map(os.fspath, paths) if p not in options]))
+    names = [os.fspath(p) for p in paths]
+    options = [p for p in names if _is_options_file(p)]
+    return len(options) + len(read_paths([p for p in names if p not in options]))
 
 
-def check_options_file(path: str | os.PathLike, *, strict: bool = False) -> list[Diagnostic]:
+def check_options_file(path: str | os.PathLike[str], *, strict: bool = False) -> list[Diagnostic]:
     """An options file (`NAME=VALUE` a line, `#` comments): RSD010 for a line that is not an option,
     RSD605 for a secret written literally instead of a `${...}` reference."""
     diags = _check_options_file(path)
     return strictly(diags) if strict else diags
 
 
-def _check_options_file(path: str | os.PathLike) -> list[Diagnostic]:
+def _check_options_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
     spath = os.fspath(path)
     try:
         with open(spath, encoding="utf-8-sig") as fh:
@@ -221,7 +222,7 @@ class _CallableModule(types.ModuleType):
     """`rsd.check` is this package and also the library's `rsd.check(paths)`: importing the package (which any
     run does) makes it the attribute `check` of `rsd`, so the package itself answers the call."""
 
-    def __call__(self, paths: Sequence[str | os.PathLike], *, strict: bool = False) -> list[Diagnostic]:
+    def __call__(self, paths: Sequence[str | os.PathLike[str]], *, strict: bool = False) -> list[Diagnostic]:
         return check_paths(paths, strict=strict)
 
 

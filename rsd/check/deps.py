@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-from ..formatters import REGISTRY
+from ..formatters import REGISTRY, Formatter
 from ..mapping import KNOWN_DATA_MODELS, KNOWN_TYPES, SUPPORTED_DATA_MODELS  # noqa: F401  (for the rules)
 from ..mapping import path_problem as _path_problem
 from ..mapping import relational_problem as _relational_problem
 from ..template import TemplateSyntaxError, compile_template  # noqa: F401  (for the rules)
 
+__all__ = ["KNOWN_DATA_MODELS", "KNOWN_TYPES", "SUPPORTED_DATA_MODELS", "TemplateSyntaxError", "compile_template",
+           "formatters", "known_types", "maps_type", "relational_problem", "validate_path"]
 
-def formatters() -> Mapping[str, object]:
+
+def formatters() -> Mapping[str, Formatter]:
     """The formatter registry (lower-case name → Formatter with min_args/max_args)."""
     return REGISTRY
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 from ..errors import Loc
 from ..reader import ast
@@ -111,7 +111,7 @@ class Visit:
 
 
 def walk(profile: ast.Profile) -> Iterator[Visit]:
-    def go(nodes, ancestors, method):
+    def go(nodes: Sequence[ast.Node], ancestors: tuple[ast.Node, ...], method: Optional[str]) -> Iterator[Visit]:
         for n in nodes:
             yield Visit(n, ancestors, method)
             if n.body:
@@ -188,6 +188,7 @@ def gather(profile: ast.Profile) -> Facts:
                 f.open_items.add((n.value("item") or "").strip().lower())
         elif isinstance(n, (ast.Set, ast.SetC, ast.Unset)):
             target = n.param("attr")
+            assert target is not None  # the branch above took the attr-less ones
             name = _write_target(n, target.value)
             if name.dynamic:
                 if "[" in (n.value("item") or "") or "[" in target.value.split(".", 1)[0]:

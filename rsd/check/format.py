@@ -5,12 +5,12 @@ Owns: how a list of diagnostics is printed. Must not: decide what is a diagnosti
 from __future__ import annotations
 
 import json
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..errors import Diagnostic
 
 
-def sort_key(d: Diagnostic):
+def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.loc.path, d.loc.line, d.loc.column, d.code)
 
 
@@ -19,7 +19,7 @@ def format_text(diagnostics: Iterable[Diagnostic]) -> str:
     return "\n".join(d.format() for d in diagnostics)
 
 
-def to_json(diagnostics: Iterable[Diagnostic]) -> list[dict]:
+def to_json(diagnostics: Iterable[Diagnostic]) -> list[dict[str, Any]]:
     return [d.to_json() for d in diagnostics]
 
 

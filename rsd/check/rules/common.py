@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Optional
 
-from ...engine.operations import OPERATIONS
+from ...engine.operations import OPERATIONS, OpSpec
 from ...errors import Diagnostic, closest
 from ..facts import Facts, Source
 
@@ -16,7 +16,7 @@ def did_you_mean(word: str, choices: Iterable[str], fmt: str = "'{}'", cutoff: f
     return f"did you mean {fmt.format(near)}?" if near else None
 
 
-def op_spec(name: str):
+def op_spec(name: str) -> Optional[OpSpec]:
     """The registered operation `name` (any case), or None."""
     return OPERATIONS.get(name.strip().lower())
 

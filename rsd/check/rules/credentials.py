@@ -87,10 +87,10 @@ def rule_credentials(f: Facts, src: Source) -> Iterator[Diagnostic]:
                     continue
         else:
             pairs = [(p.name, p, p.value) for k, p in n.params.items() if k not in ("op", "in", "out", "input", "output")]
-        for name, p, value in pairs:
-            for code, off, msg in secret_findings(name, value):
+        for pname, p, value in pairs:
+            for code, off, msg in secret_findings(pname, value):
                 loc = src.at(p, off) if p is not None else n.loc
-                yield diag(code, loc, msg, _secret_hint(code, name))
+                yield diag(code, loc, msg, _secret_hint(code, pname))
 
 
 def _secret_hint(code: str, attr: str) -> str:

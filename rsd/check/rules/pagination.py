@@ -5,18 +5,18 @@ Owns: contradictory or non-advancing paging, read from the paging registry (rsd.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Any, Iterator, Optional
 
 from ... import paging
-from ...errors import Diagnostic
+from ...errors import Diagnostic, Loc
 from ...truth import is_true
 from ..codes import diag
-from ..facts import DEFAULT_ITEMS, Facts, Source, is_literal
+from ..facts import DEFAULT_ITEMS, Assignment, Facts, Source, is_literal
 
 # --- 5xx: paging --------------------------------------------------------------------------------
 
 def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
-    groups: dict[str, dict[str, list]] = {}
+    groups: dict[str, dict[str, list[Any]]] = {}
     paging_attrs = paging.paging_attrs()
     for a in f.assignments:
         if a.base in paging_attrs:
@@ -25,11 +25,11 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
     rows_next = [a for a in f.assignments if a.base == "rows@next"]
     script_paging = bool(rows_next)
 
-    def at(a, off=0):
+    def at(a: Assignment, off: int = 0) -> Loc:
         return src.at(a.param, off) if a.param is not None else a.node.loc
 
     for item, attrs in groups.items():
-        def literal(name):
+        def literal(name: str) -> Optional[str]:
             """The last literal value of `name` in this group; '' when it is a template; None unset."""
             vals = attrs.get(name)
             if not vals:
@@ -41,7 +41,7 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
         enabled = enable is not None and enable != "" and is_true(enable)
         enable_unknown = enable == ""
         strategies = paging.chosen_strategies(literal)
-        chosen = sorted((attrs[s.selector][-1] for s in strategies),
+        chosen = sorted((attrs[s.selector or ""][-1] for s in strategies),
                         key=lambda a: (a.target.loc.line, a.target.loc.column))
         pt = literal("pagingtype")
         if pt and pt.strip().lower() not in {t.lower() for t in paging.paging_types()}:
@@ -57,20 +57,20 @@ def rule_paging(f: Facts, src: Source) -> Iterator[Diagnostic]:
         if enabled or enable_unknown:
             for s in paging.STRATEGIES:
                 for needed, why in s.requires.items():
-                    if literal(s.selector) and literal(needed) is None:
-                        a = attrs[s.selector][-1]
+                    if literal(s.selector or "") and literal(needed) is None:
+                        a = attrs[s.selector or ""][-1]
                         yield diag("RSD503", a.target.loc, f"{a.attr} is set but {needed} is not: {why}",
                                    f"add <api:set attr=\"{needed}\" value=\"...\"/>")
-                    elif literal(needed) and literal(s.selector) is None:
+                    elif literal(needed) and literal(s.selector or "") is None:
                         a = attrs[needed][-1]
                         yield diag("RSD503", a.target.loc, f"{a.attr} is set but {s.selector} is not: "
                                    f"{s.orphan_reason}", f"add <api:set attr=\"{s.selector}\" value=\"...\"/>")
         for s in paging.STRATEGIES:
-            v = literal(s.selector) if s.counter else None
+            v = literal(s.selector or "") if s.counter else None
             if v and ";" in v:
                 start = v.split(";", 1)[1].strip()
                 if start and not re.fullmatch(r"[+-]?\d+", start):
-                    a = attrs[s.selector][-1]
+                    a = attrs[s.selector or ""][-1]
                     yield diag("RSD506", at(a, v.index(";") + 1), f"{a.attr}=\"{v}\": the start value "
                                f"'{start}' is not a whole number", "write it as name;start, e.g. page;1")
         for name in ("pagesize", "maxpages"):

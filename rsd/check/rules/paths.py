@@ -10,6 +10,7 @@ from typing import Iterator
 
 from ... import paging
 from ...errors import Diagnostic
+from ...reader import ast
 from .. import deps
 from ..codes import diag
 from ..facts import Facts, Source, is_literal
@@ -27,7 +28,8 @@ _PATH_INDEX = re.compile(r"(?<!\\)\[\s*(?:-?\d+|\*|\?|@|last\(\)|position\(\))[^
 def _doc_kind(f: Facts) -> str:
     """"xml" when every request operation of the profile reads XML, else "json" (JSON paths also
     accept the `/a/b` form)."""
-    kinds = {"xml" if _op(op).kind == "xml" else "json" for _, op in f.ops if _op(op) and _op(op).request}
+    specs = [spec for spec in (_op(op) for _, op in f.ops) if spec is not None and spec.request]
+    kinds = {"xml" if spec.kind == "xml" else "json" for spec in specs}
     return "xml" if kinds == {"xml"} else "json"
 
 
@@ -73,13 +75,13 @@ def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
     info = f.profile.info
     if info is None:
         return
-    for c in info.columns:
-        p = next((p for k, p in c.params.items() if k.split(":")[-1] == "xpath"), None)
+    for column in info.columns:
+        p = next((p for k, p in column.params.items() if k.split(":")[-1] == "xpath"), None)
         if p is None or not p.value.strip():
             continue
         for off, err, entry in _bad_paths(p.value, kind):
             yield diag(_path_code("RSD402", entry), src.at(p, off),
-                       f"invalid path in {p.name} of column '{c.name}': {err}")
+                       f"invalid path in {p.name} of column '{column.name}': {err}")
 
 
 def rule_types(f: Facts, src: Source) -> Iterator[Diagnostic]:
@@ -87,7 +89,8 @@ def rule_types(f: Facts, src: Source) -> Iterator[Diagnostic]:
     if info is None:
         return
     known = deps.known_types()
-    for el in (*info.columns, *info.inputs):
+    declared: tuple[ast.Column | ast.Input, ...] = (*info.columns, *info.inputs)
+    for el in declared:
         p = next((p for k, p in el.params.items() if k.split(":")[-1] == "type"), None)
         if p is None or not p.value.strip():
             continue

@@ -5,19 +5,19 @@ Owns: template syntax, formatter names and arity, references nothing sets, unuse
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Iterator, Optional
 
 from ...errors import Diagnostic, Loc
 from ...reader import ast
 from .. import deps
 from ..codes import diag
-from ..facts import CONTROL_ATTRS, DEFAULT_ITEMS, RUNTIME_ITEMS, Facts, Source, placeholders, split_name
+from ..facts import CONTROL_ATTRS, DEFAULT_ITEMS, RUNTIME_ITEMS, Facts, Name, Source, Visit, placeholders, split_name
 from .common import did_you_mean
 from .common import op_spec as _op
 
 # --- 2xx: templates and formatters, 3xx: references --------------------------------------------
 
-def _template_params(n: ast.Node):
+def _template_params(n: ast.Node) -> Iterator[tuple[Optional[ast.Param], str]]:
     """(param or None, text) of every evaluated value of node `n`: parameters and body text."""
     if isinstance(n, ast.Unknown):
         return
@@ -156,7 +156,7 @@ def _strip_loc(msg: str) -> str:
     return re.sub(r"^\S+:\d+:\d+:\s*", "", msg)
 
 
-def _reference_known(f: Facts, nm, declared: set[str], node: ast.Node, v) -> bool:
+def _reference_known(f: Facts, nm: Name, declared: set[str], node: ast.Node, v: Visit) -> bool:
     item, attr = nm.item, nm.attr
     if not attr or attr == "*" or attr.endswith("*") or attr.isdigit():
         return True
@@ -172,7 +172,7 @@ def _unused_inputs(f: Facts, used: set[str], dynamic: bool) -> Iterator[Diagnost
     if info is None or dynamic:
         return
     # an operation rsd does not run itself may consume inputs implicitly (coreListIndexes: TableName)
-    if any(not (_op(op) and _op(op).request) for _, op in f.ops):
+    if any(not ((spec := _op(op)) is not None and spec.request) for _, op in f.ops):
         return
     for p in info.params.values():
         if p.name.lower().endswith("queryslicercolumn"):

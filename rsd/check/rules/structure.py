@@ -6,7 +6,7 @@ and misspelt), columns and inputs. Must not: run anything.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Any, Iterator
 
 from ...engine.operations import OPERATIONS
 from ...errors import Diagnostic
@@ -62,7 +62,8 @@ def rule_keywords(f: Facts, src: Source) -> Iterator[Diagnostic]:
         yield from _enum_value(n, "type", ast.PATTERN_KINDS, src, only=(ast.Match,))
 
 
-def _enum_value(n: ast.Node, name: str, allowed: tuple[str, ...], src: Source, only) -> Iterator[Diagnostic]:
+def _enum_value(n: ast.Node, name: str, allowed: tuple[str, ...], src: Source,
+                only: tuple[type[ast.Node], ...]) -> Iterator[Diagnostic]:
     if not isinstance(n, only):
         return
     p = n.param(name)
@@ -76,7 +77,7 @@ def _enum_value(n: ast.Node, name: str, allowed: tuple[str, ...], src: Source, o
 def _unknown_op(op: ast.Param, src: Source) -> Diagnostic:
     """RSD113 for an op one or two edits from one rsd runs (a typo), RSD108 for any other unknown op."""
     name = op.value.strip()
-    canonical: dict = {}  # one name per operation (the first registered; the others are aliases)
+    canonical: dict[object, str] = {}  # one name per operation (the first registered; the others are aliases)
     for spec in OPERATIONS.values():
         if spec.run is not None:
             canonical.setdefault(spec.run, spec.name)
@@ -131,13 +132,15 @@ def rule_structure(f: Facts, src: Source) -> Iterator[Diagnostic]:
     p = f.profile
     for m in p.methods:
         if m.name not in _METHODS:
+            close = did_you_mean(m.name, _METHODS)
             yield diag("RSD110", m.loc, f"api:script method=\"{m.name}\" is not one of: {', '.join(_METHODS)}",
-                       did_you_mean(m.name, _METHODS).replace("'", "\"") if did_you_mean(m.name, _METHODS) else None)
+                       close.replace("'", "\"") if close else None)
     if p.methods and p.method("GET") is None:
         yield diag("RSD109", p.loc, "no <api:script method=\"GET\">: `rsd run` has nothing to run",
                    "add <api:script method=\"GET\"> with an api:call and api:push")
     if p.info is not None:
-        for el in (*p.info.columns, *p.info.inputs):
+        declared: tuple[ast.Column | ast.Input, ...] = (*p.info.columns, *p.info.inputs)
+        for el in declared:
             if not el.name.strip():
                 what = "attr" if isinstance(el, ast.Column) else "input"
                 yield diag("RSD114", el.loc, f"<{what}> in api:info has no name",

@@ -10,6 +10,7 @@ The public API is what this module names in `__all__` (docs/api.md); everything 
     result = rsd.collect(profile, options=[("BaseURL", url)])  # rows in memory: result.rows, .columns
     for row in rsd.iter_rows(profile, options=[("BaseURL", url)]):  # rows streamed as pages arrive
         ...
+    written = rsd.write(profile, method="POST", rows=[{"Name": "Acme"}], options=[("BaseURL", url)])  # INSERT
 
 The pipeline is imported on first use, so `rsd --version` and `import rsd` stay light.
 """
@@ -25,17 +26,19 @@ __version__ = "0.1.0"
 
 __all__ = [
     # functions
-    "load", "check", "plan", "run", "collect", "iter_rows",
+    "load", "check", "plan", "run", "collect", "iter_rows", "write",
     # what they return and take
-    "Profile", "Summary", "RunResult", "Row", "TraceCallback", "PageCallback", "FinishCallback",
+    "Profile", "Summary", "RunResult", "Row", "TraceCallback", "PageCallback", "FinishCallback", "WriteSummary",
+    "RowCallback", "WriteError",
     # errors, each with an exit code
     "RsdError", "InvalidInputError", "ProfileError", "OptionError", "AuthError", "RunError", "HttpError",
     "ScriptThrow", "SinkError", "Diagnostic", "Loc",
 ]
 
 if TYPE_CHECKING:
-    from .api import (FinishCallback, PageCallback, Row, RunResult, TraceCallback, collect, iter_rows, load, plan,
-                      run)
+    from .api import (FinishCallback, PageCallback, Row, RowCallback, RunResult, TraceCallback, collect, iter_rows,
+                      load, plan, run, write)
+    from .engine.writer import WriteError, WriteSummary
     from .check import check_paths as check
     from .engine.runner import Summary
     from .reader.ast import Profile
@@ -43,7 +46,10 @@ if TYPE_CHECKING:
 #: lazily imported public names -> (module, attribute)
 _LAZY = {
     **{name: ("rsd.api", name) for name in ("load", "plan", "run", "collect", "iter_rows", "RunResult", "Row",
-                                            "TraceCallback", "PageCallback", "FinishCallback")},
+                                            "TraceCallback", "PageCallback", "FinishCallback", "write",
+                                            "RowCallback")},
+    "WriteSummary": ("rsd.engine.writer", "WriteSummary"),
+    "WriteError": ("rsd.engine.writer", "WriteError"),
     "check": ("rsd.check", ""),  # the package, callable as check_paths (see rsd/check/__init__.py)
     "Summary": ("rsd.engine.runner", "Summary"),
     "Profile": ("rsd.reader.ast", "Profile"),

@@ -5,7 +5,8 @@ secrets -> HTTP client and authentication -> runner -> sink, with the guarantee 
 commits nothing. Must not: print (progress and traces go to callbacks), parse argv.
 
 `run` writes into a target; `collect` returns the rows in memory and `iter_rows` streams them, both with `run`'s
-keyword arguments less those that choose an output (`OUTPUT_ARGS`).
+keyword arguments less those that choose an output (`OUTPUT_ARGS`). `write` sends rows back through a profile's
+INSERT, UPDATE or DELETE script.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Protocol, Sequence, Union
 
 from .errors import InvalidInputError, OptionError, ProfileError, RsdError, RunError
 from .reader import read_profile
@@ -23,6 +24,7 @@ from .reader.ast import Profile
 
 if TYPE_CHECKING:
     from .engine.runner import Runner, Summary
+    from .engine.writer import WriteSummary
     from .http.client import HttpClient
     from .http.policy import TrustPolicy
     from .http.redact import Redactor
@@ -457,3 +459,117 @@ def plan(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = (
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir)
     return make_plan(prof, opts, inputs or {}, redactor, method=method)
+
+
+class RowCallback(Protocol):
+    """`on_row=`: called after every row of a write with the rows sent and failed so far (a progress display)."""
+
+    def __call__(self, sent: int, failed: int, /) -> None: ...
+
+
+def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[Any]] = None,
+          from_file: Optional[str] = None, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
+          connection: Optional[str] = None, variables: Optional[Mapping[str, str]] = None,
+          output: Optional[str] = None, fmt: Optional[str] = None, table: Optional[str] = None,
+          mode: Optional[str] = None, continue_on_error: bool = False, errors: Optional[str] = None,
+          redactor: Optional[Redactor] = None, trace: Optional[TraceCallback] = None,
+          on_row: Optional[RowCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
+          resolved: bool = False, allow_origins: Sequence[str] = ()) -> WriteSummary:
+    """Write rows back through a profile (docs/reference/contract.md §8): its INSERT (`method="POST"`), UPDATE
+    (`"MERGE"`, or the profile's PUT/PATCH script) or DELETE script, run once per row with the row's values as
+    `[_input.NAME]`. `rows` is an iterable of mappings (or of (name, value) pairs); `from_file` a CSV file with a
+    header row (an empty field is null) or JSON Lines. A name that is neither a column nor an input of the profile
+    raises `InvalidInputError` before any request.
+
+    What the script pushes (the created record, say) is written like `run`'s rows to `output`. The first failing
+    row stops the write with `WriteError` (the rows before it were sent and stay sent: an API has no transaction);
+    with `continue_on_error` every row is tried, failed rows go to the `errors` file (JSON Lines: row, input,
+    error, redacted) and `WriteError` is raised at the end if any failed. The output and the errors file hold
+    what happened to the rows that were sent, also when the write stops. Returns the `WriteSummary`.
+    """
+    from .engine.writer import WriteError, Writer, pairs_of
+    from .sinks import open_sink, sink_columns
+    from .sinks.rowfiles import ErrorsFile, InputRow, read_rows
+
+    if (rows is None) == (from_file is None):
+        raise OptionError("give the rows to write either as rows (-i NAME=VALUE) or from a file (--from FILE)")
+    redactor = redactor if redactor is not None else new_redactor()
+    started = time.monotonic()
+    given = None if rows is None else [InputRow(i, i, tuple(pairs_of(r))) for i, r in enumerate(rows, 1)]
+
+    def source() -> Iterable[InputRow]:
+        return given if given is not None else read_rows(from_file)
+
+    def where(r: InputRow) -> str:
+        return f"{from_file}:{r.line}: row {r.row}" if from_file else f"row {r.row}"
+
+    prof = load(profile)
+    opts = resolve_options(options=options, options_file=options_file, connection=connection,
+                           variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
+    client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, (), base_dir))
+    sink = errors_file = None
+    summary = None
+    try:
+        writer = Writer(prof, method=method, connection=list(opts.items()), http=client, redactor=redactor)
+        summary = writer.summary
+        for r in source():  # every name of every row is checked before anything is sent
+            for name, close in writer.unknown(dict.fromkeys(n for n, _ in r.values)):
+                raise InvalidInputError(f"{where(r)}: {name!r} is neither a column nor an input of {prof.path}, "
+                                        f"so nothing would be written for it; nothing was sent",
+                                        hint=f"did you mean {close!r}?" if close else
+                                        "the names are: " + ", ".join(writer.names.values()))
+        sink = open_sink(output, fmt, sink_columns(writer.columns), table=table or prof.title,
+                         mode=load_mode(mode, None), stream=stream if stream is not None else sys.stdout,
+                         base_dir=base_dir)
+        errors_file = ErrorsFile(errors) if errors else None
+        stop: Optional[tuple[InputRow, str]] = None
+        for r in source():
+            failure = writer.execute(r.row, r.values, sink.write)
+            if on_row is not None:
+                on_row(summary.sent, summary.failed)
+            if failure is not None:
+                if errors_file is not None:
+                    errors_file.add(failure.row, failure.input, failure.error)
+                if not continue_on_error:
+                    stop = (r, failure.error)
+                    summary.stopped_at = r.row
+                    break
+        summary.elapsed = time.monotonic() - started
+        summary.output_to = getattr(sink, "url_redacted", None) or (output or "stdout")
+        summary.errors_to = errors
+        sink.close()
+        sink = None
+        if errors_file is not None:
+            errors_file.close()
+            errors_file = None
+        if stop is not None:
+            r, error = stop
+            summary.status = "failed"
+            raise WriteError(f"{where(r)} failed, so the {writer.action.lower()} stopped: {error}; "
+                             f"{_n(summary.succeeded, 'row')} before it {'was' if summary.succeeded == 1 else 'were'} "
+                             f"sent and stay{'s' if summary.succeeded == 1 else ''} sent (an API has no transaction), "
+                             f"none after it was sent", summary,
+                             hint="add --continue-on-error (and --errors FILE) to try every row")
+        if summary.failed:
+            summary.status = "failed"
+            shown = "; ".join(f"row {f.row}: {f.error}" for f in summary.failures[:3])
+            raise WriteError(f"{summary.failed:,} of {summary.sent:,} rows failed"
+                             + (f" (they are in {errors})" if errors else f": {shown}"
+                                + (" ..." if summary.failed > 3 else "")), summary)
+    except BaseException:
+        # rows already sent stay sent: the output and the errors file say what happened to them
+        sent = summary is not None and summary.sent > 0
+        for f in (sink, errors_file):
+            if f is not None:
+                try:
+                    f.close() if sent else f.abort()
+                except Exception:
+                    f.abort()
+        raise
+    finally:
+        client.close()
+    return summary
+
+
+def _n(count: int, one: str) -> str:
+    return f"{count:,} {one}{'' if count == 1 else 's'}"

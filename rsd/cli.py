@@ -22,6 +22,7 @@ and Matillion ETL's API Query component.
   rsd check profiles/                       validate offline: errors at file:line:col with hints
   rsd plan  Accounts.rsd -o BaseURL=...     show the first request and the paging plan; sends nothing
   rsd run   Accounts.rsd -o BaseURL=...     run it and write the rows (table, csv, jsonl, json, sqlite)
+  rsd insert Tasks.rsd --from new.csv       write rows back: its POST script once per row (also update, delete)
   rsd job run job.toml                      run an orchestration job: token step, then query steps
   rsd init  https://api.example.com/v1/x    write a profile from one page of an API (or a saved response)
   rsd demo                                  run the bundled examples against a local demo API
@@ -65,7 +66,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = None) -> None:
     g = p.add_argument_group("connection")
     g.add_argument("-o", "--option", dest="options", action="append", type=_pair, default=[], metavar="NAME=VALUE",
                    help="a connection option (repeatable), e.g. -o BaseURL=https://api.example.com")
@@ -75,7 +76,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="a script input: [_input.NAME] and {NAME} in the URI (repeatable)")
     g.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
                    help="a variable for ${NAME} references in option values (repeatable)")
-    g.add_argument("--method", default="GET", help=argparse.SUPPRESS)
+    g.add_argument("--method", default="GET", help=method_help or argparse.SUPPRESS)
     g = p.add_argument_group("trust")
     g.add_argument("--allow-origin", dest="allow_origins", action="append", default=[], metavar="URL",
                    help="an origin besides the first request's that may receive credentials (repeatable)")
@@ -134,9 +135,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("plan", help="show the first request and the paging/column plan; sends nothing",
                        epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("profile", metavar="PROFILE")
-    _add_run_options(p)
+    _add_run_options(p, method_help="the script to plan: GET (default), or a write's POST (insert), MERGE (update) "
+                                    "or DELETE, with the row's values as -i NAME=VALUE")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _add_common(p)
+
+    for command, script in (("insert", "POST"), ("update", "MERGE (else PUT or PATCH)"), ("delete", "DELETE")):
+        p = sub.add_parser(command, help=f"write rows back: the profile's {script} script once per row",
+                           epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                           description=f"Run the profile's <api:script method=\"{script.split()[0]}\"> once per "
+                                       f"input row ({script}, as CData's drivers\nrun {command.upper()}), the row's "
+                                       f"values as [_input.NAME]. Rows come from -i NAME=VALUE (one row)\nor --from "
+                                       f"FILE. What the script pushes is written like rsd run's rows.")
+        p.add_argument("profile", metavar="PROFILE")
+        _add_run_options(p)
+        g = p.add_argument_group("rows")
+        g.add_argument("--from", dest="from_file", metavar="FILE",
+                       help="the rows: CSV with a header row (an empty field is null) or JSON Lines (.jsonl)")
+        g.add_argument("--continue-on-error", action="store_true",
+                       help="try every row; without it the first failing row stops the command")
+        g.add_argument("--errors", metavar="FILE",
+                       help="with --continue-on-error: the failed rows, JSON Lines of row, input, error (redacted)")
+        g = p.add_argument_group("output (what the script pushes, e.g. the created record)")
+        g.add_argument("-f", "--format", choices=tuple(FORMATS),
+                       help="output format (default: table on a terminal, csv otherwise)")
+        g.add_argument("--output", metavar="TARGET", help="a file or a database URL, as for rsd run (default stdout)")
+        g.add_argument("--table", help="target table (default: the profile's api:info title)")
+        g.add_argument("--mode", choices=MODES, default=None, help="load mode for database targets (default "
+                                                                   "truncate)")
+        _add_common(p)
 
     p = sub.add_parser("init", help="write a profile from one page of an API (or a saved JSON or XML response)",
                        formatter_class=argparse.RawDescriptionHelpFormatter,

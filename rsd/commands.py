@@ -74,6 +74,8 @@ def _dispatch(args, redactor) -> int:
         return cmd_run(args, redactor)
     if args.command == "plan":
         return cmd_plan(args, redactor)
+    if args.command in ("insert", "update", "delete"):
+        return cmd_write(args, redactor)
     if args.command == "init":
         return cmd_init(args, redactor)
     if args.command == "demo":
@@ -121,6 +123,43 @@ def cmd_run(args, redactor) -> int:
                           incremental=incremental, strict=args.strict,
                           allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
                           replay=args.replay)
+    print_summary(summary)
+    return EXIT_OK
+
+
+#: write command -> the method `rsd.api.write` is given (docs/reference/contract.md §8)
+WRITE_METHODS = {"insert": "POST", "update": "MERGE", "delete": "DELETE"}
+
+
+def cmd_write(args, redactor) -> int:
+    from . import api
+    from .engine.writer import WriteError
+
+    if bool(args.inputs) == bool(args.from_file):
+        raise OptionError(f"rsd {args.command} needs its rows: -i NAME=VALUE for one row, or --from FILE (CSV with a "
+                          f"header row, or JSON Lines), not both")
+    if args.errors and not args.continue_on_error:
+        raise OptionError("--errors FILE goes with --continue-on-error (without it the first failing row stops the "
+                          "command, and its error is printed)")
+    fmt = args.format
+    if fmt is None and args.output is None:
+        fmt = "table" if sys.stdout.isatty() else "csv"
+    show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
+    with Progress(show_progress, args.profile) as progress:
+        def on_row(sent: int, failed: int) -> None:
+            progress.note(f"{sent:,} rows sent, {failed:,} failed")
+        try:
+            summary = api.write(args.profile, method=WRITE_METHODS[args.command],
+                                rows=[args.inputs] if args.inputs else None, from_file=args.from_file,
+                                options=args.options, options_file=args.options_file, connection=args.connection,
+                                variables=dict(args.variables), output=args.output, fmt=fmt, table=args.table,
+                                mode=args.mode, continue_on_error=args.continue_on_error, errors=args.errors,
+                                redactor=redactor, trace=tracer(args, redactor), on_row=on_row,
+                                allow_origins=args.allow_origins)
+        except WriteError as e:
+            progress.stop()
+            print_summary(e.summary)
+            raise
     print_summary(summary)
     return EXIT_OK
 

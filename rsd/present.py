@@ -73,6 +73,15 @@ class Progress:
             self._last = now
             self._status.update(f"{self.label}: {pages:,} pages, {rows:,} rows")
 
+    def note(self, text: str) -> None:
+        """Any progress text (a write's rows sent), at most ten times a second."""
+        if self._status is None:
+            return
+        now = time.monotonic()
+        if now - self._last > 0.1:
+            self._last = now
+            self._status.update(f"{self.label}: {text}")
+
     def stop(self) -> None:
         if self._status is not None:
             self._status.__exit__(None, None, None)

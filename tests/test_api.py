@@ -26,8 +26,9 @@ ACCOUNTS = str(ROOT / "samples" / "demo" / "Accounts.rsd")
 
 EXPECTED = [
     "AuthError", "Diagnostic", "FinishCallback", "HttpError", "InvalidInputError", "Loc", "OptionError",
-    "PageCallback", "Profile", "ProfileError", "Row", "RsdError", "RunError", "RunResult", "ScriptThrow", "SinkError",
-    "Summary", "TraceCallback", "check", "collect", "iter_rows", "load", "plan", "run",
+    "PageCallback", "Profile", "ProfileError", "Row", "RowCallback", "RsdError", "RunError", "RunResult",
+    "ScriptThrow", "SinkError", "Summary", "TraceCallback", "WriteError", "WriteSummary", "check", "collect",
+    "iter_rows", "load", "plan", "run", "write",
 ]
 
 
@@ -50,7 +51,7 @@ def test_every_public_name_is_documented():
 
 def test_the_package_is_typed():
     assert (ROOT / "rsd" / "py.typed").is_file()
-    for proto in (rsd.TraceCallback, rsd.PageCallback, rsd.FinishCallback):
+    for proto in (rsd.TraceCallback, rsd.PageCallback, rsd.FinishCallback, rsd.RowCallback):
         assert typing.Protocol in proto.__mro__
     for fn in (rsd.run, rsd.collect, rsd.iter_rows):  # annotations as written (postponed evaluation)
         params = inspect.signature(fn).parameters

@@ -119,3 +119,15 @@ def test_demo_runs_the_whole_workflow(tmp_path):
                       "invoices": 41, "inventory": 34}
     runs = con.execute("select step, status from _rsd_runs where job != '' order by rowid").fetchall()
     assert ("accounts", "ok") in runs and ("orders", "ok") in runs
+    # write-back: three tasks inserted (their created records pushed into tasks_created), one updated, one deleted
+    created = con.execute('select id, title, notes, priority, done from "tasks_created" order by id').fetchall()
+    # (the demo API starts with 5 tasks)
+    assert created == [(6, 'Order "spare" parts, urgently', "Call Jürgen first", 2, 0),
+                       (7, "Renew the TLS certificate", None, 1, 0), (8, "Tidy the wiki", "nice to have", None, 0)]
+    assert con.execute('select id, priority, done from "tasks" where id > 5 order by id').fetchall() == [
+        (6, 2, 0), (7, 1, 1)]
+    assert con.execute('select count(*) from "tasks"').fetchone() == (7,)
+    for line in ("3 rows sent (INSERT by the POST script): 3 succeeded, 0 failed",
+                 "1 row sent (UPDATE by the MERGE script): 1 succeeded, 0 failed",
+                 "1 row sent (DELETE by the DELETE script): 1 succeeded, 0 failed"):
+        assert line in p.stderr

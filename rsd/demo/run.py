@@ -3,7 +3,8 @@
 Owns: starting the bundled demo API on 127.0.0.1 (a free port), running the sample job (a token step,
 then two query steps into SQLite), running every sample profile with OAuth 2 obtained at run time
 (short-lived tokens, so they are refreshed mid-run), an incremental load run twice while the API's records change,
-and printing the loaded tables and summaries.
+write-back (an insert, an update and a delete through samples/demo/Tasks.rsd), and printing the loaded tables and
+summaries.
 Must not: reach anything outside the machine, or hold a secret in a file: the demo credentials are put
 in this process's environment and referenced as `${env:...}`, as a user would.
 """
@@ -31,6 +32,14 @@ PROFILES = (
 )
 #: loaded twice into contacts_daily, incrementally (the API changes records in between)
 INCREMENTAL_PROFILE = "ContactsIncremental.rsd"
+
+
+#: the write-back part: the profile and the rows `rsd insert` sends (a quoted comma, non-ASCII text, empty fields)
+WRITE_PROFILE = "Tasks.rsd"
+NEW_TASKS = ('title,notes,priority,done\n'
+             '"Order ""spare"" parts, urgently",Call Jürgen first,2,false\n'
+             'Renew the TLS certificate,,1,\n'
+             'Tidy the wiki,nice to have,,false\n')
 
 
 def samples_dir() -> Path:
@@ -98,10 +107,25 @@ def run_demo(args, redactor) -> int:
                               output=f"sqlite:///{db}", table="contacts_daily", redactor=redactor,
                               base_dir=str(workdir), incremental=incremental)
             print_summary(summary)
-    err.print(f"\n[bold]4. what was loaded[/] ({db})")
+        err.print(f"\n[bold]4. write-back[/] through {WRITE_PROFILE}: rsd insert (its POST script, once per row of "
+                  f"a CSV file), rsd update (MERGE: PATCH /api/tasks/{{id}}), rsd delete (DELETE), then rsd run reads "
+                  f"the tasks back")
+        new_tasks = workdir / "new_tasks.csv"
+        new_tasks.write_text(NEW_TASKS, encoding="utf-8")
+        profile = str(samples / WRITE_PROFILE)
+        for method, rows, source, target in (("POST", None, str(new_tasks), "tasks_created"),
+                                             ("MERGE", [{"id": "7", "done": "true", "priority": "1"}], None, None),
+                                             ("DELETE", [{"id": "8"}], None, None)):
+            written = api.write(profile, method=method, rows=rows, from_file=source, options=oauth_options(srv),
+                                output=f"sqlite:///{db}" if target else None, table=target, mode="replace",
+                                fmt=None if target else "jsonl", redactor=redactor, base_dir=str(workdir))
+            print_summary(written)
+        print_summary(api.run(profile, options=oauth_options(srv), output=f"sqlite:///{db}", table="tasks",
+                              mode="replace", redactor=redactor, base_dir=str(workdir)))
+    err.print(f"\n[bold]5. what was loaded[/] ({db})")
     con = sqlite3.connect(db)
     try:
-        for table in [t for _, t in PROFILES] + ["contacts_daily"]:
+        for table in [t for _, t in PROFILES] + ["contacts_daily", "tasks_created", "tasks"]:
             cur = con.execute(f'SELECT * FROM "{table}" LIMIT 5')
             cols = [d[0] for d in cur.description]
             count = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]

@@ -48,6 +48,9 @@ Totals are deliberately not multiples of the default page sizes. A page past the
 ``GET /api/inventory.xml?page=N&per_page=M``    XML (M default 10): ``<inventory page="N" pages="T" total="C">
                                                <item><sku/><name/><qty/><price/><updated/><warehouse/></item>...``;
                                                34 items (some ``<warehouse/>`` empty)
+``/api/tasks``, ``/api/tasks/ID``                the writable resource: POST creates (201 with the record, 400 with a
+                                               field error), GET reads, PATCH/PUT update, DELETE deletes (204); see
+                                               ``rsd/demo/tasks.py``
 ``GET /health``                                 ``{"status": "ok"}``, no authentication
 =============================================  =======================================================================
 
@@ -92,6 +95,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape as xml_escape
+
+from .tasks import TaskError, TaskStore
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -148,6 +153,9 @@ DEFAULT_PAGE_SIZES = {
 }
 
 MAX_PAGE_SIZE = 200
+
+#: tasks the writable resource (/api/tasks) starts with
+DEFAULT_TASKS = 5
 
 FAULT_PARAMS = frozenset({"fail", "fail_times", "retry_after", "truncate", "status", "fail_page"})
 
@@ -453,7 +461,7 @@ class DemoServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token_lifetime: float = 3.0,
                  records: Mapping[str, int] | None = None, require_auth: bool = True, verbose: bool = False,
-                 latency: float = 0.0, history_size: int = 1000) -> None:
+                 latency: float = 0.0, history_size: int = 1000, tasks: int = DEFAULT_TASKS) -> None:
         self.token_lifetime = float(token_lifetime)
         self.latency = float(latency)  # seconds added to every response but /health (slow APIs, token expiry)
         self.require_auth = require_auth
@@ -465,6 +473,7 @@ class DemoServer:
         self._tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic())
         self._fault_counts: collections.Counter = collections.Counter()
         self._signing_key = hashlib.sha256(b"rsd-demo-signing-key").digest()
+        self.tasks = TaskStore(seed=tasks)  # the writable resource, /api/tasks (tasks.py): `tasks` to start with
         self._routes: dict[str, Callable[[dict[str, str], str], _Page]] = {
             "/api/accounts": self._accounts,
             "/api/contacts": self._contacts,
@@ -914,6 +923,19 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/health":
                 status = 200
                 self._send_json(200, {"status": "ok", "time": datetime.now(timezone.utc).isoformat()})
+                return
+            if path == "/api/tasks" or path.startswith("/api/tasks/"):  # the writable resource (tasks.py)
+                if self.demo.require_auth:
+                    self.demo._check_bearer(self.headers.get("Authorization"))
+                self.demo._injected_failure(path, query, params)
+                try:
+                    status, doc, headers = self.demo.tasks.handle(self.command, path, params, body, self.base_url())
+                except TaskError as exc:
+                    raise _HttpResponse(exc.status, exc.body) from None
+                if doc is None:
+                    self._send(status, b"", "application/json; charset=utf-8", headers)
+                else:
+                    self._send_json(status, doc, headers)
                 return
             route = self.demo._routes.get(path)
             if route is None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from ..errors import RunError
+from ..http.methods import IDEMPOTENT_METHODS
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import (
     STOP_CLI_MAX_PAGES,
@@ -95,6 +96,9 @@ class Operations:
         self._paths: dict = {}
         self.plan_hook = None  # `rsd plan`: called with the first request instead of sending it
         self.missing = None  # `rsd plan`: a list that collects placeholders without a value
+        # a write script (`writer.py`): one request per call, no declarative paging, an empty answer (204) is no
+        # rows, and a request that is not idempotent is not sent again once it may have reached the server
+        self.writing = False
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
     def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list]:
@@ -131,7 +135,8 @@ class Operations:
         req = build_request(x, a, op, node, self.missing)
         mapper = self._mapper(a, kind)
         emaps = self._element_maps(a, kind)
-        pager = build_pager({n: a.get(n) for n in paging_attrs()}, lambda p: self._path(p, kind))
+        pager = None if self.writing else build_pager({n: a.get(n) for n in paging_attrs()},
+                                                      lambda p: self._path(p, kind))
         page_req = pager.first() if pager is not None else PageRequest()
         run = self.run
         page_no = 0
@@ -152,6 +157,9 @@ class Operations:
                                                                        req.timeout, page_no, node,
                                                                        from_response=page_req.url is not None)
             source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
+            if self.writing and not body.strip():  # 204 No Content (a delete): nothing to push
+                self._response_item(x, status, final_url, resp_headers)
+                return
             doc = parse_document(body, kind, source=source)
             self._response_item(x, status, final_url, resp_headers)
             extra = tuple((name, fn(doc)) for name, fn in emaps)
@@ -185,9 +193,11 @@ class Operations:
 
     def _fetch(self, method, url, headers, data, timeout, page_no, node, from_response: bool = False):
         """One page: the HTTP client sends it (or reads a `file://` URI through the run's trust policy);
-        `from_response` says the URL came from the previous page (a next URL, a `Link` header)."""
-        resp = self.http.request(method, url, headers=headers, data=data, page=page_no,
-                                 timeout=float(timeout) if timeout else None, from_response=from_response)
+        `from_response` says the URL came from the previous page (a next URL, a `Link` header). A write's request
+        names no page, and is not sent again once it may have reached the server unless its method is idempotent."""
+        resp = self.http.request(method, url, headers=headers, data=data, page=None if self.writing else page_no,
+                                 timeout=float(timeout) if timeout else None, from_response=from_response,
+                                 retry_after_send=not self.writing or method.upper() in IDEMPOTENT_METHODS)
         return resp.content, resp.status_code, resp.headers, resp.url, resp.links
 
     @staticmethod

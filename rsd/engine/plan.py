@@ -9,6 +9,7 @@ from typing import Mapping, Optional
 
 from ..reader import ast
 from .runner import Runner
+from .writer import plan_write, write_script
 
 
 class _Planned(BaseException):
@@ -42,8 +43,15 @@ def _auth_description(options) -> Optional[str]:
 
 
 def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor, method: str = "GET") -> dict:
+    """The plan of the GET script, or with `method` POST/MERGE/DELETE (INSERT/UPDATE...) of the write script that
+    method runs (`writer.py`), given the inputs of one row."""
+    write = method.strip().upper() != "GET"
+    if write:
+        method = write_script(profile, method).name
     runner = Runner(profile, connection=list(options.items()), inputs=inputs, http=None, redactor=redactor,
                     method=method, dry_run=True)
+    if write:
+        plan_write(runner, method, inputs.items() if isinstance(inputs, Mapping) else inputs)
 
     def hook(request):
         raise _Planned(request)
@@ -58,7 +66,7 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
     script_paging = _sets_rows_next(profile.statements) or (method_node is not None
                                                             and _sets_rows_next(method_node.body))
     plan: dict = {"profile": profile.path, "table": profile.title, "request": None, "paging": None, "columns": [],
-                  "missing": list(dict.fromkeys(runner.missing or ()))}
+                  "missing": list(dict.fromkeys(runner.missing or ())), "method": method.upper()}
     if request is not None:
         headers = [(k, v) for k, v in request["headers"]]
         red = redactor.redact_headers(dict(headers)) if headers else {}
@@ -91,6 +99,8 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
             if hints.maxpages:
                 stops.append(f"maxpages={hints.maxpages}")
             plan["stops"] = stops
+        elif write:
+            plan["paging"] = "none (a write sends its request once per input row)"
         elif script_paging:
             plan["paging"] = "script-driven: the script re-runs with [_input.rows@next] while rows@next advances"
             plan["stops"] = ["a page with no rows", "rows@next missing or unchanged"]

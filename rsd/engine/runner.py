@@ -194,6 +194,7 @@ class Runner:
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
         self.missing: Optional[list] = [] if dry_run else None
         self.ops.missing = self.missing
+        self.query: Optional[Item] = None  # `_query` of the executions (a write's `_query.selectcolumns`)
 
     def _pages(self, base_inputs: Item, connection: Item, summary: Summary, emit, emit_many) -> str:
         """Run the script, again and again while `rows@next` advances; the reason paging stopped."""
@@ -209,7 +210,9 @@ class Runner:
             inp = base_inputs.copy()
             if page_state is not None:
                 inp.set("rows@next", page_state)
-            x = Exec(Scope(inp, connection), emit, self.ops, self.colnames, state, self.profile.path, emit_many)
+            query = self.query.copy() if self.query is not None else None
+            x = Exec(Scope(inp, connection, query), emit, self.ops, self.colnames, state, self.profile.path,
+                     emit_many)
             try:
                 run_block(self.globals, x)
                 run_block(self.body, x)

@@ -11,7 +11,8 @@ the counters (`requests`, `retries`, `bytes`) and the `--verbose` trace. Must no
 let a `requests` exception escape, or put an unredacted URL or `requests`' own messages (which
 contain the URL) into an error or a trace line.
 
-Retries apply to every method: rsd's requests read data (a POST is how some APIs take a query).
+Retries apply to every method: rsd's requests read data (a POST is how some APIs take a query). Write-back
+turns that off per request for methods that are not idempotent (`retry_after_send=False`).
 """
 from __future__ import annotations
 
@@ -29,10 +30,13 @@ from requests.structures import CaseInsensitiveDict
 
 from ..errors import AuthError, HttpError
 from ..secrets import header_credential, is_secret_header_name, is_secret_query_name
+from .methods import UNPROCESSED_STATUSES
 from .policy import ALLOW_ORIGIN, TrustPolicy, origin_of, show_origin
 from .redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: failures of a request that never reached the server (`_root_reason` texts)
+_NEVER_CONNECTED = frozenset({"connection refused", "cannot resolve the host name"})
 #: what a token endpoint is retried on: server errors and the network only (no storms of credential attempts)
 TOKEN_RETRY_STATUSES = frozenset({500, 502, 503, 504})
 USER_AGENT = "rsd/0.1"
@@ -57,11 +61,13 @@ class Auth(Protocol):
 
 
 class _Transient(Exception):
-    """A failed attempt worth retrying; `reason` is already safe to show."""
+    """A failed attempt worth retrying; `reason` is already safe to show. `sent`: the request may have reached
+    the server (False only when no connection was made)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, sent: bool = True):
         super().__init__(reason)
         self.reason = reason
+        self.sent = sent
 
 
 class _Sent:
@@ -119,7 +125,8 @@ class HttpClient:
                 params: ParamsArg = None,
                 page: Optional[int] = None, timeout: Optional[float] = None, use_auth: bool = True,
                 retry_on: Optional[Collection[int]] = None, raise_for_status: bool = True,
-                from_response: bool = False, token_endpoint: bool = False) -> requests.Response:
+                from_response: bool = False, token_endpoint: bool = False,
+                retry_after_send: bool = True) -> requests.Response:
         """Send a request; retry what is transient; return the response with its body read.
 
         `page` only names the request in messages. `use_auth=False` sends without the auth header. `retry_on`
@@ -128,12 +135,16 @@ class HttpClient:
         header). `token_endpoint`: the request is a token request to the URL the user configured, which receives
         its credentials whatever the trusted origins are and whose redirects are never followed. Every other
         request goes through the trust policy (`policy.py`): the first pins the trusted origin, and a request to an
-        untrusted origin carries no credential.
+        untrusted origin carries no credential. `retry_after_send=False` (a write that is not idempotent: a POST or
+        PATCH of write-back) sends the request again only when it cannot have reached the server: no connection
+        was made, a 429 (the server refused it unprocessed, RFC 6585 §4) or a 401 that a token refresh answers.
         """
         method = method.upper()
         if url[:7].lower() == "file://":
             return self._read_file(method, url, from_response)
         retry_statuses = RETRY_STATUSES if retry_on is None else frozenset(retry_on)
+        if not retry_after_send:
+            retry_statuses = retry_statuses & UNPROCESSED_STATUSES
         req_timeout = self.timeout if timeout is None else (timeout or None)
         body = data.encode("utf-8") if isinstance(data, str) else data
         base_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict()
@@ -159,6 +170,12 @@ class HttpClient:
                 self._check_complete(resp, method)
             except _Transient as t:
                 elapsed = self.clock() - started
+                if t.sent and not retry_after_send:
+                    self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)}); not sent again: it may "
+                                f"have reached the server")
+                    raise HttpError(self._describe(method, shown_url, page) + f": {t.reason}; not sent again, as "
+                                    f"{method} is not idempotent and the request may have reached the server"
+                                    + _attempts(attempt), url=shown_url) from None
                 if attempt <= self.max_retries:
                     delay = self._delay(attempt, None)
                     self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)}); "
@@ -323,7 +340,8 @@ class HttpClient:
                                                                self.verify, None)
             return self.session.send(prepared, timeout=req_timeout, allow_redirects=False, **settings)
         except requests.exceptions.ConnectTimeout:
-            raise _Transient(f"no connection within {req_timeout:g} s" if req_timeout else "connection timed out")
+            raise _Transient(f"no connection within {req_timeout:g} s" if req_timeout else "connection timed out",
+                             sent=False)
         except requests.exceptions.ReadTimeout:
             raise _Transient(f"no response within {req_timeout:g} s" if req_timeout else "read timed out")
         except requests.exceptions.ProxyError as e:
@@ -337,7 +355,8 @@ class HttpClient:
             raise HttpError(f"{method} {shown}: the response body cannot be decoded (bad compression)",
                             url=shown) from None
         except requests.exceptions.ConnectionError as e:
-            raise _Transient(_root_reason(e))
+            reason = _root_reason(e)
+            raise _Transient(reason, sent=reason not in _NEVER_CONNECTED)
         except requests.exceptions.InvalidHeader:
             raise HttpError(f"{method} {shown}: a request header has an invalid name or value "
                             f"(check CustomHeaders for stray newlines or blanks)", url=shown) from None

@@ -2,7 +2,8 @@
 
 Owns: choosing a sink from `--output`/`--format`/`--table`/`--mode` (`open_sink`, reading the one table of
 outputs in `registry.py`), every output format, loading
-database tables through a staging table merged in one transaction, and `_rsd_runs` (`record_run`).
+database tables through a staging table merged in one transaction, `_rsd_runs` (`record_run`), and write-back's
+files (`rowfiles.py`: the input rows of `--from`, the errors file).
 Must not: know the profile language (columns arrive as `SinkColumn`s, rows as typed tuples), coerce values,
 or hold a whole result in memory (only the terminal table keeps its first rows).
 

@@ -474,7 +474,9 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
           mode: Optional[str] = None, continue_on_error: bool = False, errors: Optional[str] = None,
           redactor: Optional[Redactor] = None, trace: Optional[TraceCallback] = None,
           on_row: Optional[RowCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
-          resolved: bool = False, allow_origins: Sequence[str] = ()) -> WriteSummary:
+          resolved: bool = False, allow_origins: Sequence[str] = (), allow_files: Sequence[str] = (),
+          retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
+          on_retry: Optional[RetryCallback] = None) -> WriteSummary:
     """Write rows back through a profile (docs/reference/contract.md §8): its INSERT (`method="POST"`), UPDATE
     (`"MERGE"`, or the profile's PUT/PATCH script) or DELETE script, run once per row with the row's values as
     `[_input.NAME]`. `rows` is an iterable of mappings (or of (name, value) pairs); `from_file` a CSV file with a
@@ -485,7 +487,9 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
     row stops the write with `WriteError` (the rows before it were sent and stay sent: an API has no transaction);
     with `continue_on_error` every row is tried, failed rows go to the `errors` file (JSON Lines: row, input,
     error, redacted) and `WriteError` is raised at the end if any failed. The output and the errors file hold
-    what happened to the rows that were sent, also when the write stops. Returns the `WriteSummary`.
+    what happened to the rows that were sent, also when the write stops. `retries`, `retry_max_wait` and `on_retry`
+    are `run`'s; a POST or PATCH is never sent again once it may have reached the server. Returns the
+    `WriteSummary`.
     """
     from .engine.writer import WriteError, Writer, pairs_of
     from .sinks import open_sink, sink_columns
@@ -506,7 +510,8 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
     prof = load(profile)
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
-    client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, (), base_dir))
+    client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, allow_files, base_dir),
+                         retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry)
     sink = errors_file = None
     summary = None
     try:

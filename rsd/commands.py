@@ -155,7 +155,7 @@ def cmd_write(args, redactor) -> int:
                                 variables=dict(args.variables), output=args.output, fmt=fmt, table=args.table,
                                 mode=args.mode, continue_on_error=args.continue_on_error, errors=args.errors,
                                 redactor=redactor, trace=tracer(args, redactor), on_row=on_row,
-                                allow_origins=args.allow_origins)
+                                allow_origins=args.allow_origins, allow_files=args.allow_files)
         except WriteError as e:
             progress.stop()
             print_summary(e.summary)

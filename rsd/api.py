@@ -502,7 +502,10 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
     given = None if rows is None else [InputRow(i, i, tuple(pairs_of(r))) for i, r in enumerate(rows, 1)]
 
     def source() -> Iterable[InputRow]:
-        return given if given is not None else read_rows(from_file)
+        if given is not None:
+            return given
+        assert from_file is not None
+        return read_rows(from_file)
 
     def where(r: InputRow) -> str:
         return f"{from_file}:{r.line}: row {r.row}" if from_file else f"row {r.row}"

@@ -209,7 +209,7 @@ class Writer:
         item.set("selectcolumns", ",".join(f"[{n}]" for n in seen.values()))
         return item
 
-    def execute(self, row: int, values: RowValues, write: Callable[[list], None]) -> Optional[RowFailure]:
+    def execute(self, row: int, values: RowValues, write: Callable[[list], object]) -> Optional[RowFailure]:
         """Run the script for one row; its pushed rows go to `write`. A failure of the row is returned (redacted);
         errors that would fail every row (options, credentials, the profile, the output) are raised."""
         pairs = pairs_of(values)

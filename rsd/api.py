@@ -229,7 +229,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     request from one, with no network.
     """
     from .engine.runner import Runner, group_inputs
-    from .sinks import DatabaseSink, open_sink, record_run, sink_columns
+    from .sinks import DatabaseSink, open_sink, page_writer, record_run, sink_columns
     from .sinks.targets import parse_target
 
     redactor = redactor if redactor is not None else new_redactor()
@@ -260,7 +260,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
             since = _since(sink, incremental, inputs)
             if since is not None:
                 runner.inputs.update(group_inputs([(incremental.input, since)]))
-        summary = runner.run(sink.write)
+        summary = runner.run(page_writer(sink))  # rows, or Arrow batches for a sink that takes them
         if strict and summary.warnings:
             raise RunError(f"--strict: the run has {len(summary.warnings)} warning"
                            f"{'s' if len(summary.warnings) != 1 else ''}, so nothing was written: "

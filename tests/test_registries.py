@@ -10,6 +10,8 @@ from rsd.check import check_profile
 from rsd.engine.operations import OPERATIONS
 from rsd.mapping.types import CANONICAL_TYPES, TYPE_ALIASES, coerce_value, normalize_type
 from rsd.sinks import DATABASES, FORMATS, MODES, SinkColumn, open_sink
+from rsd.sinks import arrow as arrow_sink
+from rsd.sinks import duckdb as duckdb_sink
 from rsd.sinks import postgres as pg_sink
 from rsd.sinks import sqlite as sqlite_sink
 from rsd.reader import read_text
@@ -25,6 +27,10 @@ SAMPLES = {"string": ("abc", str), "integer": ("42", int), "number": ("1.5", flo
 SQLITE_AFFINITY = {int: "INTEGER", float: "REAL", bool: "BOOLEAN", str: "TEXT"}
 POSTGRES_FAMILY = {"string": "text", "integer": "bigint", "number": "double precision", "boolean": "boolean",
                    "date": "date", "datetime": "timestamp with time zone"}
+DUCKDB_FAMILY = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
+                 "datetime": "TIMESTAMP WITH TIME ZONE"}
+ARROW_FAMILY = {"string": "string", "integer": "int64", "number": "double", "boolean": "bool", "date": "date32[day]",
+                "datetime": "timestamp[us, tz=UTC]"}
 
 
 @pytest.mark.parametrize("alias", sorted(TYPE_ALIASES))
@@ -37,6 +43,13 @@ def test_every_alias_has_one_meaning_in_coercion_and_in_every_sink(alias):
     assert type(value) is python_type
     assert sqlite_sink.SQL_TYPES[canonical] == SQLITE_AFFINITY[python_type] or canonical in ("date", "datetime")
     assert pg_sink.SQL_TYPES[canonical] == POSTGRES_FAMILY[canonical]
+    assert duckdb_sink.SQL_TYPES[canonical] == DUCKDB_FAMILY[canonical]
+    assert duckdb_sink.family(duckdb_sink.SQL_TYPES[canonical]) == canonical  # an existing table is accepted
+    assert set(arrow_sink.ARROW_TYPES) == set(CANONICAL_TYPES)
+    pytest.importorskip("pyarrow")
+    assert str(arrow_sink.arrow_type(canonical)) == ARROW_FAMILY[canonical]
+    batch = arrow_sink.BatchBuilder([SinkColumn("c", alias)])([(value,)])  # the coerced value fits its Arrow type
+    assert str(batch.schema.types[0]) == ARROW_FAMILY[canonical] and batch.num_rows == 1
 
 
 def test_bigint_and_real_columns_load_as_numbers_in_sqlite(tmp_path):
@@ -66,7 +79,8 @@ def test_outputs_table_drives_the_command_line():
     choices = {a.dest: a.choices for a in run._actions if a.choices}
     assert tuple(choices["format"]) == tuple(FORMATS)
     assert tuple(choices["mode"]) == MODES
-    assert {"sqlite", "postgres"} <= set(DATABASES)
+    assert {"sqlite", "postgres", "duckdb"} <= set(DATABASES)
+    assert FORMATS["parquet"].binary and DATABASES["duckdb"].schemes == ("duckdb",)
 
 
 TOY_PROFILE = """<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">

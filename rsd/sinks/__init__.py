@@ -1,4 +1,5 @@
-"""Sinks: where rows go. Terminal table, CSV, JSON Lines, JSON, SQLite and PostgreSQL; and run history.
+"""Sinks: where rows go. Terminal table, CSV, JSON Lines, JSON, Parquet, SQLite, PostgreSQL and DuckDB; and run
+history.
 
 Owns: choosing a sink from `--output`/`--format`/`--table`/`--mode` (`open_sink`, reading the one table of
 outputs in `registry.py`), every output format, loading
@@ -22,14 +23,14 @@ from .registry import DATABASES, FORMATS, MODES, format_for_extension
 
 __all__ = [
     "CANONICAL_TYPES", "DATABASES", "FORMATS", "MODES", "DatabaseSink", "Sink", "SinkColumn", "canonical_type",
-    "open_sink", "record_run", "redact_url", "sink_columns",
+    "open_sink", "page_writer", "record_run", "redact_url", "sink_columns",
 ]
 
 # imported on first use: the command line reads FORMATS and MODES without loading a sink
 _LAZY = {
     "Sink": ".base", "DatabaseSink": ".database", "record_run": ".runs", "parse_target": ".targets",
     "redact_url": ".targets", "CANONICAL_TYPES": ".columns", "SinkColumn": ".columns", "canonical_type": ".columns",
-    "sink_columns": ".columns",
+    "sink_columns": ".columns", "page_writer": ".arrow",
 }
 
 

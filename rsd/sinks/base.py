@@ -22,6 +22,8 @@ class Sink:
     description = "output"
     #: the high-water mark an incremental load stored (set by sinks that keep one; None: none)
     mark: Optional[str] = None
+    #: True: `write` takes a `pyarrow.RecordBatch` per page instead of row tuples (`arrow.page_writer`)
+    takes_arrow = False
 
     def __init__(self, columns: Sequence[SinkColumn]):
         self.columns = tuple(columns)
@@ -30,7 +32,8 @@ class Sink:
 
     # -- public API -------------------------------------------------------------------------------------
     def write(self, rows: Iterable[tuple]) -> int:
-        """Write rows (tuples in column order); returns how many were written by this call."""
+        """Write rows (tuples in column order; a `RecordBatch` for a sink that `takes_arrow`); returns how many
+        were written by this call."""
         if self._state != "open":
             raise SinkError(f"{self.description}: cannot write, the output was already {self._state}")
         try:

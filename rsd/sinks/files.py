@@ -31,10 +31,12 @@ _BUFFER = 1 << 20
 
 
 class Output:
-    """A text destination: a stream we do not own, or a file written through a temporary sibling."""
+    """A text destination: a stream we do not own, or a file written through a temporary sibling (opened in binary
+    mode with `binary=True`, for the Parquet sink)."""
 
-    def __init__(self, path: Optional[str], stream: Optional[IO[str]]):
+    def __init__(self, path: Optional[str], stream: Optional[IO[str]], *, binary: bool = False):
         self.path = path
+        self.binary = binary
         self._tmp: Optional[str] = None
         self._owned = False
         if path is None:
@@ -56,6 +58,8 @@ class Output:
         if st is not None and not stat.S_ISREG(st.st_mode):
             # A device, FIFO or /dev/stdout: written in place, never replaced.
             try:
+                if self.binary:
+                    return open(path, "wb", buffering=_BUFFER)
                 return open(path, "w", encoding="utf-8", newline="", buffering=_BUFFER)
             except OSError as exc:
                 raise SinkError(f"cannot write {path}: {exc.strerror}") from exc
@@ -69,6 +73,8 @@ class Output:
             os.chmod(self._tmp, mode)
         except OSError:
             pass
+        if self.binary:
+            return io.open(fd, "wb", buffering=_BUFFER)
         return io.open(fd, "w", encoding="utf-8", newline="", buffering=_BUFFER)
 
     @property

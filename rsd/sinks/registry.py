@@ -55,12 +55,14 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("csv", "rsd.sinks.files:CsvSink", (".csv",)),
     Format("jsonl", "rsd.sinks.files:JsonLinesSink", (".jsonl", ".ndjson")),
     Format("json", "rsd.sinks.files:JsonSink", (".json",)),
+    Format("parquet", "rsd.sinks.parquet:ParquetSink", (".parquet",), binary=True),
 )}
 
 DATABASES: dict[str, Database] = {d.kind: d for d in (
     Database("sqlite", "rsd.sinks.sqlite:SqliteSink", ("sqlite",), "sqlite:///file.db"),
     Database("postgres", "rsd.sinks.postgres:PostgresSink", ("postgresql", "postgres"), "postgresql://user@host/db",
              in_file=False),
+    Database("duckdb", "rsd.sinks.duckdb:DuckDbSink", ("duckdb",), "duckdb:///file.db"),
 )}
 
 #: URL scheme (lower case) -> database kind

@@ -93,6 +93,50 @@ class PostgresBackend:
             c.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
 
 
+class DuckDbBackend:
+    """A DuckDB file (not in BACKENDS: tests/test_columnar.py runs the load tests against it)."""
+
+    name = "duckdb"
+
+    def __init__(self, tmp_path):
+        self.path = str(tmp_path / "warehouse.duckdb")
+        self.url = "duckdb:///" + self.path
+
+    def _connect(self):
+        import duckdb
+        return duckdb.connect(self.path)
+
+    def query(self, sql, params=None):
+        conn = self._connect()
+        try:
+            return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+        finally:
+            conn.close()
+
+    def execute(self, sql):
+        conn = self._connect()
+        try:
+            conn.execute(sql)
+        finally:
+            conn.close()
+
+    def rows(self, table, order="1"):
+        return self.query(f'SELECT * FROM "{table}" ORDER BY {order}')
+
+    def column_names(self, table):
+        return [r[0] for r in self.query(f'DESCRIBE "{table}"')]
+
+    def exists(self, table):
+        return bool(self.query("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [table]))
+
+    def staging_tables(self):
+        return [r[0] for r in self.query(
+            "SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '\\_rsd\\_stage%' ESCAPE '\\'")]
+
+    def close(self):
+        pass
+
+
 def postgres_url():
     return os.environ.get(POSTGRES_ENV)
 

@@ -11,7 +11,8 @@ connection's own in-memory database, which vanishes with the process (a failed, 
 the file exactly as it was; a kill during the commit is rolled back by DuckDB's write-ahead log).
 
 The shape is SQLite's (`sqlite.py`): `open`, `record`, `existing_columns`, `_accepts`, `_empty_target`,
-`_merge_sql`, and `_commit` running `DatabaseSink._merge_into_target` inside one transaction.
+`_merge_sql`, and `_commit` running `DatabaseSink._merge_into_target` inside one transaction (with the file as the
+default catalog, so the incremental mark in `_rsd_state` is stored there, with the rows).
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ class DuckDbSink(TakesArrow, DatabaseSink):
         self.url_redacted = url
         self.description = f"{url} table {table}"
         self._target = f"{TARGET_CATALOG}.main.{quote_ident(table)}"
-        self._stage = quote_ident(self.stage)
+        self._stage = "temp.main." + quote_ident(self.stage)  # the connection's own, whatever `USE` says
         try:
             self.conn = self.duckdb.connect(":memory:")
         except self.duckdb.Error as exc:
@@ -151,6 +152,14 @@ class DuckDbSink(TakesArrow, DatabaseSink):
     def _detach(self) -> None:
         self.conn.execute(f"DETACH {TARGET_CATALOG}")
 
+    def track_cursor(self, column: str):
+        """Incremental loads (`DatabaseSink.track_cursor`): the mark is read with the file attached."""
+        self._attach()
+        try:
+            return super().track_cursor(column)
+        finally:
+            self._detach()
+
     def existing_columns(self) -> list[ExistingColumn]:
         rows = self.conn.execute(
             "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
@@ -182,6 +191,8 @@ class DuckDbSink(TakesArrow, DatabaseSink):
         conn = self.conn
         try:
             self._attach()
+            # unqualified names (`_rsd_state`, written once for every dialect in state.py) are the file's
+            conn.execute(f"USE {TARGET_CATALOG}")
             conn.execute("BEGIN")
             try:
                 self._merge_into_target()

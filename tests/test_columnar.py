@@ -373,3 +373,21 @@ def test_missing_extra_is_invalid_input_naming_it(monkeypatch):
     with pytest.raises(OptionError) as err:
         BatchBuilder(COLS)
     assert err.value.hint == "pip install 'rsd[parquet]' (or 'rsd[duckdb]')"
+
+
+def test_duckdb_run_history_gains_the_warnings_column_in_place(tmp_path):
+    from rsd.sinks import record_run
+
+    path = tmp_path / "h.duckdb"
+    conn = duckdb.connect(str(path))  # `_rsd_runs` as rsd created it before the warnings column
+    conn.execute("CREATE SEQUENCE _rsd_runs_id; CREATE TABLE _rsd_runs (id BIGINT PRIMARY KEY DEFAULT "
+                 "nextval('_rsd_runs_id'), job VARCHAR, step VARCHAR, target_table VARCHAR, started TIMESTAMPTZ, "
+                 "finished TIMESTAMPTZ, rows BIGINT, pages BIGINT, requests BIGINT, status VARCHAR, error VARCHAR)")
+    conn.close()
+    for warnings in (["a path matched nothing"], []):
+        record_run(f"duckdb:///{path}", job="j", step="s", started=0, finished=1, rows=1, pages=1, requests=1,
+                   status="ok", error=None, table="t", warnings=warnings)
+    conn = duckdb.connect(str(path))
+    assert conn.execute("SELECT id, warnings FROM _rsd_runs ORDER BY id").fetchall() == [
+        (1, '["a path matched nothing"]'), (2, None)]
+    conn.close()

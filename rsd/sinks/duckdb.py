@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from ..errors import OptionError, SinkError
 from .arrow import TakesArrow, import_pyarrow
@@ -44,7 +44,7 @@ LOCK_WAIT_S = 60.0
 _RUNS_SEQ = "_rsd_runs_id"
 _RUNS_DDL = ("CREATE TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY DEFAULT nextval('{seq}'), job VARCHAR, "
              "step VARCHAR, target_table VARCHAR, started TIMESTAMPTZ, finished TIMESTAMPTZ, rows BIGINT, "
-             "pages BIGINT, requests BIGINT, status VARCHAR, error VARCHAR)")
+             "pages BIGINT, requests BIGINT, status VARCHAR, error VARCHAR, warnings VARCHAR)")
 
 
 def family(declared: str) -> str:
@@ -117,7 +117,8 @@ class DuckDbSink(TakesArrow, DatabaseSink):
         return cls(target.location, target.url, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence) -> None:
+    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+               added: Mapping[str, str] = {}) -> None:
         duckdb = import_duckdb()
         names = ", ".join(quote_ident(f) for f in fields)
         try:
@@ -128,6 +129,12 @@ class DuckDbSink(TakesArrow, DatabaseSink):
             conn.execute("BEGIN")
             conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {_RUNS_SEQ}")
             conn.execute(_RUNS_DDL.format(table=quote_ident(table), seq=_RUNS_SEQ))
+            have = {row[0].lower() for row in conn.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND "
+                "schema_name = 'main' AND table_name = ?", [table]).fetchall()}
+            for name, kind in added.items():  # columns added to the run history since it was created
+                if name.lower() not in have:
+                    conn.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN {quote_ident(name)} {SQL_TYPES[kind]}")
             conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join('?' * len(fields))})",
                          list(values))
             conn.execute("COMMIT")

@@ -372,7 +372,7 @@ def test_missing_extra_is_invalid_input_naming_it(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pyarrow)
     with pytest.raises(OptionError) as err:
         BatchBuilder(COLS)
-    assert err.value.hint == "pip install 'rsd[parquet]' (or 'rsd[duckdb]')"
+    assert err.value.hint == "pip install 'rsd-profiles[parquet]' (or 'rsd-profiles[duckdb]')"
 
 
 def test_duckdb_run_history_gains_the_warnings_column_in_place(tmp_path):

@@ -5,15 +5,18 @@ exit code of each command. Must not: hold pipeline logic (that is `rsd.api`, `rs
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 if TYPE_CHECKING:
+    from .authoring.shape import Candidate
     from .http.redact import Redactor
+    from .jobs.spec import Step, StepResult
 
 from .errors import EXIT_INVALID_INPUT, EXIT_OK, InvalidInputError, OptionError
 from .present import (
@@ -38,7 +41,7 @@ class Terminated(BaseException):
 
 
 @contextmanager
-def _sigterm_unwinds():
+def _sigterm_unwinds() -> Iterator[None]:
     import signal
     import threading
 
@@ -46,7 +49,7 @@ def _sigterm_unwinds():
         yield
         return
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: object) -> None:
         raise Terminated()
 
     previous = signal.signal(signal.SIGTERM, handler)
@@ -56,7 +59,7 @@ def _sigterm_unwinds():
         signal.signal(signal.SIGTERM, previous)
 
 
-def dispatch(args, redactor) -> int:
+def dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.command in ("run", "job") and getattr(args, "job_command", "run") == "run":
         try:
             with _sigterm_unwinds():
@@ -67,7 +70,7 @@ def dispatch(args, redactor) -> int:
     return _dispatch(args, redactor)
 
 
-def _dispatch(args, redactor) -> int:
+def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.command == "check":
         return cmd_check(args)
     if args.command == "run":
@@ -90,7 +93,7 @@ def _dispatch(args, redactor) -> int:
 
 # --- check --------------------------------------------------------------------------------------
 
-def cmd_check(args) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     from .check import check_options_file, check_paths, count_files
 
     diags = check_paths(args.paths, strict=args.strict)
@@ -102,7 +105,7 @@ def cmd_check(args) -> int:
 
 # --- run / plan ---------------------------------------------------------------------------------
 
-def cmd_run(args, redactor) -> int:
+def cmd_run(args: argparse.Namespace, redactor: Redactor) -> int:
     from . import api
 
     fmt = args.format
@@ -131,7 +134,7 @@ def cmd_run(args, redactor) -> int:
 WRITE_METHODS = {"insert": "POST", "update": "MERGE", "delete": "DELETE"}
 
 
-def cmd_write(args, redactor) -> int:
+def cmd_write(args: argparse.Namespace, redactor: Redactor) -> int:
     from . import api
     from .engine.writer import WriteError
 
@@ -164,7 +167,7 @@ def cmd_write(args, redactor) -> int:
     return EXIT_OK
 
 
-def cmd_plan(args, redactor) -> int:
+def cmd_plan(args: argparse.Namespace, redactor: Redactor) -> int:
     from . import api
 
     plan = api.plan(args.profile, options=args.options, options_file=args.options_file, connection=args.connection,
@@ -201,7 +204,7 @@ def cmd_plan(args, redactor) -> int:
 
 # --- init ---------------------------------------------------------------------------------------
 
-def cmd_init(args, redactor) -> int:
+def cmd_init(args: argparse.Namespace, redactor: Redactor) -> int:
     from .authoring import init_profile
 
     choose = _ask_candidate if sys.stdin.isatty() and sys.stderr.isatty() and not args.repeat else None
@@ -234,7 +237,7 @@ def cmd_init(args, redactor) -> int:
     return EXIT_OK
 
 
-def _ask_candidate(found):
+def _ask_candidate(found: Sequence[Candidate]) -> Candidate:
     """On a terminal: list the candidates and ask which one (Enter takes the first)."""
     width = max(len(c.path) for c in found)
     sys.stderr.write("Several repeating elements on this page:\n")
@@ -268,7 +271,7 @@ def write_atomically(path: str, text: str) -> None:
 
 # --- jobs ---------------------------------------------------------------------------------------
 
-def cmd_job_check(args) -> int:
+def cmd_job_check(args: argparse.Namespace) -> int:
     from .jobs import check_job
 
     diags = check_job(args.job)
@@ -276,7 +279,7 @@ def cmd_job_check(args) -> int:
     return EXIT_INVALID_INPUT if any(d.is_error for d in diags) else EXIT_OK
 
 
-def cmd_job_run(args, redactor) -> int:
+def cmd_job_run(args: argparse.Namespace, redactor: Redactor) -> int:
     from .jobs import JobRunner, load_job
 
     job = load_job(args.job)
@@ -284,7 +287,7 @@ def cmd_job_run(args, redactor) -> int:
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
     started = time.monotonic()
 
-    def report(result):
+    def report(result: StepResult) -> None:
         if not args.quiet:
             mark = "ok" if result.status == "ok" else result.status.upper()
             counts = (f"{n_of(result.rows, 'row')}, {n_of(result.pages, 'page')}, " if result.type == "query" else "") \
@@ -293,7 +296,7 @@ def cmd_job_run(args, redactor) -> int:
                           soft_wrap=True)
 
     with Progress(show_progress, f"job {job.name}", console) as progress:
-        def on_start(step):
+        def on_start(step: Step) -> None:
             progress.relabel(f"step {step.name} ({step.type})")
             if not args.quiet and not show_progress:
                 console.print(f"step {step.name} ({step.type}): running", markup=False, soft_wrap=True)

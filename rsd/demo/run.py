@@ -10,6 +10,7 @@ in this process's environment and referenced as `${env:...}`, as a user would.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sqlite3
 import tempfile
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from .. import api
 from ..errors import EXIT_OK
+from ..http.redact import Redactor
 from .server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DemoServer
 
 # profile file -> table; the order is the order of the demo
@@ -60,7 +62,7 @@ def oauth_options(srv: DemoServer) -> list[tuple[str, str]]:
     ]
 
 
-def run_demo(args, redactor) -> int:
+def run_demo(args: argparse.Namespace, redactor: Redactor) -> int:
     from rich.console import Console
     from rich.table import Table
 

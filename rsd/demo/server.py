@@ -92,7 +92,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping
+from typing import IO, Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
@@ -258,7 +258,7 @@ def _event(n: int) -> dict[str, Any]:
 
 def _order(n: int, account_ids: list[str], product_skus: list[str]) -> dict[str, Any]:
     h = _mix(n, 3)
-    lines = []
+    lines: list[dict[str, Any]] = []
     for i in range(1 + h % 4):  # 1..4 lines: every order has at least one
         lh = _mix(n * 10 + i, 4)
         quantity = 1 + lh % 9
@@ -353,12 +353,12 @@ def build_datasets(records: Mapping[str, int] | None = None) -> dict[str, list[d
 class DemoStats:
     """Counters, updated under the server's lock. Read them after the requests you are interested in finished."""
 
-    requests: collections.Counter = field(default_factory=collections.Counter)  # path -> count (all methods)
-    statuses: collections.Counter = field(default_factory=collections.Counter)  # HTTP status -> count
+    requests: collections.Counter[Any] = field(default_factory=collections.Counter)  # path -> count (all methods)
+    statuses: collections.Counter[Any] = field(default_factory=collections.Counter)  # HTTP status -> count
     tokens_issued: int = 0
     token_errors: int = 0
     auth_failures: int = 0
-    faults: collections.Counter = field(default_factory=collections.Counter)  # "fail:429", "truncate", ...
+    faults: collections.Counter[Any] = field(default_factory=collections.Counter)  # "fail:429", "truncate", ...
 
     @property
     def total_requests(self) -> int:
@@ -471,7 +471,7 @@ class DemoServer:
         self.history: collections.deque[RecordedRequest] = collections.deque(maxlen=history_size)
         self._lock = threading.Lock()
         self._tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic())
-        self._fault_counts: collections.Counter = collections.Counter()
+        self._fault_counts: collections.Counter[Any] = collections.Counter()
         self._signing_key = hashlib.sha256(b"rsd-demo-signing-key").digest()
         self.tasks = TaskStore(seed=tasks)  # the writable resource, /api/tasks (tasks.py): `tasks` to start with
         self._routes: dict[str, Callable[[dict[str, str], str], _Page]] = {
@@ -495,7 +495,7 @@ class DemoServer:
 
     @property
     def host(self) -> str:
-        return self._httpd.server_address[0]
+        return str(self._httpd.server_address[0])
 
     @property
     def port(self) -> int:
@@ -518,7 +518,7 @@ class DemoServer:
             self.stats.tokens_issued += 1
         return token
 
-    def touch(self, dataset: str, indexes, **fields: Any) -> str:
+    def touch(self, dataset: str, indexes: Iterable[int], **fields: Any) -> str:
         """Change records as a live API would: set ``fields`` on the records at ``indexes`` and move their
         ``updated_at`` past every other record's. Returns the new ``updated_at``."""
         with self._lock:
@@ -585,7 +585,8 @@ class DemoServer:
 
     # -- token endpoint -------------------------------------------------------------------------------------------
 
-    def _token(self, handler: _Handler, query: dict[str, str], body: bytes) -> tuple[int, dict[str, Any], dict]:
+    def _token(self, handler: _Handler, query: dict[str, str],
+               body: bytes) -> tuple[int, dict[str, Any], dict[str, Any]]:
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
         try:
             params = dict(query)
@@ -657,9 +658,10 @@ class DemoServer:
                 raise _oauth_error(400, "invalid_request", "use one client authentication method, not Basic and body")
             if params.get("client_id") not in (None, basic[0]):
                 raise _oauth_error(400, "invalid_request", "client_id differs from the Basic user")
-            client_id, client_secret = basic
+            client_id: str = basic[0]
+            client_secret: str | None = basic[1]
         else:
-            client_id, client_secret = params.get("client_id"), params.get("client_secret")
+            client_id, client_secret = params.get("client_id") or "", params.get("client_secret")
         if not client_id:
             raise _oauth_error(401, "invalid_client", "client authentication failed: no client_id")
         if client_id != DEMO_CLIENT_ID or client_secret is None or \
@@ -735,7 +737,7 @@ class DemoServer:
                     self.stats.faults["fail_page"] += 1
                 raise _error(500, f"injected failure on page {page} (fail_page={target})")
 
-    def _slice_by_page(self, name: str, params: Mapping[str, str]) -> tuple[list, int, int, int]:
+    def _slice_by_page(self, name: str, params: Mapping[str, str]) -> tuple[list[Any], int, int, int]:
         rows = self.data[name]
         page = _int_param(params, "page", 1, 1)
         per_page = _page_size(params, "per_page", DEFAULT_PAGE_SIZES[name])
@@ -855,7 +857,8 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rsd-demo/1.0"
     sys_version = ""
     disable_nagle_algorithm = True  # headers and body go out as separate writes; keep-alive must not wait on Nagle
-    _pending: tuple | None = None  # (path, query, body) of the request being answered, until recorded
+    #: (path, query, body) of the request being answered, until recorded
+    _pending: tuple[str, list[tuple[str, str]], bytes] | None = None
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's signature
         if self.demo.verbose:
@@ -975,7 +978,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve_forever(port: int = 8765, host: str = "127.0.0.1", *, token_lifetime: float = 300.0,
-                  require_auth: bool = True, verbose: bool = False, out=None) -> None:
+                  require_auth: bool = True, verbose: bool = False, out: Optional[IO[str]] = None) -> None:
     """Run the demo API in the foreground until Ctrl-C, printing how to reach it."""
     out = out or sys.stdout
     with DemoServer(host, port, token_lifetime=token_lifetime, require_auth=require_auth, verbose=verbose) as srv:

@@ -10,16 +10,23 @@ import argparse
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, Sequence
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.status import Status
 
-    from .engine.runner import Summary
     from .errors import Diagnostic
     from .http.redact import Redactor
     from .jobs.spec import StepResult
+
+
+class Shown(Protocol):
+    """What a summary line is printed from: a run's `Summary` or a write's `WriteSummary`."""
+
+    table: str
+
+    def lines(self) -> list[str]: ...
 
 
 def stderr_console() -> Console:
@@ -100,7 +107,7 @@ def tracer(args: argparse.Namespace, redactor: Redactor) -> Optional[Callable[[s
     return trace
 
 
-def print_summary(summary: Summary, quiet: bool = False) -> None:
+def print_summary(summary: Shown, quiet: bool = False) -> None:
     lines = summary.lines()
     target = getattr(summary, "target", None)
     head = f"{summary.table}: "

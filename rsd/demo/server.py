@@ -932,13 +932,14 @@ class _Handler(BaseHTTPRequestHandler):
                     self.demo._check_bearer(self.headers.get("Authorization"))
                 self.demo._injected_failure(path, query, params)
                 try:
-                    status, doc, headers = self.demo.tasks.handle(self.command, path, params, body, self.base_url())
+                    status, task_doc, headers = self.demo.tasks.handle(self.command, path, params, body,
+                                                                       self.base_url())
                 except TaskError as exc:
                     raise _HttpResponse(exc.status, exc.body) from None
-                if doc is None:
+                if task_doc is None:
                     self._send(status, b"", "application/json; charset=utf-8", headers)
                 else:
-                    self._send_json(status, doc, headers)
+                    self._send_json(status, task_doc, headers)
                 return
             route = self.demo._routes.get(path)
             if route is None:

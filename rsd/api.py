@@ -126,14 +126,20 @@ def make_policy(profile: Optional[Profile] = None, allow_origins: Sequence[str] 
 def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[TraceCallback] = None,
                 policy: Optional[TrustPolicy] = None, *, auth: Any = None, retries: Optional[int] = None,
                 retry_max_wait: Optional[float] = None, on_retry: Optional[RetryCallback] = None,
-                record: Optional[str] = None, replay: Optional[str] = None) -> HttpClient:
+                record: Optional[str] = None, replay: Optional[str] = None,
+                concurrency: Optional[int] = None, rate: Optional[float] = None) -> HttpClient:
     """One HTTP client for the run, with the authentication the options ask for (or `auth`, an object of
     `rsd.http.auth` shared by several runs, whose token requests then go through this client), the run's trust
     policy, its retry budget (`retries`, `retry_max_wait` seconds at most between two attempts) and `on_retry`;
-    `record`/`replay` a cassette folder (`rsd.http.cassette`) every exchange goes to or comes from."""
+    `record`/`replay` a cassette folder (`rsd.http.cassette`) every exchange goes to or comes from; its request
+    budget (`concurrency`/`MaxConcurrency`, default 4; `rate`/`MaxRequestsPerSecond`; docs/reference/contract.md
+    §7): `client.budget.max_concurrency`."""
     from .http.cassette import open_transport
     from .http.client import HttpClient
+    from .http.ratelimit import Budget
     from .options import auth_from_options, proxies, timeout
+    from .options import concurrency as max_concurrency
+    from .options import rate as max_rate
 
     budget: dict[str, Any] = {}
     if retries is not None:
@@ -146,7 +152,8 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
         budget["max_backoff"] = float(retry_max_wait)
     transport = open_transport(record=record, replay=replay, redactor=redactor)
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
-                        policy=policy, transport=transport, **budget)
+                        policy=policy, transport=transport,
+                        budget=Budget(max_concurrency(options, concurrency), max_rate(options, rate)), **budget)
     client.on_retry = on_retry
     if auth is None:
         client.auth = auth_from_options(options, client=client, redactor=redactor)
@@ -227,6 +234,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     each retry (`make_client`).
     `record` keeps every HTTP exchange in a cassette folder (scrubbed of secrets); `replay` answers every
     request from one, with no network.
+    `concurrency` and `rate` override the options `MaxConcurrency` (default 4) and `MaxRequestsPerSecond`.
     """
     from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, page_writer, record_run, sink_columns
@@ -249,10 +257,11 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, allow_files, base_dir),
                              auth=auth, retries=retries,
                              retry_max_wait=retry_max_wait, on_retry=on_retry,
-                             record=record, replay=replay)
+                             record=record, replay=replay, concurrency=concurrency, rate=rate)
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
-                        max_pages=int(max_pages) if max_pages else None, on_page=on_page)
+                        max_pages=int(max_pages) if max_pages else None, on_page=on_page,
+                        concurrency=client.budget.max_concurrency)
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
                          stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
         since = None
@@ -335,7 +344,8 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
     try:
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
                         method=method, limit=int(limit) if limit else None,
-                        max_pages=int(max_pages) if max_pages else None, on_page=on_page, batch=batch or BATCH)
+                        max_pages=int(max_pages) if max_pages else None, on_page=on_page, batch=batch or BATCH,
+                        concurrency=client.budget.max_concurrency)
     except BaseException:
         client.close()
         raise
@@ -351,13 +361,14 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             allow_files: Sequence[str] = (), auth: Any = None,
             retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
             on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
-            replay: Optional[str] = None) -> RunResult:
+            replay: Optional[str] = None, concurrency: Optional[int] = None,
+            rate: Optional[float] = None) -> RunResult:
     """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
     less the output ones. For results that fit in memory; `iter_rows` streams."""
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
-                                   record=record, replay=replay),
+                                   record=record, replay=replay, concurrency=concurrency, rate=rate),
                               allow_origins=allow_origins, allow_files=allow_files)
     rows: list[Row] = []
     try:
@@ -383,7 +394,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               allow_files: Sequence[str] = (), auth: Any = None,
               retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
               on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
-              replay: Optional[str] = None) -> Iterator[Row]:
+              replay: Optional[str] = None, concurrency: Optional[int] = None,
+              rate: Optional[float] = None) -> Iterator[Row]:
     """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
     output ones. Nothing is written or committed anywhere.
 
@@ -395,7 +407,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
-                                   record=record, replay=replay),
+                                   record=record, replay=replay, concurrency=concurrency, rate=rate),
                               batch=_STREAM_BATCH, allow_origins=allow_origins, allow_files=allow_files)
     pages: queue.Queue[object] = queue.Queue(maxsize=2)
     stopped = threading.Event()

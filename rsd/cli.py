@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "--since-input, upsert the rows and store the new mark with them")
     g.add_argument("--since-input", metavar="NAME", help="the input ([_input.NAME]) that receives the mark")
     g.add_argument("--full-refresh", action="store_true", help="ignore the mark: load everything")
+    g = p.add_argument_group("throughput")
+    g.add_argument("--concurrency", type=int, metavar="N",
+                   help="requests in flight at most (option MaxConcurrency; default 4; 1 = one at a time)")
+    g.add_argument("--rate", type=float, metavar="R",
+                   help="requests per second at most, retries and token requests included "
+                        "(option MaxRequestsPerSecond; default: no limit)")
     _add_common(p)
 
     p = sub.add_parser("plan", help="show the first request and the paging/column plan; sends nothing",

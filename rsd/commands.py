@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace, redactor: Redactor) -> int:
                           on_page=progress.update, method=args.method, on_finish=progress.stop,
                           incremental=incremental, strict=args.strict,
                           allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
-                          replay=args.replay)
+                          replay=args.replay, concurrency=args.concurrency, rate=args.rate)
     print_summary(summary)
     return EXIT_OK
 

@@ -424,6 +424,40 @@ def timeout(options: Mapping[str, str]) -> Optional[float]:
     return value
 
 
+#: `MaxConcurrency` when neither the option nor `--concurrency` gives one (docs/reference/contract.md §7)
+DEFAULT_CONCURRENCY = 4
+
+
+def concurrency(options: Mapping[str, str], given: Optional[int] = None) -> int:
+    """Requests of one run in flight at most: `--concurrency` (`given`), else `MaxConcurrency`, else 4."""
+    text = str(given) if given is not None else _get(options, "MaxConcurrency")
+    if text is None or str(text).strip() == "":
+        return DEFAULT_CONCURRENCY
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise OptionError(f"MaxConcurrency (--concurrency) must be a whole number of at least 1, not "
+                          f"{str(text).strip()!r}")
+    return value
+
+
+def rate(options: Mapping[str, str], given: Optional[float] = None) -> Optional[float]:
+    """Requests per second at most: `--rate` (`given`), else `MaxRequestsPerSecond`; None: no limit."""
+    text = str(given) if given is not None else _get(options, "MaxRequestsPerSecond")
+    if text is None or str(text).strip() == "":
+        return None
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise OptionError(f"MaxRequestsPerSecond (--rate) must be a number of requests per second above 0, not "
+                          f"{str(text).strip()!r}")
+    return value
+
+
 def proxies(options: Mapping[str, str], secrets: Optional[Redactor] = None) -> Optional[dict[str, str]]:
     """A requests `proxies` mapping from ProxyServer/ProxyPort (+ ProxyUser/ProxyPassword), or None."""
     server = (_get(options, "ProxyServer") or "").strip()

@@ -70,7 +70,7 @@ def write_job(tmp_path: Path, srv, db, **extra) -> Path:
 name = "contacts"
 type = "query"
 profile = {json.dumps(str(PROFILE))}
-options = {{ BaseURL = {json.dumps(srv.url)} }}
+options = {{ BaseURL = {json.dumps(srv.url)}, MaxConcurrency = "1" }}
 output = {json.dumps(db.url)}
 table = "contacts"
 incremental = {{ cursor = "updated_at", input = "updated_since" }}
@@ -96,7 +96,8 @@ def test_job_run_twice_loads_changes_only_and_a_kill_in_between_leaves_table_and
     srv.add("contacts", 10)
     assert stamp > mark1
 
-    # the second run is killed (SIGKILL: no chance to clean up) after its first page
+    # the second run is killed (SIGKILL: no chance to clean up) after its first page (one page at a time:
+    # MaxConcurrency=1 in the job, else the pages would all be on their way at once)
     srv.history.clear()
     srv.latency = 0.5
     proc = rsd_popen("job", "run", job, "-q")

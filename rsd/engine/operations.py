@@ -16,6 +16,13 @@ Response headers and status are readable from the script as the `_response` item
 (`[_response.status]`, `[_response.url]`, `[_response.header:Content-Type]`), refreshed on each page.
 Document-level values (outside the repeating element) are reachable through absolute `other:xPath`
 paths or `ElementMapPath#N`/`ElementMapName#N`, which add their values to every output item.
+
+With a `Fetcher` of more than one worker (`--concurrency`), the page loop announces its next requests to a
+`Lookahead` (`fetch.py`) before it hands the current page on: the next page of any strategy, so the request
+overlaps the mapping and writing of this one, and for strategies whose page k is known ahead (`request_at`) the
+following pages up to the window, or up to the last page when the first page tells the total. Pages are still
+taken one by one in order and each goes through the pager's stop rules as before, so rows, order and stop
+reasons do not depend on the concurrency.
 """
 from __future__ import annotations
 
@@ -35,6 +42,7 @@ from ..paging import (
 )
 from ..reader import ast
 from ..secrets import is_secret_name
+from .fetch import Fetcher
 from .interpreter import Exec, StopRun, text_of
 from .items import Item
 from .request import Attrs, build_request, with_query
@@ -75,6 +83,12 @@ def runnable() -> list[str]:
     return [spec.name for spec in OPERATIONS.values() if spec.run is not None]
 
 
+def _page_url(req, page_req: PageRequest) -> str:
+    # a next URL from the response still gets CustomUrlParams (docs/reference/contract.md §2: every request)
+    url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
+    return with_query(url, list(page_req.params.items()))
+
+
 def _filled(row: tuple, fill) -> tuple:
     out = list(row)
     for i, v in fill:
@@ -85,8 +99,9 @@ def _filled(row: tuple, fill) -> tuple:
 class Operations:
     """The operations of one run. Mappers are compiled once per distinct set-up and reused."""
 
-    def __init__(self, columns, http, run, redactor, options):
+    def __init__(self, columns, http, run, redactor, options, fetcher: Optional[Fetcher] = None):
         self.columns = columns  # ast.Column tuple
+        self.fetcher = fetcher if fetcher is not None else Fetcher(1)
         self.colnames = tuple(c.name.lower() for c in columns)
         self.http = http
         self.run = run
@@ -138,24 +153,41 @@ class Operations:
         pager = None if self.writing else build_pager({n: a.get(n) for n in paging_attrs()},
                                                       lambda p: self._path(p, kind))
         page_req = pager.first() if pager is not None else PageRequest()
-        run = self.run
-        page_no = 0
         if self.plan_hook is not None:
             first = req.url if page_req.url is None else page_req.url
             self.plan_hook(dict(op=op, node=node, method=req.method, kind=kind,
                                 url=with_query(first, list(page_req.params.items())), headers=req.headers,
                                 data=req.data, pager=pager, repeat=self._repeat(a, kind),
                                 model=(a.get("datamodel") or "DOCUMENT")))
+        ahead = None
+        if self.fetcher.concurrent and pager is not None:
+            ahead = self.fetcher.lookahead(
+                lambda url, page, from_response: self._fetch(req.method, url, req.headers, req.data, req.timeout,
+                                                             page, node, from_response=from_response))
+        try:
+            if ahead is not None and pager.addressable:
+                # page k's request is known before page 1 arrives (page numbers): the first pages go out together
+                ahead.announce(self._ahead(req, pager, page_req, 0, None))
+            yield from self._page_loop(x, req, page_req, pager, mapper, emaps, kind, node, ahead)
+        finally:
+            if ahead is not None:
+                ahead.close()
+
+    def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead):
+        run = self.run
+        page_no = 0
+        last = None  # index of the last page, when the first page tells the total
         while True:
             if run.max_pages is not None and run.pages >= run.max_pages:
                 raise StopRun(STOP_CLI_MAX_PAGES)
             page_no += 1
-            # a next URL from the response still gets CustomUrlParams (docs/reference/contract.md §2: every request)
-            req_url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
-            req_url = with_query(req_url, list(page_req.params.items()))
-            body, status, resp_headers, final_url, links = self._fetch(req.method, req_url, req.headers, req.data,
-                                                                       req.timeout, page_no, node,
-                                                                       from_response=page_req.url is not None)
+            req_url = _page_url(req, page_req)
+            if ahead is not None:
+                fetched = ahead.take(page_no, req_url, page_req.url is not None)
+            else:
+                fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, page_no, node,
+                                      from_response=page_req.url is not None)
+            body, status, resp_headers, final_url, links = fetched
             source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
             if self.writing and not body.strip():  # 204 No Content (a delete): nothing to push
                 self._response_item(x, status, final_url, resp_headers)
@@ -171,6 +203,14 @@ class Operations:
             n = len(rows)
             if not emaps:
                 run.watch.page(mapper, doc, n, source, len(body))
+            if pager is not None:
+                # the next request is decided (and sent ahead) before this page is handed on
+                result = PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links)
+                page_req = pager.next(result)
+                if page_req is not None and ahead is not None and not run.limit_reached_by(n):
+                    if page_no == 1:
+                        last = pager.last_index(result)
+                    ahead.announce(self._ahead(req, pager, page_req, page_no, last))
             # a token response (element maps and no column value: no repeating element, or the whole
             # document as one item with RepeatElement="/", HRBC's idiom) is not a page of data
             mapped = n if not emaps or any(v is not None for row in rows for v in row) else 0
@@ -186,10 +226,29 @@ class Operations:
             if pager is None:
                 run.note_stop(STOP_SINGLE, declarative=False)
                 return
-            page_req = pager.next(PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links))
             if page_req is None:
                 run.note_stop(pager.stop_reason, declarative=True)
                 return
+
+    def _ahead(self, req, pager, page_req, page_no: int, last: Optional[int]) -> Iterator[tuple[int, str, bool]]:
+        """The pages to send ahead after page `page_no`: the next one (`page_req`), then, when the strategy
+        knows page k's request in advance, those after it, up to the window, the last page and `--max-pages`."""
+        limit = page_no + self.fetcher.concurrency
+        if self.run.max_pages is not None:  # page `page_no` (if any) is not counted yet
+            limit = min(limit, page_no + self.run.max_pages - self.run.pages - (1 if page_no else 0))
+        if limit <= page_no:
+            return
+        yield page_no + 1, _page_url(req, page_req), page_req.url is not None
+        if last is not None:
+            limit = min(limit, last + 1)
+        hints_cap = pager.hints.maxpages
+        if hints_cap is not None:
+            limit = min(limit, hints_cap)
+        for number in range(page_no + 2, limit + 1):
+            nxt = pager.request_at(number - 1)
+            if nxt is None:
+                return
+            yield number, _page_url(req, nxt), nxt.url is not None
 
     def _fetch(self, method, url, headers, data, timeout, page_no, node, from_response: bool = False):
         """One page: the HTTP client sends it (or reads a `file://` URI through the run's trust policy);

@@ -24,6 +24,7 @@ from ..paging import (
 )
 from ..reader.ast import Column, Profile
 from .compile import compile_script
+from .fetch import Fetcher
 from .interpreter import Break, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
 from .operations import Operations
@@ -52,6 +53,12 @@ class Summary:
     incremental: dict[str, Any] = field(default_factory=dict)
     #: where the rows went (`rsd.run` sets it: a redacted database URL, a file, or stdout)
     target: Optional[str] = None
+    concurrency: int = 1
+    peak_in_flight: int = 0
+    pauses: int = 0
+    paused_seconds: float = 0.0
+    lowest_concurrency: int = 0
+    lookahead_extra: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -69,6 +76,13 @@ class Summary:
             since = (f"{inc['input']}={inc['since']}" if inc.get("since") is not None
                      else "no mark sent (--full-refresh)" if inc.get("full_refresh") else "no mark yet: everything")
             out.append(f"incremental on {inc['cursor']}: {since}; mark now {inc.get('mark') or '(none)'}")
+        if self.concurrency > 1:
+            out.append(f"concurrency {self.concurrency}: {_n(self.peak_in_flight, 'request')} in flight at peak"
+                       + (f", {_n(self.lookahead_extra, 'request')} sent ahead and not needed"
+                          if self.lookahead_extra else ""))
+        if self.pauses:
+            out.append(f"paused {_n(self.pauses, 'time')} ({self.paused_seconds:.1f} s) when the server asked "
+                       f"(429, or 503 with Retry-After); concurrency lowered to {self.lowest_concurrency} at least")
         out.extend(f"warning: {w}" for w in self.warnings)
         return out
 
@@ -81,13 +95,14 @@ class RunState:
     """Counters and paging state of one run, shared by the runner and the operations."""
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
-                 "declarative_stop", "on_page", "watch")
+                 "declarative_stop", "on_page", "watch", "limit")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
-                 watch: Optional[LoadWatch] = None):
+                 watch: Optional[LoadWatch] = None, limit: Optional[int] = None):
         self.pages = 0
         self.rows = 0
         self.max_pages = max_pages
+        self.limit = limit
         self.next_set = False
         self.next_value = None
         self.exec_rows = 0
@@ -95,6 +110,10 @@ class RunState:
         self.declarative_stop: Optional[str] = None
         self.on_page = on_page
         self.watch = watch if watch is not None else LoadWatch(())
+
+    def limit_reached_by(self, rows: int) -> bool:
+        """Whether `--limit` will be reached once `rows` more rows are pushed (no page is sent ahead then)."""
+        return self.limit is not None and self.rows + rows >= self.limit
 
     def set_next(self, value) -> None:
         self.next_set = True
@@ -166,7 +185,8 @@ class Runner:
     def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs,
                  http, redactor, method: str = "GET", limit: Optional[int] = None,
                  max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
-                 clock: Callable[[], float] = time.monotonic, dry_run: bool = False, batch: int = BATCH):
+                 clock: Callable[[], float] = time.monotonic, dry_run: bool = False, batch: int = BATCH,
+                 concurrency: int = 1):
         self.profile = profile
         self.method = profile.method(method)
         if self.method is None and not (method.upper() == "GET" and not profile.methods):
@@ -188,8 +208,10 @@ class Runner:
         self.limit = limit
         self.clock = clock
         self.batch = batch  # rows per `write` call (the last may have fewer)
-        self.state = RunState(max_pages, on_page, LoadWatch(self.columns))
-        self.ops = Operations(self.columns, http, self.state, redactor, connection)
+        self.state = RunState(max_pages, on_page, LoadWatch(self.columns), limit)
+        # `--concurrency`: requests sent ahead on worker threads; everything else stays on this thread
+        self.fetcher = Fetcher(1 if dry_run or http is None else concurrency)
+        self.ops = Operations(self.columns, http, self.state, redactor, connection, self.fetcher)
         self.colnames = tuple(c.name.lower() for c in self.columns)
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
         self.missing: Optional[list] = [] if dry_run else None
@@ -302,6 +324,10 @@ class Runner:
                                      emit, emit_many)
         except StopRun as stop:
             reason = stop.reason
+        except BaseException:
+            self.fetcher.close(wait=False)
+            raise
+        self.fetcher.close()
         if len(slices) > 1:
             reason = f"{reason} (last of {len(slices)} slices of {self.inputs[self.slicer][0]})"
         if buf:
@@ -315,5 +341,13 @@ class Runner:
         summary.token_refreshes = getattr(auth, "refreshes", 0) or 0
         summary.warnings = state.watch.warnings() + list(getattr(auth, "warnings", None) or ())
         summary.stop_reason = reason
+        summary.concurrency = self.fetcher.concurrency
+        summary.lookahead_extra = self.fetcher.extra
+        budget = getattr(self.http, "budget", None)
+        if budget is not None:
+            summary.peak_in_flight = budget.peak
+            summary.pauses = budget.pauses
+            summary.paused_seconds = budget.paused_seconds
+            summary.lowest_concurrency = budget.lowest_limit
         summary.elapsed = self.clock() - started
         return summary

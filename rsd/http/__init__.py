@@ -11,13 +11,13 @@ from typing import Any
 
 __all__ = [
     "MASK", "Redactor", "HttpClient", "RETRY_STATUSES", "BasicAuth", "BearerAuth", "OAuth2Auth", "TokenEndpoint",
-    "request_token",
+    "request_token", "Budget",
 ]
 
 _HOME = {
     "MASK": ".redact", "Redactor": ".redact", "HttpClient": ".client", "RETRY_STATUSES": ".client",
     "BasicAuth": ".auth", "BearerAuth": ".auth", "OAuth2Auth": ".auth", "TokenEndpoint": ".auth",
-    "request_token": ".auth",
+    "request_token": ".auth", "Budget": ".ratelimit",
 }
 
 

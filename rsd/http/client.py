@@ -7,7 +7,11 @@ by `max_backoff` (a `Retry-After` header, in seconds or as an HTTP date, is hono
 asking the `auth` object for its header before each request and letting it refresh once on a 401;
 following redirects hop by hop, each through the trust policy (`policy.py`: a request to an origin that
 is not trusted carries no credential, a token endpoint's redirects are never followed);
-the counters (`requests`, `retries`, `bytes`) and the `--verbose` trace. Must not: know the profile,
+the counters (`requests`, `retries`, `bytes`) and the `--verbose` trace. Thread-safe: the workers of a run
+share one client (one session, its connection pool sized to the run's concurrency, counters under a lock), and
+every request that goes on the wire (each redirect hop, retries and token requests included) passes the run's
+`Budget` (`ratelimit.py`: concurrency, rate, the shared pause on 429 and on 503 with `Retry-After`); a budget slot
+is held only while bytes move, never while a token is obtained. Must not: know the profile,
 let a `requests` exception escape, or put an unredacted URL or `requests`' own messages (which
 contain the URL) into an error or a trace line.
 
@@ -26,12 +30,14 @@ from typing import Callable, Collection, Iterable, Iterator, Mapping, MutableMap
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
+from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from ..errors import AuthError, HttpError
 from ..secrets import header_credential, is_secret_header_name, is_secret_query_name
 from .methods import UNPROCESSED_STATUSES
 from .policy import ALLOW_ORIGIN, TrustPolicy, origin_of, show_origin
+from .ratelimit import Budget
 from .redact import Redactor
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -90,8 +96,8 @@ class HttpClient:
                  proxies: Optional[Mapping[str, str]] = None, trace: Optional[Callable[[str], None]] = None,
                  headers: HeadersArg = (), verify: Union[bool, str] = True,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 policy: Optional[TrustPolicy] = None, transport: Optional[requests.adapters.BaseAdapter] = None
-                 ) -> None:
+                 policy: Optional[TrustPolicy] = None, transport: Optional[requests.adapters.BaseAdapter] = None,
+                 budget: Optional[Budget] = None) -> None:
         self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
@@ -107,6 +113,10 @@ class HttpClient:
         self.clock = clock
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.budget = budget
+        if budget is not None and budget.max_concurrency > DEFAULT_POOLSIZE:
+            for prefix in ("http://", "https://"):  # a connection per worker, kept alive between pages
+                self.session.mount(prefix, HTTPAdapter(pool_maxsize=budget.max_concurrency))
         if transport is not None:  # a `requests` adapter for every URL: the cassettes of `--record`/`--replay`
             self.session.mount("http://", transport)
             self.session.mount("https://", transport)
@@ -202,13 +212,18 @@ class HttpClient:
                                    f"refreshed, sending again")
                     continue
             if status in retry_statuses and attempt <= self.max_retries:
+                paused = self.budget is not None and _sheds_load(resp)
                 delay = self._delay(attempt, resp.headers.get("Retry-After"))
-                self._trace(line + f"; retry {attempt} of {self.max_retries} in {delay:.2f} s")
+                self._trace(line + f"; retry {attempt} of {self.max_retries} in {delay:.2f} s"
+                            + (" (every request of the run paused)" if paused else ""))
                 waited = " (Retry-After)" if resp.headers.get("Retry-After") else ""
                 self._retrying(f"{self._describe(method, shown_url, page)}: HTTP {status}"
                                f"{(' ' + resp.reason) if resp.reason else ''}; retry {attempt} of {self.max_retries} "
                                f"in {delay:.1f} s{waited}")
-                self._wait(delay)
+                if paused:
+                    self._count_retry()  # the budget holds this request back with all the others
+                else:
+                    self._wait(delay)
                 continue
             self._trace(line)
             if status >= 400 and raise_for_status:
@@ -301,8 +316,8 @@ class HttpClient:
             if hop == 0:
                 sent.first_headers = headers
             sent.trusted, sent.withheld = trusted, bool(withheld)
-            resp = self._send_once(hop_method, send_url, headers, hop_body, send_params, req_timeout,
-                                   keep_cookies=trusted)
+            resp = self._send_within_budget(hop_method, send_url, headers, hop_body, send_params, req_timeout,
+                                            keep_cookies=trusted)
             location = resp.headers.get("Location") if resp.status_code in REDIRECT_STATUSES else None
             if not location:
                 return resp, sent
@@ -326,6 +341,24 @@ class HttpClient:
             resp.close()
         raise HttpError(f"{method} {self.redactor.redact_url(url)}: more than {MAX_REDIRECTS} redirects",
                         url=self.redactor.redact_url(url))
+
+    def _send_within_budget(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
+                            params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
+                            keep_cookies: bool) -> requests.Response:
+        """`_send_once` inside the run's budget: it waits for a slot (concurrency, rate, a pause in force) and
+        gives it back when the response is read; a 429, or a 503 with `Retry-After`, pauses every request."""
+        budget = self.budget
+        if budget is None:
+            return self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies)
+        pause = None
+        budget.acquire()
+        try:
+            resp = self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies)
+            if _sheds_load(resp):
+                pause = self._delay(1, resp.headers.get("Retry-After"))
+            return resp
+        finally:
+            budget.release(pause)
 
     def _send_once(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
                    params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
@@ -437,6 +470,11 @@ def _header_pairs(headers: HeadersArg) -> list[tuple[str, str]]:
         return []
     items = headers.items() if isinstance(headers, Mapping) else headers
     return [(str(k), "" if v is None else str(v)) for k, v in items]
+
+
+def _sheds_load(resp: requests.Response) -> bool:
+    """The server asks every client to slow down: a 429, or a 503 that says when to come back."""
+    return resp.status_code == 429 or (resp.status_code == 503 and resp.headers.get("Retry-After") is not None)
 
 
 def _param_pairs(params: ParamsArg) -> Optional[list[tuple[str, str]]]:

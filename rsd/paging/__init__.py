@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from ..errors import ProfileError
 from ..truth import is_true
@@ -104,6 +104,11 @@ class Pager:
     `pagingtype`); `requires` the attributes it needs, each with what goes wrong without it; `counter` when the
     selector is written `name;start` (a whole-number start); `sized` when `pagesize`/`pagesizeparam` apply;
     `addressable` when page k's request is known without fetching page k-1 (`request_at`).
+
+    For the fetch scheduler (`rsd.engine.fetch`), which sends requests ahead and uses them only when `next` asks
+    for exactly that request: `request_at(index)` is page `index`'s request when it is known before the pages
+    in between arrive (None otherwise), and `last_index(first_page)` the index of the last page when the first
+    page tells the total (`totalpagespath`, `totalcountpath`, an `X-Total-Count` header, a `Link` `rel="last"`).
     """
 
     strategy = "none"
@@ -166,6 +171,14 @@ class Pager:
     def _advance(self, page: PageResult) -> Optional[PageRequest]:
         return self._stop(STOP_SINGLE)
 
+    def request_at(self, index: int) -> Optional[PageRequest]:
+        """Page `index`'s request (0 = the first page) when it is known without the pages before it."""
+        return None
+
+    def last_index(self, first: PageResult) -> Optional[int]:
+        """The index of the last page as the first page tells it, or None when it does not."""
+        return None
+
     def _stop(self, reason: str) -> Optional[PageRequest]:
         self.stop_reason = reason
         return None
@@ -212,6 +225,32 @@ class _CounterPager(Pager):
     def describe(self) -> str:
         return f"{self.strategy}: ?{self.param}=N" + "".join(f"&{k}={v}" for k, v in self.size_params.items())
 
+    def _page_rows(self, first: PageResult) -> Optional[int]:
+        """Rows of a full page: the page size asked for, else what the first page held."""
+        size = _as_int(next(iter(self.size_params.values()), None))
+        return size if size and size > 0 else (first.rows or None)
+
+    def last_index(self, first: PageResult) -> Optional[int]:
+        hints = self.hints
+        pages = _as_int(hints.total_pages(first.doc)) if hints.total_pages is not None else None
+        if pages is not None:
+            return pages - 1
+        count = _as_int(hints.total_count(first.doc)) if hints.total_count is not None else None
+        if count is None:
+            count = _as_int(_header(first.headers, "X-Total-Count"))
+        per_page = self._page_rows(first)
+        if count is not None and per_page:
+            return -(-count // per_page) - 1
+        last = (first.links or {}).get("last", {}).get("url")
+        if last:
+            value = _as_int(dict(parse_qsl(urlsplit(last).query)).get(self.param))
+            if value is not None:
+                return self._index_of(value, per_page)
+        return None
+
+    def _index_of(self, value: int, per_page: Optional[int]) -> Optional[int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
 
 @strategy
 class PageNumberPager(_CounterPager):
@@ -227,6 +266,9 @@ class PageNumberPager(_CounterPager):
     def _step(self, page: PageResult) -> int:
         return 1
 
+    def _index_of(self, value, per_page):
+        return value - self.first_value
+
 
 @strategy
 class OffsetPager(_CounterPager):
@@ -236,7 +278,22 @@ class OffsetPager(_CounterPager):
     def _step(self, page: PageResult) -> int:
         # the rows received, not the page size asked for: a server that caps the page size lower than
         # asked would otherwise make us skip records
+        if self.rows_per_page is None:
+            self.rows_per_page = page.rows
         return page.rows
+
+    rows_per_page: Optional[int] = None  # what the first page held: the guess for the offsets of later pages
+
+    def request_at(self, index: int) -> Optional[PageRequest]:
+        """Page `index`'s request if every page before it is full (the first page's rows, or `pagesize`); the
+        scheduler checks the guess against the offset `next` really gives before using the response."""
+        step = self.rows_per_page or _as_int(next(iter(self.size_params.values()), None))
+        if not step or step <= 0:
+            return None
+        return PageRequest({self.param: str(self.first_value + index * step), **self.size_params})
+
+    def _index_of(self, value, per_page):
+        return (value - self.first_value) // per_page if per_page else None
 
 
 @strategy
@@ -343,6 +400,16 @@ class StopHints:
             if v is not None and rows >= v:
                 return STOP_TOTAL_COUNT
         return None
+
+
+def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
+    getter = getattr(headers, "get", None)
+    if getter is None:
+        return None
+    value = getter(name)
+    if value is None and not hasattr(headers, "lower_items"):  # a plain dict: look case-insensitively
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+    return value
 
 
 def _as_int(v: object) -> Optional[int]:

@@ -222,7 +222,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         strict: bool = False, allow_origins: Sequence[str] = (), allow_files: Sequence[str] = (), auth: Any = None,
         retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
         on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
-        replay: Optional[str] = None) -> Summary:
+        replay: Optional[str] = None, concurrency: Optional[int] = None,
+        rate: Optional[float] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database

@@ -133,7 +133,7 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
     policy, its retry budget (`retries`, `retry_max_wait` seconds at most between two attempts) and `on_retry`;
     `record`/`replay` a cassette folder (`rsd.http.cassette`) every exchange goes to or comes from; its request
     budget (`concurrency`/`MaxConcurrency`, default 4; `rate`/`MaxRequestsPerSecond`; docs/reference/contract.md
-    §7): `client.budget.max_concurrency`."""
+    §7): `client.concurrency`."""
     from .http.cassette import open_transport
     from .http.client import HttpClient
     from .http.ratelimit import Budget
@@ -262,7 +262,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client,
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page,
-                        concurrency=client.budget.max_concurrency)
+                        concurrency=client.concurrency)
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
                          stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
         since = None
@@ -346,7 +346,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
         runner = Runner(prof, connection=list(opts.items()), inputs=inputs or {}, http=client, redactor=redactor,
                         method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page, batch=batch or BATCH,
-                        concurrency=client.budget.max_concurrency)
+                        concurrency=client.concurrency)
     except BaseException:
         client.close()
         raise

@@ -239,6 +239,11 @@ class HttpClient:
                                 + self._error_text(resp), status=status, url=shown_url, hint=hint)
             return resp
 
+    @property
+    def concurrency(self) -> int:
+        """Requests of the run allowed in flight at once (1 without a budget)."""
+        return self.budget.max_concurrency if self.budget is not None else 1
+
     def close(self) -> None:
         self.session.close()
 

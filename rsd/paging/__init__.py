@@ -266,7 +266,7 @@ class PageNumberPager(_CounterPager):
     def _step(self, page: PageResult) -> int:
         return 1
 
-    def _index_of(self, value, per_page):
+    def _index_of(self, value: int, per_page: Optional[int]) -> Optional[int]:
         return value - self.first_value
 
 
@@ -292,7 +292,7 @@ class OffsetPager(_CounterPager):
             return None
         return PageRequest({self.param: str(self.first_value + index * step), **self.size_params})
 
-    def _index_of(self, value, per_page):
+    def _index_of(self, value: int, per_page: Optional[int]) -> Optional[int]:
         return (value - self.first_value) // per_page if per_page else None
 
 
@@ -409,7 +409,7 @@ def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
     value = getter(name)
     if value is None and not hasattr(headers, "lower_items"):  # a plain dict: look case-insensitively
         value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-    return value
+    return None if value is None else str(value)
 
 
 def _as_int(v: object) -> Optional[int]:

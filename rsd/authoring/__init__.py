@@ -47,7 +47,8 @@ class InitResult:
 def init_profile(source: str, *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
                  connection: Optional[str] = None, variables: Optional[Mapping[str, str]] = None,
                  repeat: Optional[str] = None, name: Optional[str] = None, url: Optional[str] = None,
-                 choose: Optional[Chooser] = None, redactor: Optional[Redactor] = None, trace=None,
+                 choose: Optional[Chooser] = None, redactor: Optional[Redactor] = None,
+                 trace: Optional[Callable[[str], None]] = None,
                  base_dir: str = ".") -> InitResult:
     """A profile for the API page at `source` (a URL, fetched with `options` as `rsd run` would send it) or in a
     saved response file (`url`: where it came from, for the profile's URI). `repeat` picks the repeating element;

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from ..paging import (
@@ -31,7 +31,7 @@ from ..paging import (
     TokenPager,
 )
 from .sample import Sample
-from .shape import Candidate, json_path_text
+from .shape import Candidate, Steps, json_path_text
 
 #: how deep below the document root paging facts are looked for (`_links.next.href` is 3)
 FACT_DEPTH = 3
@@ -50,7 +50,7 @@ _NOT_A_CURSOR = {"accesstoken", "idtoken", "refreshtoken", "token", "csrftoken"}
 class Fact:
     """A scalar on the page outside the records: its steps from the root, value, and value path as written."""
 
-    steps: tuple
+    steps: Steps
     value: Any
     path: str
 
@@ -108,7 +108,7 @@ def facts(sample: Sample, cand: Candidate) -> list[Fact]:
     root = sample.doc.root
     out: list[Fact] = []
     if sample.kind == "json":
-        def visit(obj: dict, prefix: tuple, depth: int) -> None:
+        def visit(obj: dict[str, Any], prefix: Steps, depth: int) -> None:
             for key, value in obj.items():
                 path = prefix + (key,)
                 if path == cand.steps[:len(path)] and len(path) == len(cand.steps):
@@ -122,7 +122,7 @@ def facts(sample: Sample, cand: Candidate) -> list[Fact]:
             visit(root, (), 1)
         return out
 
-    def visit_xml(el: Any, steps: tuple, depth: int) -> None:
+    def visit_xml(el: Any, steps: Steps, depth: int) -> None:
         for name, value in el.attrib.items():
             out.append(Fact(steps + ("@" + name,), value, "/" + "/".join(steps + ("@" + name,))))
         for child in el:
@@ -142,7 +142,7 @@ def facts(sample: Sample, cand: Candidate) -> list[Fact]:
 
 # ------------------------------------------------------------------------------------------------ rules
 
-def detect_paging(sample: Sample, cand: Candidate, records: list) -> Optional[PagingPlan]:
+def detect_paging(sample: Sample, cand: Candidate, records: list[Any]) -> Optional[PagingPlan]:
     """The paging the page shows, or None."""
     found = facts(sample, cand)
     query = parse_qsl(urlsplit(sample.url).query, keep_blank_values=True) if sample.url else []
@@ -160,8 +160,15 @@ def detect_paging(sample: Sample, cand: Candidate, records: list) -> Optional[Pa
     return plan
 
 
-def _first(found: list[Fact], names: set[str], test=lambda v: True) -> Optional[Fact]:
+def _first(found: list[Fact], names: set[str], test: Callable[[Any], bool] = lambda v: True) -> Optional[Fact]:
     return next((f for f in found if f.norm in names and test(f.value)), None)
+
+
+def _int_at_least(minimum: int) -> Callable[[Any], bool]:
+    def test(value: Any) -> bool:
+        number = _as_int(value)
+        return number is not None and number >= minimum
+    return test
 
 
 def _link_header(sample: Sample) -> Optional[PagingPlan]:
@@ -219,7 +226,7 @@ def _param_for(name: str) -> str:
     return name
 
 
-def _stripe(found: list[Fact], cand: Candidate, records: list, sample: Sample) -> Optional[PagingPlan]:
+def _stripe(found: list[Fact], cand: Candidate, records: list[Any], sample: Sample) -> Optional[PagingPlan]:
     has_more = _first(found, {"hasmore"}, lambda v: isinstance(v, bool))
     if has_more is None or sample.kind != "json" or not records:
         return None
@@ -240,52 +247,50 @@ def _param_in_query(query: list[tuple[str, str]], names: set[str], value: Option
     return None
 
 
-def _total(found: list[Fact], records: int) -> tuple[Optional[str], Optional[Fact]]:
-    pages = _first(found, _TOTAL_PAGES, lambda v: (_as_int(v) or 0) >= 1)
+def _total(found: list[Fact], records: int) -> Optional[tuple[str, Fact]]:
+    """The stop hint a page's total gives: a total of pages, else a total of records (never fewer than the page's)."""
+    pages = _first(found, _TOTAL_PAGES, _int_at_least(1))
     if pages is not None:
         return TOTAL_PAGES_PATH, pages
-    count = _first(found, _TOTAL_COUNT, lambda v: _as_int(v) is not None and _as_int(v) >= records)
+    count = _first(found, _TOTAL_COUNT, _int_at_least(records))
     if count is not None:
         return TOTAL_COUNT_PATH, count
-    return None, None
+    return None
 
 
 def _page_number(found: list[Fact], query: list[tuple[str, str]], records: int) -> Optional[PagingPlan]:
-    page = _first(found, _PAGE, lambda v: _as_int(v) is not None and _as_int(v) >= 0)
+    page = _first(found, _PAGE, _int_at_least(0))
     if page is None:
         return None
     number = _as_int(page.value)
-    hint, total = _total(found, records)
+    total = _total(found, records)
     in_query = _param_in_query(query, _PAGE, number) or _param_in_query(query, {page.norm}, None)
     sized = _first(found, _LIMIT)
-    if not (hint or in_query or sized):
+    if not (total or in_query or sized):
         return None  # a lone "page" field is too little to go on
     param = in_query or (page.name if page.norm == "page" else "page")
     cls = PageNumberPager
     plan = PagingPlan(cls, [(cls.selector, f"{param};{number}")],
                       [f"{page.shown()}: pages are numbered from {number}, sent as ?{param}="
                        + ("" if in_query else " (the parameter name is a guess: check the API's documentation)")])
-    if hint:
-        plan.attrs.append((hint, total.path))
-        plan.evidence.append(f"{total.shown()}: paging stops when the "
+    if total is not None:
+        hint, fact = total
+        plan.attrs.append((hint, fact.path))
+        plan.evidence.append(f"{fact.shown()}: paging stops when the "
                              + ("pages fetched reach it" if hint == TOTAL_PAGES_PATH else "rows received reach it"))
     return plan
 
 
 def _offset(found: list[Fact], query: list[tuple[str, str]], records: int) -> Optional[PagingPlan]:
-    offset = _first(found, _OFFSET, lambda v: _as_int(v) is not None and _as_int(v) >= 0)
+    offset = _first(found, _OFFSET, _int_at_least(0))
     if offset is None:
         return None
     start = _as_int(offset.value)
-    hint, total = _total(found, records)
-    if hint == TOTAL_PAGES_PATH:
-        hint, total = None, None  # an offset counts records: only a record total stops it
-        count = _first(found, _TOTAL_COUNT, lambda v: _as_int(v) is not None and _as_int(v) >= records)
-        if count is not None:
-            hint, total = TOTAL_COUNT_PATH, count
+    # an offset counts records: only a total of records stops it
+    count = _first(found, _TOTAL_COUNT, _int_at_least(records))
     in_query = _param_in_query(query, _OFFSET, start) or _param_in_query(query, {offset.norm}, None)
     limit = _first(found, _LIMIT)
-    if not (hint or in_query or limit):
+    if not (count or in_query or limit):
         return None
     param = in_query or offset.name
     cls = OffsetPager
@@ -293,13 +298,14 @@ def _offset(found: list[Fact], query: list[tuple[str, str]], records: int) -> Op
                       [f"{offset.shown()}"
                        + (f" and {limit.shown()}" if limit is not None else "")
                        + f": an offset from {start}, sent as ?{param}= and advanced by the rows each page holds"])
-    if hint:
-        plan.attrs.append((hint, total.path))
-        plan.evidence.append(f"{total.shown()}: paging stops when the rows received reach it")
+    if count is not None:
+        plan.attrs.append((TOTAL_COUNT_PATH, count.path))
+        plan.evidence.append(f"{count.shown()}: paging stops when the rows received reach it")
     return plan
 
 
 def _from_query(query: list[tuple[str, str]]) -> Optional[PagingPlan]:
+    cls: type[Pager]
     for k, v in query:
         n = _as_int(v)
         if n is None:

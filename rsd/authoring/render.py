@@ -67,7 +67,7 @@ def uri_value(sample: Sample) -> tuple[str, list[str]]:
     """The URI as an `api:set` value, and notes for the user (credentials found in the URL)."""
     notes: list[str] = []
     if sample.url is None:
-        return template_literal(Path(sample.file).as_uri()), notes
+        return template_literal(Path(str(sample.file)).as_uri()), notes
     url = sample.url
     prefix = ""
     base = (sample.base_url or "").rstrip("/")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import InvalidInputError
 from ..http.redact import Redactor
@@ -84,7 +84,8 @@ def read_sample(path: str, *, url: Optional[str] = None) -> Sample:
 
 def fetch_sample(url: str, *, options: Sequence[tuple[str, str]] = (), options_file: Optional[str] = None,
                  connection: Optional[str] = None, variables: Optional[Mapping[str, str]] = None,
-                 redactor: Redactor, trace=None, base_dir: str = ".") -> Sample:
+                 redactor: Redactor, trace: Optional[Callable[[str], None]] = None,
+                 base_dir: str = ".") -> Sample:
     """One page from `url`, sent as `rsd run` sends a request: options resolved (secrets from `${...}`),
     authentication (OAuth, Basic, a given token), `CustomHeaders` and `CustomUrlParams`."""
     from ..api import make_client, resolve_options

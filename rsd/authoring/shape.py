@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from lxml import etree
 
@@ -27,6 +27,9 @@ from ..mapping.paths import KEY, INDEX, parse_json_path, split_xpath, walk_json
 #: nesting below a record that becomes dotted names; deeper objects are kept whole as JSON (or XML) text
 MAX_NESTING = 4
 
+#: a path from the document root or a record: JSON keys (or `(KEY, name)` steps) or XML tags and `@attributes`
+Steps = tuple[Any, ...]
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -34,7 +37,7 @@ class Candidate:
     the document root (JSON keys; XML tags, the root's own first) and the records the sample holds there."""
 
     path: str
-    steps: tuple
+    steps: Steps
     count: int
 
 
@@ -52,8 +55,8 @@ class Field:
 
 @dataclass
 class _Stat:
-    kinds: set = field(default_factory=set)  # object, array, scalar, deep; XML: leaf, complex, repeated
-    values: list = field(default_factory=list)  # the non-null scalar values
+    kinds: set[str] = field(default_factory=set)  # object, array, scalar, deep; XML: leaf, complex, repeated
+    values: list[Any] = field(default_factory=list)  # the non-null scalar values
     present: int = 0
     nulls: int = 0
     rich: bool = False  # XML: repeated elements that have fields of their own
@@ -66,7 +69,7 @@ def candidates(doc: Any) -> list[Candidate]:
     return _xml_candidates(doc.root) if doc.kind == "xml" else _json_candidates(doc.root)
 
 
-def json_path_text(steps: tuple) -> str:
+def json_path_text(steps: Steps) -> str:
     """`$`, `$.records`, `$['@odata.x']` (JSONPath, as `JSONPath` and value paths are written)."""
     out = "$"
     for step in steps:
@@ -86,15 +89,15 @@ _SLASH_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
 
 def _json_candidates(root: Any) -> list[Candidate]:
     found: list[Candidate] = []
-    level: list[tuple[tuple, list]] = [((), [root])]
+    level: list[tuple[Steps, list[Any]]] = [((), [root])]
     depth = 0
     while level and depth <= MAX_NESTING + 2:
-        nxt: list[tuple[tuple, list]] = []
+        nxt: list[tuple[Steps, list[Any]]] = []
         for steps, nodes in level:
             objects = [item for n in nodes if n.__class__ is list for item in n if item.__class__ is dict]
             if objects:
                 found.append(Candidate(json_path_text(steps), steps, len(objects)))
-            children: dict[str, list] = {}
+            children: dict[str, list[Any]] = {}
             for obj in [n for n in nodes if n.__class__ is dict] + objects:
                 for key, value in obj.items():
                     if value.__class__ in (dict, list):
@@ -110,13 +113,13 @@ def _is_record(el: Any) -> bool:
 
 
 def _xml_candidates(root: Any) -> list[Candidate]:
-    counts: dict[tuple, int] = {}
-    repeated: set[tuple] = set()
-    level = [(root, (root.tag,))]
+    counts: dict[Steps, int] = {}
+    repeated: set[Steps] = set()
+    level: list[tuple[Any, Steps]] = [(root, (root.tag,))]
     while level:
-        nxt = []
+        nxt: list[tuple[Any, Steps]] = []
         for el, steps in level:
-            groups: dict[str, list] = {}
+            groups: dict[str, list[Any]] = {}
             for child in el:
                 if isinstance(child.tag, str):
                     groups.setdefault(child.tag, []).append(child)
@@ -152,17 +155,18 @@ def candidate_for(doc: Any, repeat: str) -> Candidate:
         path = parse_json_path(text)
     except ValueError as e:
         raise InvalidInputError(f"--repeat {repeat!r}: {e}") from None
-    if not path.is_simple or any(kind != KEY for kind, _ in path.steps):
+    key_steps = path.steps or ()
+    if not path.is_simple or any(kind != KEY for kind, _ in key_steps):
         raise InvalidInputError(f"--repeat {repeat!r}: write a path of keys, such as $.data or $.result.items")
-    nodes, _ = walk_json(doc.root, path.steps)
+    nodes, _ = walk_json(doc.root, key_steps)
     objects = [item for n in nodes for item in (n if n.__class__ is list else [n]) if item.__class__ is dict]
     if not objects:
         raise InvalidInputError(f"--repeat {repeat!r} matches no object in the sample")
-    keys = tuple(arg for _, arg in path.steps)
+    keys = tuple(arg for _, arg in key_steps)
     return Candidate(json_path_text(keys), keys, len(objects))
 
 
-def records_of(doc: Any, cand: Candidate) -> list:
+def records_of(doc: Any, cand: Candidate) -> list[Any]:
     """The sample's records at `cand` (objects for JSON, elements for XML)."""
     if doc.kind == "xml":
         return [el for el in doc.root.xpath("/" + "/".join(cand.steps)) if _is_record(el)]
@@ -172,7 +176,7 @@ def records_of(doc: Any, cand: Candidate) -> list:
 
 # ------------------------------------------------------------------------------------------------ fields
 
-def infer_fields(doc: Any, cand: Candidate, records: list, title: str) -> list[Field]:
+def infer_fields(doc: Any, cand: Candidate, records: list[Any], title: str) -> list[Field]:
     """The columns of `records`, in the order their fields first appear."""
     if doc.kind == "xml":
         stats = _xml_stats(records)
@@ -184,7 +188,7 @@ def infer_fields(doc: Any, cand: Candidate, records: list, title: str) -> list[F
     return fields
 
 
-def _json_column_path(base: tuple, rel: tuple) -> str:
+def _json_column_path(base: Steps, rel: Steps) -> str:
     """`/json/records/BillingAddress/City` (the samples' form), or JSONPath where a key is no plain name."""
     steps = base + rel
     if all(_SLASH_KEY.match(str(k)) for k in steps):
@@ -192,10 +196,10 @@ def _json_column_path(base: tuple, rel: tuple) -> str:
     return json_path_text(steps)
 
 
-def _json_stats(records: list) -> dict[tuple, _Stat]:
-    stats: dict[tuple, _Stat] = {}
+def _json_stats(records: list[Any]) -> dict[Steps, _Stat]:
+    stats: dict[Steps, _Stat] = {}
 
-    def visit(obj: dict, prefix: tuple, depth: int) -> None:
+    def visit(obj: dict[str, Any], prefix: Steps, depth: int) -> None:
         for key, value in obj.items():
             path = prefix + (key,)
             st = stats.setdefault(path, _Stat())
@@ -220,19 +224,19 @@ def _json_stats(records: list) -> dict[tuple, _Stat]:
     return stats
 
 
-def _xml_stats(records: list) -> dict[tuple, _Stat]:
-    stats: dict[tuple, _Stat] = {}
+def _xml_stats(records: list[Any]) -> dict[Steps, _Stat]:
+    stats: dict[Steps, _Stat] = {}
 
-    def attributes(el: Any, prefix: tuple) -> None:
+    def attributes(el: Any, prefix: Steps) -> None:
         for name, value in el.attrib.items():
             st = stats.setdefault(prefix + ("@" + name,), _Stat())
             st.present += 1
             st.kinds.add("leaf")
             st.values.append(value)
 
-    def visit(el: Any, prefix: tuple, depth: int) -> None:
+    def visit(el: Any, prefix: Steps, depth: int) -> None:
         attributes(el, prefix)
-        groups: dict[str, list] = {}
+        groups: dict[str, list[Any]] = {}
         for child in el:
             if isinstance(child.tag, str):
                 groups.setdefault(child.tag, []).append(child)
@@ -262,10 +266,10 @@ def _xml_stats(records: list) -> dict[tuple, _Stat]:
     return stats
 
 
-def _resolve(stats: dict[tuple, _Stat], path_of, *, textual: bool) -> list[Field]:
+def _resolve(stats: dict[Steps, _Stat], path_of: Callable[[Steps], str], *, textual: bool) -> list[Field]:
     """Columns from the field statistics: containers become their children, mixed or deep things one aggregate."""
     children = {p[:-1] for p in stats if len(p) > 1}
-    whole: dict[tuple, str] = {}  # path -> why it is kept whole
+    whole: dict[Steps, str] = {}  # path -> why it is kept whole
     for path, st in stats.items():
         if "array" in st.kinds or "repeated" in st.kinds:
             whole[path] = ("repeated elements: a JSON array of their " + ("XML texts" if st.rich else "values")) \
@@ -359,7 +363,7 @@ _ID_NAMES = ("id", "uuid", "guid")
 _CODE_NAMES = ("sku", "key")
 
 
-def _mark_key(fields: list[Field], stats: dict[tuple, _Stat], records: int,
+def _mark_key(fields: list[Field], stats: dict[Steps, _Stat], records: int,
               collection_names: tuple[str, ...]) -> None:
     """`key="true"` on the best field that is unique in the sample, never null, and named like an id: `id`
     itself, then `<record>_id`/`<record>Id` (the record named after the collection), then `sku`/`key`."""

@@ -54,10 +54,12 @@ def exchanges(folder: Path) -> list[dict]:
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
 def test_a_recorded_run_replays_with_the_api_stopped_byte_for_byte(env, tmp_path, capsys, sample):
-    # Accounts: tokens that expire after 0.4 s on a slow API, so the recording holds a 401 and a second token
-    # exchange (the server says expires_in=1, rounded up: the client learns of the expiry from the 401)
+    # Accounts: tokens that expire after 0.2 s on a slow API (0.05 s a response), so the recording holds a 401 and
+    # a second token exchange. The server says expires_in=1 (rounded up), so the client would refresh on its own
+    # only at 0.5 s: any request sent between 0.2 s and 0.5 s after a token was issued gets the 401. The run's 7
+    # requests take at least 0.35 s, and a window of 0.3 s holds several of them even on a loaded machine.
     slow = sample.name == "Accounts.rsd"
-    srv = DemoServer(token_lifetime=0.4 if slow else 30, latency=0.1 if slow else 0)
+    srv = DemoServer(token_lifetime=0.2 if slow else 30, latency=0.05 if slow else 0)
     issued = record_tokens(srv)
     cassette = tmp_path / "cassette"
     try:

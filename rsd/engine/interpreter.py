@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
 from ..formatters import to_text
+from ..provenance import DATA_TYPES, data_chooses_item, is_data, mark
 from ..reader import ast
 from ..template import compile_template
 from .items import Item, Scope
@@ -94,6 +95,8 @@ def _target(x: Exec, item_t, name: str) -> tuple[Item, str]:
         if item_name:
             return scope.item_for_set(item_name), name
     dot = name.find(".")
+    if dot > 0 and data_chooses_item(name):
+        return scope.default, name  # a response value does not choose the item (or option) a profile writes
     if dot > 0:
         head = name[:dot]
         # the first dot separates item and attribute (docs/reference/rsd-format.md §5.2); items are created on
@@ -127,7 +130,7 @@ class Set(Stmt):
             dst = scope.item_for_set(self.item.render(scope)) if self.item is not None else scope.default
             if src is not None:
                 for k, v in src.items():
-                    dst.set(k, v)
+                    dst.set(k, mark(v) if src.data else v)  # copied out of a response, still data
             return
         name = self.attr.render(scope) if self.attr is not None else ""
         if not name:
@@ -202,11 +205,11 @@ class Map(Stmt):
                 sp, dp = s[:-1].lower(), d[:-1] if d.endswith("*") else d
                 for k, v in list(src.items()):
                     if k.lower().startswith(sp):
-                        dst.set(dp + k[len(sp):], v)
+                        dst.set(dp + k[len(sp):], mark(v) if src.data else v)
             else:
                 v = src.get(s.lower())
                 if v is not None:
-                    dst.set(d, v)
+                    dst.set(d, mark(v) if src.data else v)
 
 
 # --- conditionals -------------------------------------------------------------------------------
@@ -558,7 +561,7 @@ def handle(catches, e: RsdError, x: Exec) -> bool:
     code = _error_code(e)
     for want, body in catches:
         if want in ("*", "") or want.lower() == code.lower():
-            item = Item("_catch")
+            item = Item("_catch", data=True)  # an error's text may quote the API's response: data
             desc = e.description if isinstance(e, ScriptThrow) else e.message
             item.set("_code", code)
             item.set("_desc", desc)
@@ -642,7 +645,10 @@ class Push(Stmt):
                 return
             item = found
         get = item.get
-        x.emit(tuple([get(c) for c in x.columns]))
+        row = [get(c) for c in x.columns]
+        if not DATA_TYPES.isdisjoint(map(type, row)):
+            row = [str.__str__(v) if type(v) in DATA_TYPES else v for v in row]  # out of the engine: plain text
+        x.emit(tuple(row))
 
 
 class Enum(Stmt):
@@ -678,8 +684,10 @@ class Enum(Stmt):
                     yield chr(v), chr(v)
             return
         if self.list is not None:
-            for part in self.list.render(scope).split(self.sep):
-                yield part, part
+            text = self.list.render(scope)
+            data = is_data(text)  # a list with response data in it: each part is data
+            for part in text.split(self.sep):
+                yield part, (mark(part) if data else part)
             return
         if self.item is not None:
             item = scope.item(self.item.render(scope).lower())
@@ -688,7 +696,7 @@ class Enum(Stmt):
             for name, value in sorted(item.items(), key=lambda kv: kv[0].lower()):
                 if self.prefix and not name.lower().startswith(self.prefix.lower() + ":"):
                     continue
-                yield name, value
+                yield name, (mark(value) if item.data else value)
             return
         if self.attr is not None:
             name = self.attr.render(scope)
@@ -698,13 +706,14 @@ class Enum(Stmt):
                 for it in items:
                     for k, v in sorted(it.items(), key=lambda kv: kv[0].lower()):
                         if fnmatch.fnmatchcase(k.lower(), lname):
-                            yield k, v
+                            yield k, (mark(v) if it.data else v)
                     return
             for it in items:
                 n = it.get(lname + "#") if "#" not in lname else None
                 if n:
                     for i in range(1, int(n) + 1):
-                        yield f"{name}#{i}", it.get(f"{lname}#{i}")
+                        v = it.get(f"{lname}#{i}")
+                        yield f"{name}#{i}", (mark(v) if it.data else v)
                     return
 
     def run(self, x: Exec) -> None:

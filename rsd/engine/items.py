@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+from ..provenance import mark
+
 _MISSING = None
 
 
@@ -33,14 +35,20 @@ def split_hash(lname: str) -> tuple[str, Optional[str]]:
 
 
 class Item:
-    """A set of attributes. Names are case-insensitive; `names` keeps the spelling of the first set."""
+    """A set of attributes. Names are case-insensitive; `names` keeps the spelling of the first set.
 
-    __slots__ = ("name", "values", "names")
+    `data`: the item came from a response (a row, `_response`, an error's `_catch`): what a template reads from it
+    is data (`rsd.provenance`), never placeholders, templates or names (marked when read, so that rows nobody reads
+    cost nothing)."""
 
-    def __init__(self, name: str = "", values: Optional[dict] = None, names: Optional[dict] = None):
+    __slots__ = ("name", "values", "names", "data")
+
+    def __init__(self, name: str = "", values: Optional[dict] = None, names: Optional[dict] = None,
+                 data: bool = False):
         self.name = name
         self.values: dict[str, object] = values if values is not None else {}
         self.names: dict[str, str] = names if names is not None else {}
+        self.data = data
 
     def get(self, lname: str) -> object:
         """Value of attribute `lname` (already lower-case), honouring `#` forms; None when not set."""
@@ -110,7 +118,7 @@ class Item:
     def copy(self, name: Optional[str] = None) -> "Item":
         return Item(self.name if name is None else name,
                     {k: (Multi(v) if type(v) is Multi else v) for k, v in self.values.items()},
-                    dict(self.names))
+                    dict(self.names), self.data)
 
     def __repr__(self) -> str:
         return f"Item({self.name!r}, {dict(self.items())!r})"
@@ -180,19 +188,21 @@ class Scope:
         return None, lname
 
     def resolve(self, name: str) -> object:
-        """The value a template reference `[name]` stands for, or None when nothing is set."""
+        """The value a template reference `[name]` stands for, or None when nothing is set. A text read from an item of
+        a response is data (`rsd.provenance.mark`)."""
         item, lname = self.split(name)
         if item is not None:
             v = item.get(lname)
         else:
-            stack = self.stack
             v = None
-            for i in range(len(stack) - 1, -1, -1):
-                v = stack[i].get(lname)
+            for item in reversed(self.stack):
+                v = item.get(lname)
                 if v is not None:
                     break
-        if v is None and lname.endswith("#"):
-            return 0  # `[x#]`: the count of an attribute nothing has set
+        if v is None:
+            return 0 if lname.endswith("#") else None  # `[x#]`: the count of an attribute nothing has set
+        if item.data and type(v) is str:  # type: ignore[union-attr]
+            return mark(v)
         return v
 
     def push(self, item: Item, output: bool = False) -> None:

@@ -132,7 +132,8 @@ class Operations:
         colnames = self.colnames
         for rows, extra in self._feed(x, op, in_item, node):
             for row in rows:
-                item = Item(name, dict(zip(colnames, row)), dict(names))
+                # an item of a response is data (rsd.provenance): never placeholders, templates or names
+                item = Item(name, dict(zip(colnames, row)), dict(names), data=True)
                 for k, v in extra:
                     item.set(k, v)
                 yield item
@@ -182,11 +183,12 @@ class Operations:
                 raise StopRun(STOP_CLI_MAX_PAGES)
             page_no += 1
             req_url = _page_url(req, page_req)
+            from_response = page_req.url is not None or req.from_response  # a URL a response gave
             if ahead is not None:
-                fetched = ahead.take(page_no, req_url, page_req.url is not None)
+                fetched = ahead.take(page_no, req_url, from_response)
             else:
                 fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, page_no, node,
-                                      from_response=page_req.url is not None)
+                                      from_response=from_response)
             body, status, resp_headers, final_url, links = fetched
             source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
             if self.writing and not body.strip():  # 204 No Content (a delete): nothing to push
@@ -238,7 +240,7 @@ class Operations:
             limit = min(limit, page_no + self.run.max_pages - self.run.pages - (1 if page_no else 0))
         if limit <= page_no:
             return
-        yield page_no + 1, _page_url(req, page_req), page_req.url is not None
+        yield page_no + 1, _page_url(req, page_req), page_req.url is not None or req.from_response
         if last is not None:
             limit = min(limit, last + 1)
         hints_cap = pager.hints.maxpages
@@ -248,7 +250,7 @@ class Operations:
             nxt = pager.request_at(number - 1)
             if nxt is None:
                 return
-            yield number, _page_url(req, nxt), nxt.url is not None
+            yield number, _page_url(req, nxt), nxt.url is not None or req.from_response
 
     def _fetch(self, method, url, headers, data, timeout, page_no, node, from_response: bool = False):
         """One page: the HTTP client sends it (or reads a `file://` URI through the run's trust policy);
@@ -292,7 +294,7 @@ class Operations:
 
     @staticmethod
     def _response_item(x: Exec, status, url, headers) -> None:
-        item = Item("_response")
+        item = Item("_response", data=True)
         item.set("status", status)
         item.set("url", url)
         for k, v in headers.items():

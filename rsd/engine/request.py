@@ -15,10 +15,16 @@ from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError
 from ..options import custom_headers, custom_url_params, field_value, header_problem
+from ..provenance import data_spans, mark
 from ..reader import ast
 from ..template import substitute_placeholders
 from .interpreter import Exec, text_of
 from .items import Item, Multi
+
+
+def mark_all(value: object) -> object:
+    """A value of a response's item, marked as data (each value of a multi-valued one)."""
+    return Multi(mark(v) for v in value) if type(value) is Multi else mark(value)
 
 
 class Attrs:
@@ -37,12 +43,12 @@ class Attrs:
         if self.item is not None:
             v = self.item.values.get(lname)
             if v is not None:
-                return v
+                return mark_all(v) if self.item.data else v
         else:
             for it in reversed(self.scope.stack):
                 v = it.values.get(lname)
                 if v is not None:
-                    return v
+                    return mark_all(v) if it.data else v  # a row's field read as a request attribute: data
         return self.connection.values.get(lname)
 
     def get(self, lname: str, default: Optional[str] = None) -> Optional[str]:
@@ -68,6 +74,7 @@ class Request:
     data: Optional[str] = None
     timeout: Optional[float] = None
     url_params: list = field(default_factory=list)  # CustomUrlParams, for every page's URL
+    from_response: bool = False  # a response value supplied the URI's scheme (never read from disk)
 
 
 def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[list] = None) -> Request:
@@ -78,6 +85,7 @@ def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[
         raise OptionError(f"{node.loc}: api:call op={op!r} has no URI: set it with "
                           f"<api:set attr=\"URI\" value=\"...\"/> or the URI connection option")
     uri = fill_placeholders(uri, x, node, missing)
+    from_response = any(start == 0 for start, _ in data_spans(uri))
     data = a.get("data")
     method = (a.get("method") or ("POST" if data else "GET")).upper()
     headers = request_headers(a, node)
@@ -87,7 +95,7 @@ def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[
     url_params = custom_url_params({"CustomUrlParams": a.get("customurlparams") or ""})
     timeout = a.get("timeout")
     return Request(method, with_query(uri, url_params), headers, data, float(timeout) if timeout else None,
-                   url_params)
+                   url_params, from_response)
 
 
 def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list:
@@ -112,7 +120,9 @@ def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list:
 
 
 def fill_placeholders(uri: str, x: Exec, node, missing: Optional[list] = None) -> str:
-    """`{name}` in a URI: an attribute of the scope, else an input; URL-encoded, one path segment or query value."""
+    """`{name}` in a URI: an attribute of the scope, else an input; URL-encoded, one path segment or query value.
+    Only the profile's text has placeholders: a `{name}` inside a response value (a cursor in `rows@next`, a next
+    URL, an item's field) is data and goes as it is (`rsd.provenance`, `substitute_placeholders`)."""
     def lookup(name):
         v = x.scope.resolve(name)
         if v is None:

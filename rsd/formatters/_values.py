@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 
 from rsd.errors import RunError
+from rsd.provenance import DATA_TYPES, Data, Spliced, splice
 from rsd.truth import FALSE_WORDS, TRUE_WORDS
 
 
@@ -21,7 +22,7 @@ class FormatterError(RunError):
 def to_text(value: object) -> str:
     """Render a value as template text: None -> "", bools -> true/false, integral floats without `.0`."""
     t = type(value)
-    if t is str:
+    if t is str or t is Data or t is Spliced:  # text from a response stays marked as such (rsd.provenance)
         return value  # type: ignore[return-value]
     if value is None:
         return ""
@@ -34,7 +35,10 @@ def to_text(value: object) -> str:
             return str(int(value))  # type: ignore[call-overload]
         return repr(value)
     if isinstance(value, (list, tuple)):
-        return ",".join(to_text(v) for v in value)
+        texts = [to_text(v) for v in value]
+        if DATA_TYPES.isdisjoint(map(type, texts)):
+            return ",".join(texts)
+        return splice([p for i, t in enumerate(texts) for p in ((",", t) if i else (t,))])
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     if isinstance(value, Decimal):

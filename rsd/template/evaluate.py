@@ -2,8 +2,10 @@
 
 Owns: `build_parts` / `build_expr`. A built sequence is either a `str` (constant) or a function
 `(scope, ctx) -> str`; a built expression is a function `(scope, ctx) -> object`. Formatter functions
-are looked up once here (`rsd.formatters.bind`). Must not: parse, or know how items are stored —
-it only calls `scope.resolve(name)`.
+are looked up once here (`rsd.formatters.bind`). Keeps provenance (`rsd.provenance`): text rendered from
+response data keeps where the data is (`splice`), a formatter's result on data is data, and a nested reference
+name in which data would choose the item (or a `_connection` option) resolves to nothing. Must not: parse, or
+know how items are stored — it only calls `scope.resolve(name)`.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, Callable, Optional, Protocol, Union
 from rsd.errors import RsdError
 from rsd.formatters import FormatterContext, bind, to_text, unexpected
 from rsd.formatters._registry import FormatterFunc
+from rsd.provenance import DATA_TYPES, data_chooses_item, mark, splice
 
 from .nodes import Arg, Expr, NameHead, Part, Text
 
@@ -47,16 +50,32 @@ def build_parts(parts: tuple[Part, ...]) -> Built:
         if type(only) is str:
             return only
         return lambda scope, ctx: to_text(only(scope, ctx))
-    pieces = tuple(items)
+    return _joined(tuple(items))
+
+
+def _joined(pieces: tuple[Any, ...], exact: bool = False) -> Render:
+    """A function rendering constant text and expressions into one text; where a value is response data, the
+    result says where (`splice`; `exact` for reference names, which ask where exactly)."""
+    if exact:
+        def render_exact(scope: Scope, ctx: FormatterContext) -> str:
+            return splice([p if type(p) is str else to_text(p(scope, ctx)) for p in pieces], exact=True)
+        return render_exact
     if len(pieces) == 2:
         a, b = pieces
         if type(a) is str:
-            return lambda scope, ctx: a + to_text(b(scope, ctx))
+            def prefix(scope: Scope, ctx: FormatterContext) -> str:
+                v = to_text(b(scope, ctx))
+                return a + v if type(v) is str else splice((a, v))
+            return prefix
         if type(b) is str:
-            return lambda scope, ctx: to_text(a(scope, ctx)) + b
+            def suffix(scope: Scope, ctx: FormatterContext) -> str:
+                v = to_text(a(scope, ctx))
+                return v + b if type(v) is str else splice((v, b))
+            return suffix
 
     def render(scope: Scope, ctx: FormatterContext) -> str:
-        return "".join([p if type(p) is str else to_text(p(scope, ctx)) for p in pieces])
+        texts = [p if type(p) is str else to_text(p(scope, ctx)) for p in pieces]
+        return "".join(texts) if DATA_TYPES.isdisjoint(map(type, texts)) else splice(texts)
 
     return render
 
@@ -73,8 +92,10 @@ def _build_name(head: NameHead) -> Built:
             items.append(build_expr(p))
     if len(items) == 1 and type(items[0]) is str:
         return items[0]
-    pieces = tuple(items)
-    return lambda scope, ctx: "".join([p if type(p) is str else to_text(p(scope, ctx)) for p in pieces])
+    if len(items) == 1:
+        only = items[0]
+        return lambda scope, ctx: to_text(only(scope, ctx))
+    return _joined(tuple(items), exact=True)
 
 
 def _build_arg(arg: Arg) -> Built:
@@ -95,7 +116,10 @@ def build_expr(expr: Expr) -> Render:
                 return scope.resolve(_n)
         else:
             def start(scope: Scope, ctx: FormatterContext, _f: Render = name) -> object:
-                return scope.resolve(to_text(_f(scope, ctx)))
+                text = to_text(_f(scope, ctx))
+                if type(text) is not str and data_chooses_item(text):
+                    return None  # a response value does not choose the item (or an option) a name reaches
+                return scope.resolve(text)
     else:
         literal = build_parts(head.parts)
         start = _constant(literal) if isinstance(literal, str) else literal
@@ -118,6 +142,15 @@ def build_expr(expr: Expr) -> Render:
 
         def one_step(scope: Scope, ctx: FormatterContext) -> object:
             value = start(scope, ctx)
+            if type(value) in DATA_TYPES:  # formatters get plain text; their result on data is data
+                value = str.__str__(value)
+                try:
+                    out = func(value, const_args, ctx)
+                except RsdError:
+                    raise
+                except Exception as exc:
+                    raise unexpected(fname, value, exc) from exc
+                return mark(out)
             try:
                 return func(value, const_args, ctx)
             except RsdError:
@@ -129,18 +162,24 @@ def build_expr(expr: Expr) -> Render:
 
     def pipeline(scope: Scope, ctx: FormatterContext) -> object:
         value = start(scope, ctx)
+        data = type(value) in DATA_TYPES
+        if data:
+            value = str.__str__(value)
         for func, const_args, arg_funcs, fname in steps_t:
             args: list[Any]
             if arg_funcs is None:
                 args = const_args or []
             else:
                 args = [a if isinstance(a, str) else a(scope, ctx) for a in arg_funcs]
+                if not DATA_TYPES.isdisjoint(map(type, args)):
+                    data = True
+                    args = [str.__str__(a) if type(a) in DATA_TYPES else a for a in args]
             try:
                 value = func(value, args, ctx)
             except RsdError:
                 raise
             except Exception as exc:
                 raise unexpected(fname, value, exc) from exc
-        return value
+        return mark(value) if data else value
 
     return pipeline

@@ -6,7 +6,8 @@ Owns: the job rules and where in the TOML text each finding is. Must not: run an
 from __future__ import annotations
 
 import re
-from typing import Optional
+import symtable
+from typing import Any, Callable, Optional
 
 from ..errors import Diagnostic, Loc
 from ..http.auth import GRANT_TYPES
@@ -67,11 +68,12 @@ class _Lines:
         return section
 
 
-def _script_names(code) -> tuple[set, set]:
+def _script_names(code: symtable.SymbolTable) -> tuple[set[str], set[str]]:
     """Global names a script reads, and names it binds itself (assignments, imports, defs, loop variables)."""
-    reads, binds = set(), set()
+    reads: set[str] = set()
+    binds: set[str] = set()
 
-    def walk(table, top):
+    def walk(table: symtable.SymbolTable, top: bool) -> None:
         for sym in table.get_symbols():
             name = sym.get_name()
             if top:
@@ -90,7 +92,7 @@ def _script_names(code) -> tuple[set, set]:
     return reads, binds
 
 
-def _defined(name: str, defined: set) -> bool:
+def _defined(name: str, defined: set[Any]) -> bool:
     return name in defined or name.lower() in {d.lower() for d in defined}
 
 
@@ -109,10 +111,10 @@ def check_job(path: str) -> list[Diagnostic]:
     where = _Lines(source)
     out: list[Diagnostic] = []
 
-    def diag(code, sev, msg, line, hint=None):
+    def diag(code: str, sev: str, msg: str, line: int, hint: Optional[str] = None) -> None:
         out.append(Diagnostic(Loc(str(job.path), line, 1), sev, code, msg, hint))
 
-    def check_refs(text: str, defined: set, what: str, line: int) -> None:
+    def check_refs(text: str, defined: set[Any], what: str, line: int) -> None:
         for body in _REF.findall(text):
             ref = body.strip()
             kind, sep, _ = ref.partition(":")
@@ -128,7 +130,7 @@ def check_job(path: str) -> list[Diagnostic]:
                      "add it to [variables], set it in an earlier step, or pass --var " + ref + "=VALUE")
 
     # [variables]: in order, each may use the ones before it
-    defined: set = set()
+    defined: set[Any] = set()
     for name, value in job.variables.items():
         check_refs(value, defined, f"variable {name!r}", where.variable(name))
         defined.add(name)
@@ -165,7 +167,8 @@ def check_job(path: str) -> list[Diagnostic]:
             for text in _strings(value):
                 check_refs(text, defined, label, where.field(step.index, f))
         if step.type == "oauth2":
-            sets = step.fields.get("set") if isinstance(step.fields.get("set"), dict) else DEFAULT_SET
+            given = step.fields.get("set")
+            sets = given if isinstance(given, dict) else DEFAULT_SET
             defined.update(sets.keys())
             oauth2_steps.append(step.name)
         elif step.type == "python" and isinstance(step.fields.get("script"), str):
@@ -209,7 +212,7 @@ def check_job(path: str) -> list[Diagnostic]:
     return out
 
 
-def _check_values(step: Step, where: _Lines, diag) -> None:
+def _check_values(step: Step, where: _Lines, diag: Callable[..., None]) -> None:
     """JOB008: a field of the wrong kind or with a value rsd does not know."""
     label = f"step {step.name!r}"
     for f, value in step.fields.items():

@@ -9,26 +9,32 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from ..errors import HttpError, InvalidInputError, RsdError, RunError
 from ..secrets import is_secret_variable
 from .spec import DEFAULT_SET, Job, Step, StepResult, _toml_text
 
+if TYPE_CHECKING:
+    from ..api import Incremental, PageCallback, TraceCallback
+    from ..engine.runner import Summary
+    from ..http.client import HttpClient
+    from ..http.redact import Redactor
+
 
 class Context:
     """The `context` a python step sees: Matillion's Python Script component API."""
 
-    def __init__(self, variables: dict, on_set: Callable[[str, str], None]):
+    def __init__(self, variables: dict[str, Any], on_set: Callable[[str, str], None]) -> None:
         self._variables = variables
         self._on_set = on_set
 
-    def updateVariable(self, name: str, value) -> None:  # noqa: N802 - Matillion's spelling
+    def updateVariable(self, name: str, value: object) -> None:  # noqa: N802 - Matillion's spelling
         self._on_set(str(name), "" if value is None else str(value))
 
     update_variable = updateVariable
 
-    def getVariable(self, name: str):  # noqa: N802
+    def getVariable(self, name: str) -> Any:  # noqa: N802
         return self._variables.get(name)
 
     get_variable = getVariable
@@ -40,7 +46,7 @@ class StepTimeout(BaseException):
 
 
 @contextmanager
-def _time_limit(seconds: Optional[float]):
+def _time_limit(seconds: Optional[float]) -> Iterator[None]:
     """SIGALRM-based limit for in-process scripts; a no-op off the main thread or where SIGALRM is missing."""
     import signal
     import threading
@@ -49,7 +55,7 @@ def _time_limit(seconds: Optional[float]):
         yield
         return
 
-    def expire(signum, frame):
+    def expire(signum: int, frame: object) -> None:
         raise StepTimeout()
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -69,10 +75,10 @@ class JobRunner:
     database (by `rsd.api.run`), an oauth2 or python step in every database the job's query steps load.
     """
 
-    def __init__(self, job: Job, *, redactor, variables: Optional[dict] = None,
+    def __init__(self, job: Job, *, redactor: Redactor, variables: Optional[dict[str, Any]] = None,
                  report: Optional[Callable[[StepResult], None]] = None, verbose: bool = False,
-                 quiet: bool = False, trace=None, on_page=None,
-                 on_start: Optional[Callable[[Step], None]] = None, record: bool = True):
+                 quiet: bool = False, trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None,
+                 on_start: Optional[Callable[[Step], None]] = None, record: bool = True) -> None:
         self.job = job
         self.redactor = redactor
         self.cli_variables = dict(variables or {})
@@ -84,15 +90,16 @@ class JobRunner:
         self.variables: dict[str, str] = {}
         self.results: list[StepResult] = []
         #: the live auth of each oauth2 step (by step name): query steps with `auth = "NAME"` share it
-        self.auths: dict = {}
+        self.auths: dict[str, Any] = {}
         self._set_by: dict[str, str] = {}  # variable -> the oauth2 step that set it
-        self._token_client = None  # the HTTP client of the oauth2 steps' token requests, for the whole job
+        #: the HTTP client of the oauth2 steps' token requests, for the whole job
+        self._token_client: Optional[HttpClient] = None
 
     def resolve(self, text: str, what: Optional[str] = None) -> str:
         from ..refs import resolve_refs
         return resolve_refs(text, self.variables, base_dir=str(self.job.base_dir), secrets=self.redactor, what=what)
 
-    def _resolve_all(self, obj, what: Optional[str] = None):
+    def _resolve_all(self, obj: object, what: Optional[str] = None) -> Any:
         if isinstance(obj, str):
             return self.resolve(obj, what)
         if isinstance(obj, bool):
@@ -163,7 +170,7 @@ class JobRunner:
         from ..sinks.targets import parse_target
 
         urls: list[str] = []
-        seen: set = set()
+        seen: set[Any] = set()
         for step in self.job.steps:
             output = step.fields.get("output")
             if step.type != "query" or not isinstance(output, str):
@@ -252,12 +259,12 @@ class JobRunner:
         timeout = step.fields.get("timeout")
         changed: list[str] = []
 
-        def on_set(name, value):
+        def on_set(name: str, value: str) -> None:
             self.set_variable(name, value, secret=False)
             g[name] = value
             changed.append(name)
 
-        g = dict(self.variables)
+        g: dict[str, Any] = dict(self.variables)
         g["context"] = Context(self.variables, on_set)
         g["__name__"] = "__rsd_job_step__"
         g["__file__"] = str(script)
@@ -333,7 +340,9 @@ class JobRunner:
                       f"\"{name}\" to step {step.name!r} so it uses that step's credentials and refreshes the token "
                       f"before it expires and on a 401 (docs/jobs.md)")
 
-    def _run_query(self, step: Step, f: dict, options, inputs, output, table, mode, incremental, auth):
+    def _run_query(self, step: Step, f: dict[str, Any], options: list[tuple[str, str]], inputs: dict[str, str],
+                   output: Optional[str], table: Optional[str], mode: Optional[str],
+                   incremental: Optional[Incremental], auth: Any) -> Summary:
         from .. import api
 
         return api.run(

@@ -9,6 +9,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 from ..errors import InvalidInputError
 
@@ -43,13 +44,13 @@ class Step:
     index: int
     name: str
     type: str
-    fields: dict
+    fields: dict[str, Any]
 
 
 @dataclass
 class Job:
     path: Path
-    variables: dict
+    variables: dict[str, Any]
     steps: list[Step]
 
     @property
@@ -74,7 +75,7 @@ class StepResult:
     target: str = ""
 
 
-def _toml_text(value) -> str:
+def _toml_text(value: object) -> str:
     """A TOML scalar as the text a variable holds: booleans as true/false, numbers as written."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -111,7 +112,7 @@ def load_job(path: str) -> Job:
     return Job(p, {str(k): _toml_text(v) for k, v in variables.items()}, steps)
 
 
-def _strings(obj):
+def _strings(obj: object) -> Iterator[str]:
     if isinstance(obj, str):
         yield obj
     elif isinstance(obj, dict):

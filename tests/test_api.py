@@ -67,6 +67,17 @@ def test_check_stays_callable_after_the_check_package_is_imported():
     assert [d.code for d in found] == ["RSD202"]
 
 
+def test_docs_api_md_lists_every_argument():
+    doc = " ".join((ROOT / "docs" / "api.md").read_text(encoding="utf-8").split())
+    shared = re.search(r"`iter_rows` share: (.*?)\. `run` adds (.*?)\. ", doc)
+    assert shared, "docs/api.md: the sentence listing the arguments is gone"
+    listed = re.findall(r"`(\w+)`(?! references)", shared.group(1))
+    run_params = [n for n in inspect.signature(rsd.run).parameters if n != "profile"]
+    assert [n for n in listed if n in run_params] == [n for n in run_params if n not in api.OUTPUT_ARGS], \
+        "docs/api.md: list the arguments run, collect and iter_rows share, in their order"
+    assert re.findall(r"`(\w+)`", shared.group(2)) == list(api.OUTPUT_ARGS), "docs/api.md: list run's own arguments"
+
+
 def test_collect_and_iter_rows_take_runs_arguments_less_the_output_ones():
     run_params = inspect.signature(rsd.run).parameters
     expected = [(n, p.default) for n, p in run_params.items() if n not in api.OUTPUT_ARGS]

@@ -153,6 +153,7 @@ def _rename_all(demo, suffix):
         a["Name"] += suffix
 
 
+@pytest.mark.slow  # kills a separate process
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 def test_killed_parquet_run_leaves_the_previous_file_as_it_was(tmp_path, sig):
     profile = write_profile(tmp_path / "Items.rsd")
@@ -176,6 +177,7 @@ def test_killed_parquet_run_leaves_the_previous_file_as_it_was(tmp_path, sig):
         assert got == expected_rows(demo) and len(got) == BIG and got[0][1].endswith(" v2")
 
 
+@pytest.mark.slow  # kills a separate process
 def test_killed_duckdb_run_leaves_the_previous_table_and_the_file_usable(tmp_path):
     """(test_killed_mid_paging_... above covers both signals with the full history checks; this one adds that the
     file opens right after a SIGKILL and that the in-memory staging left nothing in it.)"""
@@ -334,6 +336,7 @@ def test_duckdb_target_folder_must_exist(tmp_path):
         open_sink(f"duckdb:///{tmp_path}/nope/x.duckdb", None, COLS, table="x")
 
 
+@pytest.mark.slow  # a second process holds the file
 def test_duckdb_commit_waits_for_another_process_holding_the_file(tmp_path):
     """DuckDB lets one process at a time open a file: the sink attaches it only to check and to commit, and waits
     for another process that holds it (here for 1.5 s, well under the sink's 60 s wait)."""

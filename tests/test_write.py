@@ -313,6 +313,7 @@ def test_errors_file_and_output_are_written_atomically_and_hold_redacted_values(
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".rsd-tmp")] == []
 
 
+@pytest.mark.slow  # waits out the retries of a refused connection
 def test_the_command_line_wants_its_rows_once_and_errors_with_continue(tmp_path):
     (tmp_path / "rows.csv").write_text("title\nx\n")
     for args, message in (

@@ -16,7 +16,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Protocol, Sequence, Union
+from typing import (IO, TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, Protocol,
+                    Sequence, Union)
 
 from .errors import InvalidInputError, OptionError, ProfileError, RsdError, RunError
 from .reader import read_profile
@@ -68,9 +69,19 @@ def load(path: Union[str, Profile]) -> Profile:
     """Read a profile; a profile with errors (those `rsd check` reports as errors) raises `ProfileError`."""
     if isinstance(path, Profile):
         return path
+    profile = _read_member(str(path)) if not Path(path).exists() else read_profile(str(path))
+    return _refuse_errors(profile, path)
+
+
+def load_text(text: str, path: str = "<profile>") -> Profile:
+    """A profile from its text (a Spark option, say), refused as `load` refuses a file with errors."""
+    from .reader import read_text
+    return _refuse_errors(read_text(text, path), path)
+
+
+def _refuse_errors(profile: Profile, path: Union[str, Profile]) -> Profile:
     from .check import check_profile
 
-    profile = _read_member(str(path)) if not Path(path).exists() else read_profile(str(path))
     # what `rsd check` calls an error cannot run as written (docs/reference/contract.md §1): refuse it before any
     # request
     errors = tuple(d for d in check_profile(profile) if d.is_error)
@@ -410,7 +421,20 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
                                    record=record, replay=replay, concurrency=concurrency, rate=rate),
                               batch=_STREAM_BATCH, allow_origins=allow_origins, allow_files=allow_files)
-    pages: queue.Queue[object] = queue.Queue(maxsize=2)
+    pages = stream_pages(runner, client)
+    try:
+        for page in pages:
+            yield from page
+    finally:
+        pages.close()  # the consumer stopped: the worker ends now, not when the generator is collected
+
+
+def stream_pages(runner: Runner, client: HttpClient, *, ahead: int = 2) -> Generator[list[Row], None, None]:
+    """Run `runner` in a worker thread and yield what it writes (lists of row tuples, a page or so each), at most
+    `ahead` hand-overs ahead of the consumer. Errors are raised in the consumer. When the consumer stops early
+    (`break`, an exception, `close()`), no further request is sent and the worker ends; `client` is closed either
+    way. `iter_rows` and each partition of the Spark data source (rsd.spark) run through it."""
+    pages: queue.Queue[object] = queue.Queue(maxsize=ahead)
     stopped = threading.Event()
 
     def hand_over(item: object) -> None:
@@ -435,7 +459,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
             except _Stopped:
                 pass
 
-    worker = threading.Thread(target=work, name="rsd-iter-rows", daemon=True)
+    worker = threading.Thread(target=work, name="rsd-stream-pages", daemon=True)
     worker.start()
     try:
         while True:
@@ -444,7 +468,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
                 return
             if isinstance(item, _Failure):
                 raise item.error
-            yield from item  # type: ignore[misc]  # a batch: a list of rows
+            yield item  # type: ignore[misc]  # a batch: a list of rows
     finally:
         stopped.set()
         worker.join()

@@ -23,7 +23,7 @@ LAYERS = (
     ("rsd.check",),  # check: reads the language's tables (keywords, operations, strategies, types)
     ("rsd.sinks",),  # rows -> outputs
     ("rsd.api",),  # the library: read -> options -> client -> runner -> sink
-    ("rsd.jobs", "rsd.authoring"),  # jobs; rsd init (a sample -> a profile)
+    ("rsd.jobs", "rsd.authoring", "rsd.spark"),  # jobs; rsd init (a sample -> a profile); the Spark data source
     ("rsd.present", "rsd.demo"),
     ("rsd.commands",),
     ("rsd.cli", "rsd.__main__", "rsd"),

@@ -192,8 +192,9 @@ class DataEndpoints:
                     self.stats.faults["fail_page"] += 1
                 raise error_response(500, f"injected failure on page {page} (fail_page={target})")
 
-    def _slice_by_page(self, name: str, params: Mapping[str, str]) -> tuple[list[Any], int, int, int]:
-        rows = self.data[name]
+    def _slice_by_page(self, name: str, params: Mapping[str, str], rows: list[Any] | None = None
+                       ) -> tuple[list[Any], int, int, int]:
+        rows = self.data[name] if rows is None else rows
         page = _int_param(params, "page", 1, 1)
         per_page = _page_size(params, "per_page", DEFAULT_PAGE_SIZES[name])
         self._check_fail_page(params, page)
@@ -201,8 +202,11 @@ class DataEndpoints:
         return rows[(page - 1) * per_page: page * per_page], page, per_page, total_pages
 
     def _accounts(self, params: dict[str, str], base: str) -> Page:
-        rows, page, per_page, total_pages = self._slice_by_page("accounts", params)
-        doc = {"totalSize": len(self.data["accounts"]), "page": page, "per_page": per_page,
+        everything = self.data["accounts"]
+        if "industry" in params:  # a filter, for the query slicers and Spark's partitionBy
+            everything = [a for a in everything if a["Industry"] == params["industry"]]
+        rows, page, per_page, total_pages = self._slice_by_page("accounts", params, everything)
+        doc = {"totalSize": len(everything), "page": page, "per_page": per_page,
                "total_pages": total_pages, "done": page >= total_pages, "records": rows}
         return Page(json_bytes(doc), "application/json; charset=utf-8", page)
 

@@ -35,6 +35,7 @@ Totals are deliberately not multiples of the default page sizes. A page past the
 =============================================  =======================================================================
 ``GET /api/accounts?page=N&per_page=M``        page number (M default 50): ``{"records", "page", "per_page",
                                                "total_pages", "totalSize", "done"}``; 237 accounts
+                                               (``&industry=X``: only those of industry X)
 ``GET /api/contacts?offset=O&limit=L``          offset (L default 25): ``{"data", "total", "offset", "limit"}``; 123
 ``  &updated_since=ISO8601``                      only contacts whose ``updated_at`` is at or after it (inclusive,
                                                so a record changed in the same second as the last mark is not lost);

@@ -34,6 +34,7 @@ from ..http.methods import IDEMPOTENT_METHODS
 from ..mapping import compile_mapper, compile_value_path, parse_document
 from ..paging import (
     STOP_CLI_MAX_PAGES,
+    STOP_PAGE_RANGE,
     STOP_SINGLE,
     PageRequest,
     PageResult,
@@ -154,6 +155,14 @@ class Operations:
         pager = None if self.writing else build_pager({n: a.get(n) for n in paging_attrs()},
                                                       lambda p: self._path(p, kind))
         page_req = pager.first() if pager is not None else PageRequest()
+        # a Spark partition reads a page range of addressable paging (rsd.spark): start at its first page
+        window = self.run.page_window
+        if pager is not None:
+            self.run.pager = pager
+            if window is not None:
+                if not pager.addressable:
+                    raise RunError(f"{node.loc}: a page range needs addressable paging, not {pager.describe()}")
+                page_req = pager.start_at(window[0], window[1])
         if self.plan_hook is not None:
             first = req.url if page_req.url is None else page_req.url
             self.plan_hook(dict(op=op, node=node, method=req.method, kind=kind,
@@ -161,7 +170,7 @@ class Operations:
                                 data=req.data, pager=pager, repeat=self._repeat(a, kind),
                                 model=(a.get("datamodel") or "DOCUMENT")))
         ahead = None
-        if self.fetcher.concurrent and pager is not None:
+        if self.fetcher.concurrent and pager is not None and window is None:  # a page range: one page at a time
             ahead = self.fetcher.lookahead(
                 lambda url, page, from_response: self._fetch(req.method, url, req.headers, req.data, req.timeout,
                                                              page, node, from_response=from_response))
@@ -225,6 +234,10 @@ class Operations:
                 yield rows, extra
             del rows
             run.page_rows(mapped)
+            window = run.page_window
+            if window is not None and window[2] is not None and page_no >= window[2]:
+                run.note_stop(STOP_PAGE_RANGE, declarative=True)  # the rest of the pages are other partitions'
+                return
             if pager is None:
                 run.note_stop(STOP_SINGLE, declarative=False)
                 return

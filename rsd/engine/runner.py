@@ -95,7 +95,8 @@ class RunState:
     """Counters and paging state of one run, shared by the runner and the operations."""
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
-                 "declarative_stop", "on_page", "watch", "limit")
+                 "declarative_stop", "on_page", "watch", "limit",
+                 "page_window", "pager")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
                  watch: Optional[LoadWatch] = None, limit: Optional[int] = None):
@@ -110,6 +111,10 @@ class RunState:
         self.declarative_stop: Optional[str] = None
         self.on_page = on_page
         self.watch = watch if watch is not None else LoadWatch(())
+        # rsd.spark: a partition's pages (first page index, rows before it, pages or None = to the end), and the
+        # pager of the last paged call (its totals plan the partitions)
+        self.page_window: Optional[tuple[int, int, Optional[int]]] = None
+        self.pager = None
 
     def limit_reached_by(self, rows: int) -> bool:
         """Whether `--limit` will be reached once `rows` more rows are pushed (no page is sent ahead then)."""

@@ -63,6 +63,7 @@ STOP_MAXPAGES = "maxpages reached"
 STOP_CLI_MAX_PAGES = "--max-pages reached"
 STOP_LIMIT = "--limit reached"
 STOP_NOT_ADVANCING = "EnablePaging is set but nothing advances the page (fetched one page)"
+STOP_PAGE_RANGE = "the partition's page range ended"
 
 
 def _split_param(spec: str, default_start: int) -> tuple[str, int]:
@@ -263,6 +264,12 @@ class PageNumberPager(_CounterPager):
         """The request of page `index` (0 = the first page)."""
         return PageRequest({self.param: str(self.first_value + index), **self.size_params})
 
+    def start_at(self, index: int, rows_before: int) -> PageRequest:
+        """Begin at page `index` as if `index` pages holding `rows_before` rows had been read (the stop hints count
+        from there): the first request of a Spark partition's page range (rsd.spark)."""
+        self.pages, self.rows, self.current = index, rows_before, self.first_value + index
+        return self.request_at(index)
+
     def _step(self, page: PageResult) -> int:
         return 1
 
@@ -383,6 +390,9 @@ class StopHints:
     total_pages: Optional[PathFn] = None
     has_more: Optional[PathFn] = None
     maxpages: Optional[int] = None
+    #: the totals the last page announced (None: no such hint, or the page did not say); rsd.spark plans with them
+    seen_total_count: Optional[int] = None
+    seen_total_pages: Optional[int] = None
 
     def check(self, doc: object, pages: int, rows: int) -> Optional[str]:
         if self.maxpages is not None and pages >= self.maxpages:
@@ -392,11 +402,11 @@ class StopHints:
             if v is not None and not is_true(v):
                 return STOP_HAS_MORE
         if self.total_pages is not None:
-            v = _as_int(self.total_pages(doc))
+            v = self.seen_total_pages = _as_int(self.total_pages(doc))
             if v is not None and pages >= v:
                 return STOP_TOTAL_PAGES
         if self.total_count is not None:
-            v = _as_int(self.total_count(doc))
+            v = self.seen_total_count = _as_int(self.total_count(doc))
             if v is not None and rows >= v:
                 return STOP_TOTAL_COUNT
         return None

@@ -5,7 +5,8 @@
 The bench server (bench/server.py) answers every page after `--latency` seconds, as a remote API would; the profile is
 bench/Records.rsd (page numbers with a total pages hint, so its pages are addressable). Each read is
 `spark.read.format("rsd")...load().count()` on one shared local[2] session (its start-up is not measured), run in
-turn (1 partition, 2 partitions, 1, 2, ...), median of `--repeat`. Needs `pip install 'rsd-profiles[spark]'` and Java 17+.
+turn (1 partition, 2 partitions, 1, 2, ...), median of `--repeat`. Needs `pip install 'rsd-profiles[spark]'` and
+Java 17+.
 
 With 40 pages of 50 ms, one partition waits about 2 s for the API; two partitions on two cores wait half of that
 each, in parallel, plus the probe that learns the total and the cost of a second Python worker.

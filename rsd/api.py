@@ -162,6 +162,10 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
             raise OptionError(f"--retry-max-wait must be 0 or more seconds, not {retry_max_wait:g}")
         budget["max_backoff"] = float(retry_max_wait)
     transport = open_transport(record=record, replay=replay, redactor=redactor)
+    if replay is not None:
+        # one request at a time: a concurrent run may ask a page ahead that the recorded run never needed (how far
+        # ahead depends on timing), while one at a time asks exactly what the recording's run used
+        concurrency = 1
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
                         policy=policy, transport=transport,
                         budget=Budget(max_concurrency(options, concurrency), max_rate(options, rate)), **budget)
@@ -513,7 +517,8 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
           on_row: Optional[RowCallback] = None, stream: Optional[IO[str]] = None, base_dir: str = ".",
           resolved: bool = False, allow_origins: Sequence[str] = (), allow_files: Sequence[str] = (),
           retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
-          on_retry: Optional[RetryCallback] = None) -> WriteSummary:
+          on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
+          replay: Optional[str] = None) -> WriteSummary:
     """Write rows back through a profile (docs/reference/contract.md §8): its INSERT (`method="POST"`), UPDATE
     (`"MERGE"`, or the profile's PUT/PATCH script) or DELETE script, run once per row with the row's values as
     `[_input.NAME]`. `rows` is an iterable of mappings (or of (name, value) pairs); `from_file` a CSV file with a
@@ -525,8 +530,8 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
     with `continue_on_error` every row is tried, failed rows go to the `errors` file (JSON Lines: row, input,
     error, redacted) and `WriteError` is raised at the end if any failed. The output and the errors file hold
     what happened to the rows that were sent, also when the write stops. `retries`, `retry_max_wait` and `on_retry`
-    are `run`'s; a POST or PATCH is never sent again once it may have reached the server. Returns the
-    `WriteSummary`.
+    are `run`'s; a POST or PATCH is never sent again once it may have reached the server. `record` and `replay`
+    are `run`'s cassettes (a replayed write sends nothing). Returns the `WriteSummary`.
     """
     from .engine.writer import WriteError, Writer, pairs_of
     from .sinks import open_sink, sink_columns
@@ -551,7 +556,8 @@ def write(profile: Union[str, Profile], *, method: str, rows: Optional[Iterable[
     opts = resolve_options(options=options, options_file=options_file, connection=connection,
                            variables=variables, redactor=redactor, base_dir=base_dir, resolved=resolved)
     client = make_client(opts, redactor, trace, make_policy(prof, allow_origins, allow_files, base_dir),
-                         retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry)
+                         retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
+                         record=record, replay=replay)
     sink = errors_file = None
     summary = None
     try:

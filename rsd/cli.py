@@ -84,6 +84,13 @@ def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = No
                    help="a folder besides the profile's own that file:// URIs may read (repeatable)")
 
 
+def _add_cassettes(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("cassettes (docs/testing.md)").add_mutually_exclusive_group()
+    g.add_argument("--record", metavar="DIR", help="keep every HTTP exchange of the run in DIR, secrets scrubbed")
+    g.add_argument("--replay", metavar="DIR", help="answer every request from DIR (recorded with --record); no "
+                                                   "network")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rsd", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,11 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
     g.add_argument("--strict", action="store_true",
                    help="fail (exit 1, nothing written) when the run has warnings, e.g. a path that matched nothing")
-    g = p.add_argument_group("cassettes (docs/testing.md)")
-    g = g.add_mutually_exclusive_group()
-    g.add_argument("--record", metavar="DIR", help="keep every HTTP exchange of the run in DIR, secrets scrubbed")
-    g.add_argument("--replay", metavar="DIR", help="answer every request from DIR (recorded with --record); no "
-                                                   "network")
+    _add_cassettes(p)
     g = p.add_argument_group("incremental loads (docs/targets.md)")
     g.add_argument("--incremental", metavar="COLUMN",
                    help="read the target's high-water mark of COLUMN (e.g. updated_at), send it to the profile as "
@@ -169,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--table", help="target table (default: the profile's api:info title)")
         g.add_argument("--mode", choices=MODES, default=None, help="load mode for database targets (default "
                                                                    "truncate)")
+        _add_cassettes(p)
         _add_common(p)
 
     p = sub.add_parser("init", help="write a profile from one page of an API (or a saved JSON or XML response)",

@@ -158,7 +158,8 @@ def cmd_write(args: argparse.Namespace, redactor: Redactor) -> int:
                                 variables=dict(args.variables), output=args.output, fmt=fmt, table=args.table,
                                 mode=args.mode, continue_on_error=args.continue_on_error, errors=args.errors,
                                 redactor=redactor, trace=tracer(args, redactor), on_row=on_row,
-                                allow_origins=args.allow_origins, allow_files=args.allow_files)
+                                allow_origins=args.allow_origins, allow_files=args.allow_files,
+                                record=args.record, replay=args.replay)
         except WriteError as e:
             progress.stop()
             print_summary(e.summary)

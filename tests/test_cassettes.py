@@ -214,3 +214,53 @@ def test_the_ci_recipe_of_docs_testing_md_runs(tmp_path):
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", ci], cwd=work, capture_output=True, text=True, env=env)
     assert done.returncode == 1 and "column 'email'" in done.stderr
 
+
+
+# -------------------------------------------------------------------------------------------- write-back
+
+TASKS = ROOT / "samples" / "demo" / "Tasks.rsd"
+
+
+def test_writes_are_recorded_and_replayed_too(env, tmp_path, capsys):
+    new = tmp_path / "new.csv"
+    new.write_text("title,priority\nfirst,1\nsecond ✓,2\nthird,\n", encoding="utf-8")
+    steps = [("insert", ["--from", new]), ("update", ["-i", "id=2", "-i", "title=changed", "-i", "done=true"]),
+             ("delete", ["-i", "id=1"])]
+    with DemoServer(tasks=0) as srv:
+        options = demo_oauth(srv)
+        for command, rows in steps:
+            code, _, err = cli(capsys, command, TASKS, *options, *rows, "--record", tmp_path / command, "-f", "jsonl",
+                               "--output", tmp_path / f"{command}.recorded.jsonl")
+            assert code == 0, err
+        assert [(t["id"], t["title"], t["done"]) for t in srv.tasks.all()] == [(2, "changed", True), (3, "third", False)]
+    for command, rows in steps:  # the API is stopped: every answer comes from the cassette
+        code, _, err = cli(capsys, command, TASKS, *options, *rows, "--replay", tmp_path / command, "-f", "jsonl",
+                           "--output", tmp_path / f"{command}.replayed.jsonl")
+        assert code == 0, err
+        assert (tmp_path / f"{command}.replayed.jsonl").read_bytes() == \
+            (tmp_path / f"{command}.recorded.jsonl").read_bytes()
+    assert [json.loads(line)["id"] for line in (tmp_path / "insert.replayed.jsonl").read_text().splitlines()] == [
+        1, 2, 3]
+    new.write_text("title,priority\nfirst,1\nsecond ✓,2\nfourth,4\n", encoding="utf-8")
+    code, _, err = cli(capsys, "insert", TASKS, *options, "--from", new, "--replay", tmp_path / "insert")
+    assert code == 1
+    assert f"no recorded exchange for POST {srv.url}/api/tasks with body '{{\"title\": \"fourth\", " \
+           f"\"priority\": 4}}'" in err
+
+
+def test_a_concurrent_recording_replays_one_request_at_a_time(tmp_path, capsys):
+    # page numbers without a total: a concurrent run asks pages ahead of the empty last one, how many depends on
+    # timing; the replay goes one page at a time and asks only pages the recording holds
+    profile = tmp_path / "Ahead.rsd"
+    profile.write_text((ROOT / "samples" / "demo" / "Inventory.rsd").read_text().replace(
+        '  <api:set attr="totalpagespath" value="/inventory/@pages" />\n', ""))
+    with DemoServer(require_auth=False, latency=0.02) as srv:
+        code, _, err = cli(capsys, "run", profile, "-o", f"BaseURL={srv.url}", "--concurrency", "4", "--record",
+                           tmp_path / "c", "-f", "csv", "--output", tmp_path / "recorded.csv")
+        assert code == 0, err
+    asked = [e["request"]["url"] for e in exchanges(tmp_path / "c")]
+    assert len(asked) >= 5  # 4 pages of items, the empty 5th, and perhaps more asked ahead
+    code, _, err = cli(capsys, "run", profile, "-o", f"BaseURL={srv.url}", "--concurrency", "4", "--replay",
+                       tmp_path / "c", "-f", "csv", "--output", tmp_path / "replayed.csv")
+    assert code == 0, err
+    assert (tmp_path / "replayed.csv").read_bytes() == (tmp_path / "recorded.csv").read_bytes()

@@ -232,7 +232,8 @@ def test_writes_are_recorded_and_replayed_too(env, tmp_path, capsys):
             code, _, err = cli(capsys, command, TASKS, *options, *rows, "--record", tmp_path / command, "-f", "jsonl",
                                "--output", tmp_path / f"{command}.recorded.jsonl")
             assert code == 0, err
-        assert [(t["id"], t["title"], t["done"]) for t in srv.tasks.all()] == [(2, "changed", True), (3, "third", False)]
+        stored = [(t["id"], t["title"], t["done"]) for t in srv.tasks.all()]
+        assert stored == [(2, "changed", True), (3, "third", False)]
     for command, rows in steps:  # the API is stopped: every answer comes from the cassette
         code, _, err = cli(capsys, command, TASKS, *options, *rows, "--replay", tmp_path / command, "-f", "jsonl",
                            "--output", tmp_path / f"{command}.replayed.jsonl")

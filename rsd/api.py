@@ -14,6 +14,7 @@ import queue
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (IO, TYPE_CHECKING, Any, Callable, Generator, Iterable, Iterator, Mapping, Optional, Protocol,
@@ -62,7 +63,8 @@ class FinishCallback(Protocol):
 
 
 #: the keyword arguments of `run` that choose an output: `collect` and `iter_rows` take all the others
-OUTPUT_ARGS = ("output", "fmt", "table", "mode", "stream", "job", "step", "on_finish", "incremental", "strict")
+OUTPUT_ARGS = ("output", "fmt", "table", "mode", "stream", "job", "step", "on_finish", "incremental", "strict",
+               "interrupts")
 
 
 def load(path: Union[str, Profile]) -> Profile:
@@ -179,6 +181,41 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
     return client
 
 
+class CommitGate:
+    """What a signal handler needs to tell the truth about an interrupted load. An interrupt that arrives while a
+    load commits and records its run waits until both are done (`committing`), so a run is either not committed (and
+    recorded as interrupted) or committed and recorded as ok, never committed and called interrupted; `committed`
+    says which, for the message. `rsd run` and `rsd job run` route SIGTERM and Ctrl-C through one (`interrupt`)."""
+
+    def __init__(self) -> None:
+        self.committed = False  # the load in progress (the latest to begin) was committed
+        self._deferring = False
+        self._pending: Optional[BaseException] = None
+
+    def interrupt(self, exc: BaseException) -> None:
+        """From a signal handler: raise `exc` now, or when the commit in progress is done."""
+        if self._deferring:
+            if self._pending is None:
+                self._pending = exc
+            return
+        raise exc
+
+    def begin(self) -> None:
+        """A new load (a run, a job step) begins: nothing of it is committed yet."""
+        self.committed = False
+
+    @contextmanager
+    def committing(self) -> Iterator[None]:
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                raise pending
+
+
 @dataclass(frozen=True)
 class Incremental:
     """An incremental load (`--incremental CURSOR --since-input NAME`, `--full-refresh`): the target's high-water mark
@@ -238,7 +275,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
         on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
         replay: Optional[str] = None, concurrency: Optional[int] = None,
-        rate: Optional[float] = None) -> Summary:
+        rate: Optional[float] = None, interrupts: Optional[CommitGate] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -251,6 +288,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     `record` keeps every HTTP exchange in a cassette folder (scrubbed of secrets); `replay` answers every
     request from one, with no network.
     `concurrency` and `rate` override the options `MaxConcurrency` (default 4) and `MaxRequestsPerSecond`.
+    `interrupts` (a `CommitGate` a signal handler interrupts through) holds an interrupt back while the output is
+    committed and the run recorded, and says whether the commit happened.
     """
     from .engine.runner import Runner, group_inputs
     from .sinks import DatabaseSink, open_sink, page_writer, record_run, sink_columns
@@ -264,6 +303,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     table_name = table
     sink = client = None
     summary = None
+    gate = interrupts if interrupts is not None else CommitGate()
+    gate.begin()
     try:
         mode = load_mode(mode, incremental)
         prof = load(profile)
@@ -293,11 +334,20 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                            hint="fix the profile, or run without --strict to load the rows as they are")
         if on_finish is not None:
             on_finish()  # e.g. stop a progress display before a terminal table is printed
-        sink.close()
-        if incremental is not None:
-            summary.incremental = {"cursor": incremental.cursor, "input": incremental.input, "since": since,
-                                   "mark": sink.mark, "full_refresh": incremental.full_refresh}
+        with gate.committing():  # an interrupt waits until the output is committed and the run recorded
+            sink.close()
+            gate.committed = True
+            if incremental is not None:
+                summary.incremental = {"cursor": incremental.cursor, "input": incremental.input, "since": since,
+                                       "mark": sink.mark, "full_refresh": incremental.full_refresh}
+            summary.table = table_name
+            summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
+            if isinstance(sink, DatabaseSink):
+                _record(record_run, output, base_dir, job, step, table_name, started, summary, "ok", None)
     except BaseException as e:
+        if gate.committed:  # the rows are in and the run recorded as ok: only what came after failed
+            _mark(e, rsd_committed=True, rsd_recorded=True)
+            raise
         if sink is not None:
             sink.abort()
         if is_database:
@@ -309,19 +359,20 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
             if _record(record_run, output, base_dir, job, step, table_name, started, None, status, error,
                        requests=requests if isinstance(requests, int) else 0,
                        warnings=summary.warnings if summary is not None else ()):
-                try:
-                    setattr(e, "rsd_recorded", True)  # a job does not record this step again
-                except AttributeError:
-                    pass
+                _mark(e, rsd_recorded=True)  # a job does not record this step again
         raise
     finally:
         if client is not None:
             client.close()
-    summary.table = table_name
-    summary.target = getattr(sink, "url_redacted", None) or (output or "stdout")
-    if isinstance(sink, DatabaseSink):
-        _record(record_run, output, base_dir, job, step, table_name, started, summary, "ok", None)
     return summary
+
+
+def _mark(e: BaseException, **flags: bool) -> None:
+    for name, value in flags.items():
+        try:
+            setattr(e, name, value)
+        except AttributeError:
+            pass
 
 
 def _record(record_run: Callable[..., None], output: Optional[str], base_dir: str, job: Optional[str],

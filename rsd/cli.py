@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from typing import Optional, Sequence
 
 from . import __version__
-from .errors import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED, RsdError
+from .errors import EXIT_INVALID_INPUT, EXIT_OK, EXIT_RUN_FAILED, OutputClosed, RsdError
 from .sinks.registry import FORMATS, MODES
 
 DESCRIPTION = """\
@@ -60,6 +61,43 @@ def _pair(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def _option_pair(text: str) -> tuple[str, str]:
+    """`-o NAME=VALUE`; a file name instead (`-o accounts.csv`, the curl/httpie habit) points to --output."""
+    if "=" not in text and _FILE_NAME.match(text):
+        from .sinks.registry import database_for_extension
+
+        db = database_for_extension(text)
+        target = f"{db.schemes[0]}:///{text}" if db is not None else text
+        where = "load the rows into a database" if db is not None else "write the rows to a file"
+        raise argparse.ArgumentTypeError(f"-o {text}: -o sets a connection option (NAME=VALUE); to {where} use "
+                                         f"--output {target}")
+    return _pair(text)
+
+
+#: what `-o` takes for a file name: a name with an extension, no `=` (option names have no dots)
+_FILE_NAME = re.compile(r"^[^\s=]*\.[A-Za-z0-9]{1,10}$")
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {text!r}")
+    return value
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="trace every request and response (redacted)")
     p.add_argument("--debug", action="store_true", help="print Python tracebacks on errors")
@@ -68,7 +106,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = None) -> None:
     g = p.add_argument_group("connection")
-    g.add_argument("-o", "--option", dest="options", action="append", type=_pair, default=[], metavar="NAME=VALUE",
+    g.add_argument("-o", "--option", dest="options", action="append", type=_option_pair, default=[],
+                   metavar="NAME=VALUE",
                    help="a connection option (repeatable), e.g. -o BaseURL=https://api.example.com")
     g.add_argument("--options-file", metavar="FILE", help="connection options, one NAME=VALUE a line; # comments")
     g.add_argument("--connection", metavar="STRING", help="a CData-style connection string: Name=Value;Other='a;b'")
@@ -124,6 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load mode for database targets (default truncate; upsert with --incremental)")
     g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    g.add_argument("--retries", type=_count, metavar="N",
+                   help="retries of a request after a 429/502/503/504 or a network error (default 5); each is shown")
+    g.add_argument("--retry-max-wait", type=_seconds, metavar="S",
+                   help="the longest wait before a retry, Retry-After included (default 30 s)")
     g.add_argument("--strict", action="store_true",
                    help="fail (exit 1, nothing written) when the run has warnings, e.g. a path that matched nothing")
     _add_cassettes(p)
@@ -232,6 +275,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     redactor = commands.new_redactor()
     try:
         return commands.dispatch(args, redactor)
+    except (BrokenPipeError, OutputClosed):  # `rsd run ... | head -1`: the reader has what it wanted
+        _silence_stdout()
+        return EXIT_OK
     except RsdError as e:
         _print_error(redactor.redact(str(e)), redactor.redact(e.hint) if e.hint else None)
         if getattr(args, "debug", False):
@@ -240,18 +286,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("rsd: interrupted; nothing was committed", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return EXIT_OK
     except Exception as e:  # a bug of ours: say so plainly, never print secrets
         if getattr(args, "debug", False):
             sys.stderr.write(redactor.redact(traceback.format_exc()))
         _print_error(f"internal error: {type(e).__name__}: {redactor.redact(str(e))} "
                      f"(run with --debug for a traceback, and please report it)", None)
         return EXIT_RUN_FAILED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not fail again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _print_error(message: str, hint: Optional[str]) -> None:

@@ -11,9 +11,12 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from .api import CommitGate
     from .authoring.shape import Candidate
     from .http.redact import Redactor
     from .jobs.spec import Step, StepResult
@@ -37,11 +40,14 @@ def new_redactor() -> Redactor:
 
 class Terminated(BaseException):
     """SIGTERM during `rsd run` / `rsd job run`: unwinds like Ctrl-C, so the load in progress is rolled back
-    and the run is recorded as interrupted, then the process exits 143 (128 + SIGTERM)."""
+    and the run is recorded as interrupted, then the process exits 143 (128 + SIGTERM). A SIGTERM that arrives
+    while a load commits waits until it is committed and recorded (`rsd.api.CommitGate`); the message says which."""
 
 
 @contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
+def _signals_unwind(gate: CommitGate) -> Iterator[None]:
+    """SIGTERM and Ctrl-C raise `Terminated`/`KeyboardInterrupt` through `gate`, which holds them back while a load
+    commits."""
     import signal
     import threading
 
@@ -49,32 +55,52 @@ def _sigterm_unwinds() -> Iterator[None]:
         yield
         return
 
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated()
+    def on_term(signum: int, frame: Optional[FrameType]) -> None:
+        gate.interrupt(Terminated())
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    def on_int(signum: int, frame: Optional[FrameType]) -> None:
+        gate.interrupt(KeyboardInterrupt())
+
+    previous = {sig: signal.signal(sig, handler) for sig, handler in ((signal.SIGTERM, on_term),
+                                                                      (signal.SIGINT, on_int))}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(what: str, gate: CommitGate) -> str:
+    """The truth about the load a signal stopped."""
+    if gate.committed:
+        return f"rsd: {what} after the load in progress was committed (it is complete and recorded)\n"
+    if what == "interrupted":
+        return "rsd: interrupted; nothing was committed\n"
+    return f"rsd: {what}; the load in progress was not committed\n"
 
 
 def dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.command in ("run", "job") and getattr(args, "job_command", "run") == "run":
+        from .api import CommitGate
+
+        gate = CommitGate()
         try:
-            with _sigterm_unwinds():
-                return _dispatch(args, redactor)
+            with _signals_unwind(gate):
+                return _dispatch(args, redactor, gate)
         except Terminated:
-            sys.stderr.write("rsd: terminated (SIGTERM); the load in progress was not committed\n")
+            sys.stderr.write(_stopped("terminated (SIGTERM)", gate))
             return 143
+        except KeyboardInterrupt:
+            sys.stderr.write(_stopped("interrupted", gate))
+            return 130
     return _dispatch(args, redactor)
 
 
-def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
+def _dispatch(args: argparse.Namespace, redactor: Redactor, gate: Optional[CommitGate] = None) -> int:
     if args.command == "check":
         return cmd_check(args)
     if args.command == "run":
-        return cmd_run(args, redactor)
+        return cmd_run(args, redactor, gate)
     if args.command == "plan":
         return cmd_plan(args, redactor)
     if args.command in ("insert", "update", "delete"):
@@ -87,7 +113,7 @@ def _dispatch(args: argparse.Namespace, redactor: Redactor) -> int:
     if args.command == "job":
         if args.job_command == "check":
             return cmd_job_check(args)
-        return cmd_job_run(args, redactor)
+        return cmd_job_run(args, redactor, gate)
     raise AssertionError(args.command)
 
 
@@ -105,7 +131,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 # --- run / plan ---------------------------------------------------------------------------------
 
-def cmd_run(args: argparse.Namespace, redactor: Redactor) -> int:
+def cmd_run(args: argparse.Namespace, redactor: Redactor, gate: Optional[CommitGate] = None) -> int:
     from . import api
 
     fmt = args.format
@@ -125,7 +151,9 @@ def cmd_run(args: argparse.Namespace, redactor: Redactor) -> int:
                           on_page=progress.update, method=args.method, on_finish=progress.stop,
                           incremental=incremental, strict=args.strict,
                           allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
-                          replay=args.replay, concurrency=args.concurrency, rate=args.rate)
+                          replay=args.replay, concurrency=args.concurrency, rate=args.rate,
+                          retries=args.retries, retry_max_wait=args.retry_max_wait,
+                          on_retry=retry_notes(args, progress), interrupts=gate)
     print_summary(summary)
     return EXIT_OK
 
@@ -166,6 +194,13 @@ def cmd_write(args: argparse.Namespace, redactor: Redactor) -> int:
             raise
     print_summary(summary)
     return EXIT_OK
+
+
+def retry_notes(args: argparse.Namespace, progress: Progress) -> Optional[Callable[[str], None]]:
+    """Every retry on stderr, even without -v (with -v the trace shows it already)."""
+    if getattr(args, "verbose", False):
+        return None
+    return lambda line: progress.say(f"rsd: {line}")
 
 
 def cmd_plan(args: argparse.Namespace, redactor: Redactor) -> int:
@@ -280,7 +315,7 @@ def cmd_job_check(args: argparse.Namespace) -> int:
     return EXIT_INVALID_INPUT if any(d.is_error for d in diags) else EXIT_OK
 
 
-def cmd_job_run(args: argparse.Namespace, redactor: Redactor) -> int:
+def cmd_job_run(args: argparse.Namespace, redactor: Redactor, gate: Optional[CommitGate] = None) -> int:
     from .jobs import JobRunner, load_job
 
     job = load_job(args.job)
@@ -303,7 +338,8 @@ def cmd_job_run(args: argparse.Namespace, redactor: Redactor) -> int:
                 console.print(f"step {step.name} ({step.type}): running", markup=False, soft_wrap=True)
 
         runner = JobRunner(job, redactor=redactor, variables=dict(args.variables), report=report,
-                           trace=tracer(args, redactor), on_page=progress.update, on_start=on_start)
+                           trace=tracer(args, redactor), on_page=progress.update, on_start=on_start,
+                           on_retry=retry_notes(args, progress), interrupts=gate)
         try:
             runner.run()
         finally:

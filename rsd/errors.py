@@ -137,3 +137,8 @@ class ScriptThrow(RunError):
 
 class SinkError(RunError):
     """Writing the output failed (disk full, database error). The previous table is left as it was."""
+
+
+class OutputClosed(SinkError):
+    """The reader of the output went away (`rsd run ... | head -1` closed the pipe). Nothing more can be written;
+    the CLI ends quietly with the exit a finished output has (0), as `head` users expect."""

@@ -89,6 +89,14 @@ class Progress:
             self._last = now
             self._status.update(f"{self.label}: {text}")
 
+    def say(self, line: str) -> None:
+        """A line on stderr above the live display (a retry, a wait), or plainly when there is none."""
+        if self._status is not None:
+            self._status.console.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
     def stop(self) -> None:
         if self._status is not None:
             self._status.__exit__(None, None, None)

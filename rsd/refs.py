@@ -114,7 +114,8 @@ def _resolve_one(body: str, variables: Mapping[str, object], base_dir: Path, sec
         value = _RESOLVERS[kind_l](arg, ref, base_dir, ctx, what)
         ctx.cache[key] = value
         if secrets is not None:
-            secrets.add(value)
+            # a URL keeps its host and path readable in messages; its credential parts are hidden (redact.py)
+            (getattr(secrets, "add_reference", None) or secrets.add)(value)
         return value
     if sep:
         raise OptionError(_where(what) + f"unknown reference kind in {ref}: use ${{name}}, ${{env:NAME}}, "

@@ -88,7 +88,9 @@ def test_exponential_backoff_without_retry_after_and_exhaustion():
     assert all(g >= 0.02 for g in gaps) and all(g < 1.0 for g in gaps)  # jittered in [0.5, 1] x bounded delay
     message = str(e.value)
     assert e.value.status == 502 and e.value.exit_code == EXIT_RUN_FAILED
-    assert message == f"GET {base}/items (page 4): HTTP 502 BAD GATEWAY after 4 attempts: <html>bad gateway</html>"
+    # a web page is shown by its title or text, not as markup, with a hint (issue #14)
+    assert message == f"GET {base}/items (page 4): HTTP 502 BAD GATEWAY after 4 attempts: an HTML page ('bad gateway')"
+    assert e.value.hint.startswith("the server answered with a web page, not the API's data")
     assert len(lines) == 4
 
 

@@ -166,7 +166,7 @@ class DemoServer(TokenEndpoint, DataEndpoints):
             "/api/invoices": self._invoices,
             "/api/inventory.xml": self._inventory,
         }
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd = _HttpServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         # A short poll interval makes close() quick (shutdown waits for the serving loop to notice).
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -256,6 +256,14 @@ class DemoServer(TokenEndpoint, DataEndpoints):
             self.stats.statuses[status] += 1
             self.history.append(RecordedRequest(handler.command, path, tuple(query),
                                                 tuple(handler.headers.items()), body, status))
+
+
+class _HttpServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that went away (a killed run) is no error of the server's: say nothing
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _make_handler(server: DemoServer) -> type[_Handler]:

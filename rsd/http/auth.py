@@ -97,7 +97,7 @@ class TokenEndpoint:
         else:
             data, params = urlencode(form), None
             headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-        from .client import TOKEN_RETRY_STATUSES
+        from .client import TOKEN_RETRY_STATUSES, html_page
         resp = client.request("POST", self.url, headers=headers, data=data, params=params, use_auth=False,
                               retry_on=TOKEN_RETRY_STATUSES, raise_for_status=False, token_endpoint=True)
         payload = _parse_token_body(resp)
@@ -111,15 +111,22 @@ class TokenEndpoint:
             error = redactor.redact(str(payload.get("error") or "")).strip()
             desc = redactor.redact(str(payload.get("error_description") or "")).strip()
             detail = ": ".join(x for x in (error, desc) if x)
-            if not detail:
+            page = html_page(resp)
+            if not detail and page is not None:
+                detail = redactor.redact(page)
+            elif not detail:
                 raw = resp.content[:2000].decode("utf-8", errors="replace")
                 detail = " ".join(redactor.redact(raw).split())[:300] or "(empty body)"
             message = f"{what} failed: HTTP {status}: {detail}"
+            hint = _hint(error, grant_type) or _endpoint_hint(status, page)
             if status in (429,) or status >= 500:
-                raise HttpError(message, status=status, url=shown)
-            raise AuthError(message, hint=_hint(error, grant_type))
+                raise HttpError(message, status=status, url=shown, hint=hint)
+            raise AuthError(message, hint=hint)
         if not payload.get("access_token"):
-            raise AuthError(f"{what}: HTTP {status} without an access_token in the response")
+            page = html_page(resp)
+            raise AuthError(f"{what}: HTTP {status} without an access_token in the response"
+                            + (f" (the response is {redactor.redact(page)})" if page is not None else ""),
+                            hint=_endpoint_hint(status, page))
         return payload
 
 
@@ -137,6 +144,17 @@ def _parse_token_body(resp: requests.Response) -> dict[str, Any]:
         except (UnicodeDecodeError, ValueError):
             return {}
     return {}
+
+
+def _endpoint_hint(status: int, page: Optional[str]) -> Optional[str]:
+    """A token URL that is not a token endpoint: nothing there (404), or a web page."""
+    if status == 404:
+        return ("check OAuthAccessTokenURL (a job's token_url): nothing at that address takes token requests; it is "
+                "the provider's token endpoint, such as https://login.salesforce.com/services/oauth2/token")
+    if page is not None:
+        return ("OAuthAccessTokenURL (a job's token_url) points at a web page, not at a token endpoint: use the "
+                "provider's token endpoint, such as https://login.salesforce.com/services/oauth2/token")
+    return None
 
 
 def _hint(error: str, grant_type: str) -> Optional[str]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import re
 import socket
 import ssl
 import threading
@@ -227,7 +228,7 @@ class HttpClient:
                 continue
             self._trace(line)
             if status >= 400 and raise_for_status:
-                hint = None
+                hint = _status_hint(status, resp, sent, auth)
                 if sent.withheld and status in (401, 403, 407):
                     origin = show_origin(origin_of(resp.url))
                     hint = (f"rsd sent no credentials to {origin}: it is not a trusted origin (trusted: "
@@ -452,6 +453,9 @@ class HttpClient:
         return f"{method} {shown_url}" + (f" (page {page})" if page is not None else "")
 
     def _error_text(self, resp: requests.Response) -> str:
+        page = html_page(resp)
+        if page is not None:
+            return ": " + self.redactor.redact(page)
         raw = resp.content[:4000].decode(resp.encoding or "utf-8", errors="replace")
         text = " ".join(self.redactor.redact(raw).split())
         if not text:
@@ -467,6 +471,48 @@ class HttpClient:
     def _retrying(self, line: str) -> None:
         if self.on_retry is not None:
             self.on_retry(self.redactor.redact(line))
+
+
+# -- hints -------------------------------------------------------------------------------------------
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_SCRIPT = re.compile(rb"<(script|style)\b.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(rb"<[^>]*>")
+
+
+def html_page(resp: requests.Response) -> Optional[str]:
+    """`an HTML page ("title")` when the body is a web page rather than an API's data, else None."""
+    body = resp.content[:20000]
+    ctype = resp.headers.get("Content-Type", "").lower()
+    head = body.lstrip()[:100].lower()
+    if "html" not in ctype and not head.startswith((b"<!doctype html", b"<html")):
+        return None
+    m = _TITLE.search(body)
+    text = m.group(1) if m else _TAG.sub(b" ", _SCRIPT.sub(b" ", body))
+    words = " ".join(text.decode(resp.encoding or "utf-8", errors="replace").split())
+    if len(words) > 100:
+        words = words[:100].rstrip() + "..."
+    return f"an HTML page ({words!r})" if words else "an HTML page"
+
+
+def _status_hint(status: int, resp: requests.Response, sent: "_Sent", auth: object) -> Optional[str]:
+    """What to do about a final error status, where the status alone does not say it."""
+    if status == 401 and auth is None and not sent.withheld and not _carried_credentials(sent, resp):
+        return ("the API wants credentials and this request carried none: give them as options, e.g. "
+                "-o 'CustomHeaders=Authorization: Bearer ${env:API_TOKEN}', -o AuthScheme=OAuth with the OAuth "
+                "options, or -o AuthScheme=Basic -o User=... -o 'Password=${env:API_PASSWORD}' (docs/credentials.md)")
+    if html_page(resp) is not None:
+        return ("the server answered with a web page, not the API's data: check BaseURL and the URI (a web site, a "
+                "sign-in page or a proxy's error page answers there)")
+    return None
+
+
+def _carried_credentials(sent: "_Sent", resp: requests.Response) -> bool:
+    headers = sent.first_headers
+    if headers is not None and any(value and is_secret_header_name(name) for name, value in headers.items()):
+        return True
+    request_url = resp.request.url if resp.request is not None else resp.url
+    return any(value and is_secret_query_name(name)
+               for name, value in parse_qsl(urlsplit(request_url or "").query, keep_blank_values=True))
 
 
 # -- helpers -----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import json
 import re
 import threading
 from typing import Iterable, Mapping, Union, overload
-from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from ..secrets import (  # noqa: F401
     SECRET_HEADER_NAMES,
@@ -29,6 +29,9 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4
 
 _AUTH_SCHEME = re.compile(r"^(Bearer|Basic|Digest|Token|OAuth|Negotiate|NTLM|ApiKey|SharedAccessSignature)\s+", re.I)
+
+#: a value that is a whole absolute URL (`add_reference`)
+_URL_VALUE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
 
 # `?name=value` / `&name=value` inside free text (a URL in an exception message, a trace line)
 _QUERY_IN_TEXT = re.compile(r"([?&;])([^=&#\s'\"<>?;]+)=([^&#\s'\"<>;)]*)")
@@ -83,6 +86,34 @@ class Redactor:
                 alternatives = sorted(self._forms, key=lambda f: (-len(f), f))
                 self._pattern = re.compile("|".join(re.escape(f) for f in alternatives))
             return self._pattern
+
+    def add_reference(self, value: object) -> None:
+        """A value a `${env:...}`/`${file:...}`/`${keyring:...}`/`${cmd:...}` reference produced: secret as a whole,
+        unless it is a URL (a `BaseURL` kept in the environment). Then only its credential parts are: the password
+        of its userinfo (or the user part alone, `https://TOKEN@host`), its fragment, and the values of its query
+        (every value of a credential-named parameter; others unless they are a short word or number such as
+        `format=json`), so that messages still show which host and path failed."""
+        text = "" if value is None else str(value).strip()
+        if not _URL_VALUE.match(text):
+            self.add(value)
+            return
+        try:
+            parts = urlsplit(text)
+            password, user = parts.password, parts.username
+        except ValueError:
+            self.add(value)
+            return
+        if password:
+            self.add(unquote_plus(password))
+            self.add(password)
+        elif user:
+            self.add(unquote_plus(user))
+            self.add(user)
+        for name, val in parse_qsl(parts.query, keep_blank_values=True):
+            if val and (is_secret_query_name(name) or len(val) >= 8 or not val.isalnum()):
+                self.add(val)
+        if parts.fragment:
+            self.add(parts.fragment)
 
     def add_basic(self, user: object, password: object) -> None:
         """A Basic credential: the password and the base64 of `user:password` as a header carries it."""

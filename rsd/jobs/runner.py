@@ -16,7 +16,7 @@ from ..secrets import is_secret_variable
 from .spec import DEFAULT_SET, Job, Step, StepResult, _toml_text
 
 if TYPE_CHECKING:
-    from ..api import Incremental, PageCallback, TraceCallback
+    from ..api import CommitGate, Incremental, PageCallback, TraceCallback
     from ..engine.runner import Summary
     from ..http.client import HttpClient
     from ..http.redact import Redactor
@@ -78,7 +78,8 @@ class JobRunner:
     def __init__(self, job: Job, *, redactor: Redactor, variables: Optional[dict[str, Any]] = None,
                  report: Optional[Callable[[StepResult], None]] = None, verbose: bool = False,
                  quiet: bool = False, trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None,
-                 on_start: Optional[Callable[[Step], None]] = None, record: bool = True) -> None:
+                 on_start: Optional[Callable[[Step], None]] = None, record: bool = True,
+                 on_retry: Optional[Callable[[str], None]] = None, interrupts: Optional[CommitGate] = None) -> None:
         self.job = job
         self.redactor = redactor
         self.cli_variables = dict(variables or {})
@@ -87,6 +88,8 @@ class JobRunner:
         self.on_page = on_page
         self.on_start = on_start or (lambda s: None)
         self.record = record
+        self.on_retry = on_retry
+        self.interrupts = interrupts  # an rsd.api.CommitGate: signals wait while a step commits
         self.variables: dict[str, str] = {}
         self.results: list[StepResult] = []
         #: the live auth of each oauth2 step (by step name): query steps with `auth = "NAME"` share it
@@ -130,6 +133,8 @@ class JobRunner:
 
     def _steps(self) -> list[StepResult]:
         for step in self.job.steps:
+            if self.interrupts is not None:
+                self.interrupts.begin()
             self.on_start(step)
             started_wall = time.time()
             started = time.monotonic()
@@ -148,6 +153,8 @@ class JobRunner:
                 result.status = "failed" if isinstance(e, Exception) else "interrupted"
                 result.detail = self.redactor.redact(str(e)) if isinstance(e, Exception) else \
                     f"interrupted ({type(e).__name__})"
+                if getattr(e, "rsd_committed", False):  # the step's load is in and recorded; the job stops here
+                    result.status, result.detail = "ok", f"committed, then {result.detail}"
                 result.elapsed = time.monotonic() - started
                 self.results.append(result)
                 if not getattr(e, "rsd_recorded", False):
@@ -225,6 +232,7 @@ class JobRunner:
         result.requests = 1
         if self._token_client is None:
             self._token_client = HttpClient(redactor=self.redactor, trace=self.trace)
+            self._token_client.on_retry = self.on_retry
         auth = job_oauth2(
             token_url=f["token_url"], grant_type=grant, client_id=f.get("client_id"),
             client_secret=f.get("client_secret"), refresh_token=f.get("refresh_token"),
@@ -353,7 +361,8 @@ class JobRunner:
             output=output, fmt=f.get("format"), table=table, mode=mode,
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
-            trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth,
+            trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth, on_retry=self.on_retry,
+            interrupts=self.interrupts,
             allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins")
                            for u in f.get("allow_origins") or ()],
             allow_files=[self.resolve(str(d), f"step {step.name}: allow_files") for d in f.get("allow_files") or ()],

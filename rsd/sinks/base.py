@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence
 
-from ..errors import OptionError, RsdError, SinkError
+from ..errors import OptionError, OutputClosed, RsdError, SinkError
 from .columns import SinkColumn
 
 
@@ -103,6 +103,8 @@ class Sink:
         return text
 
     def _error(self, doing: str, exc: BaseException) -> SinkError:
+        if isinstance(exc, BrokenPipeError):
+            return OutputClosed(f"{doing} {self.description}: the reader closed the pipe")
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         reason = "; ".join(line.strip() for line in reason.splitlines() if line.strip())  # one paragraph
         return SinkError(self._scrub(f"{doing} {self.description} failed: {reason}"))

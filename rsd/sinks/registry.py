@@ -45,6 +45,8 @@ class Database:
     schemes: tuple[str, ...]
     example: str  # shown in messages: sqlite:///file.db
     in_file: bool = True  # scheme:///relative/path or scheme:////absolute/path (else the URL goes to the driver)
+    #: file names that are this database (`--output x.db` is refused, pointing to `sqlite:///x.db`)
+    extensions: tuple[str, ...] = ()
 
     def load(self):
         return _load(self.sink)
@@ -59,7 +61,8 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 )}
 
 DATABASES: dict[str, Database] = {d.kind: d for d in (
-    Database("sqlite", "rsd.sinks.sqlite:SqliteSink", ("sqlite",), "sqlite:///file.db"),
+    Database("sqlite", "rsd.sinks.sqlite:SqliteSink", ("sqlite",), "sqlite:///file.db",
+             extensions=(".db", ".sqlite", ".sqlite3")),
     Database("postgres", "rsd.sinks.postgres:PostgresSink", ("postgresql", "postgres"), "postgresql://user@host/db",
              in_file=False),
     Database("duckdb", "rsd.sinks.duckdb:DuckDbSink", ("duckdb",), "duckdb:///file.db"),
@@ -67,6 +70,15 @@ DATABASES: dict[str, Database] = {d.kind: d for d in (
 
 #: URL scheme (lower case) -> database kind
 SCHEMES: dict[str, str] = {s: d.kind for d in DATABASES.values() for s in d.schemes}
+
+
+def database_for_extension(path: str):
+    """The file database (`in_file`) a file name asks for by its extension (`x.db`: SQLite), or None."""
+    low = path.lower()
+    for d in DATABASES.values():
+        if d.in_file and any(low.endswith(ext) for ext in d.extensions):
+            return d
+    return None
 
 
 def format_for_extension(path: str):

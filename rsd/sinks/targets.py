@@ -12,7 +12,7 @@ from typing import Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import OptionError
-from .registry import DATABASES, SCHEMES
+from .registry import DATABASES, SCHEMES, database_for_extension
 
 RESERVED_PREFIX = "_rsd_"
 RUNS_TABLE = "_rsd_runs"
@@ -46,6 +46,7 @@ def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
     if not m:
         if not target.strip():
             raise OptionError("--output is empty: give a file path, '-' for stdout, or a database URL")
+        _refuse_database_lookalike(target)
         return Target("file", os.path.join(base_dir, os.path.expanduser(target)))
     scheme = m.group(1).lower()
     kind = SCHEMES.get(scheme)
@@ -61,11 +62,37 @@ def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
     if not rest.startswith("/") or rest == "/":
         raise OptionError(
             f"--output {target!r}: a {scheme} URL is {scheme}:///relative/path.db or {scheme}:////absolute/path.db"
+            + (f": write --output {scheme}:///{rest}" if rest and rest != "/" else "")
         )
     path = rest[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
     if path != ":memory:" and not os.path.isabs(path):
         path = os.path.join(base_dir, path)
     return Target(kind, path, target)
+
+
+def _refuse_database_lookalike(target: str) -> None:
+    """`--output x.db` (a database file's name) and `--output sqlite:x.db` (a database URL without `//`) would be
+    written as CSV text into a file of that name: refused, with the URL to write instead."""
+    scheme, colon, rest = target.partition(":")
+    kind = SCHEMES.get(scheme.lower()) if colon else None
+    if kind is not None:
+        db = DATABASES[kind]
+        if db.in_file:
+            path = rest.lstrip("/")
+            fix = (f"{scheme}:////{path}" if rest.startswith("/") else f"{scheme}:///{path}")
+            where = "absolute" if rest.startswith("/") else "relative to the working directory"
+        else:
+            fix, where = f"{scheme}://{rest.lstrip('/')}", "as libpq reads it"
+        raise OptionError(f"--output {target!r} is not a database URL (no '//' after '{scheme}:'): write --output "
+                          f"{fix} ({where})", hint=f"database URLs: {', '.join(d.example for d in DATABASES.values())}")
+    db = database_for_extension(target)
+    if db is not None:
+        path = os.path.expanduser(target)
+        fix = f"{db.schemes[0]}:///{path}"  # sqlite:///rel.db, or sqlite:////abs.db for an absolute path
+        raise OptionError(f"--output {target} names a {db.kind} database file, which rsd would fill with CSV text: "
+                          f"to load a table into it, write --output {fix}",
+                          hint=f"{db.schemes[0]}:///relative.db is relative to the working directory, "
+                               f"{db.schemes[0]}:////abs/path.db absolute; for a CSV file, name it .csv")
 
 
 def redact_url(url: str) -> str:

@@ -6,6 +6,7 @@ Owns: rendering the first `max_rows` rows as a table (numbers right-aligned, nul
 """
 from __future__ import annotations
 
+import errno
 from typing import Iterable, Sequence
 
 from rich.console import Console
@@ -18,6 +19,13 @@ from .files import Output
 
 _NULL = Text("null", style="dim")
 _RIGHT = ("integer", "number")
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits the process (SystemExit(1)); a sink reports it instead, and the CLI ends quietly (`| head`)
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
 def _cell(value) -> Text | str:
@@ -54,7 +62,7 @@ class TableSink(Sink):
             table.add_column(c.name, justify="right" if c.type in _RIGHT else "left", overflow="fold")
         for row in self._rows:
             table.add_row(*(_cell(v) for v in row))
-        console = Console(file=self.output.file, highlight=False, soft_wrap=False)
+        console = _Console(file=self.output.file, highlight=False, soft_wrap=False)
         console.print(table)
         more = self.rows_written - len(self._rows)
         if more > 0:

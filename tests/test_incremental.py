@@ -5,7 +5,8 @@ filters on `?updated_since=` (inclusive).
 
 The issue's "done when": an incremental job run twice, the second run asking only for records at or after the mark,
 every record exactly once in the table, and a SIGKILL during the second run leaving table and mark as the first run
-left them: SQLite and PostgreSQL (marked `postgres`). File outputs keep their mark in a state file beside them.
+left them: SQLite and PostgreSQL (marked `postgres`) here, DuckDB in tests/test_duckdb_incremental.py. File outputs
+keep their mark in a state file beside them.
 """
 from __future__ import annotations
 

@@ -65,7 +65,8 @@ DATABASES: dict[str, Database] = {d.kind: d for d in (
              extensions=(".db", ".sqlite", ".sqlite3")),
     Database("postgres", "rsd.sinks.postgres:PostgresSink", ("postgresql", "postgres"), "postgresql://user@host/db",
              in_file=False),
-    Database("duckdb", "rsd.sinks.duckdb:DuckDbSink", ("duckdb",), "duckdb:///file.db"),
+    Database("duckdb", "rsd.sinks.duckdb:DuckDbSink", ("duckdb",), "duckdb:///file.db",
+             extensions=(".duckdb", ".ddb")),
 )}
 
 #: URL scheme (lower case) -> database kind

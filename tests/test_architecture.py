@@ -142,7 +142,7 @@ def test_no_import_cycles_between_stages():
 
 @pytest.mark.parametrize("command, forbidden", [
     (["--version"], ("requests", "lxml", "lark", "rich")),
-    (["check", "samples/demo/Accounts.rsd"], ("requests", "urllib3", "rich", "sqlite3")),
+    (["check", "samples/demo/Accounts.rsd"], ("requests", "urllib3", "rich", "sqlite3", "concurrent.futures")),
 ])
 def test_commands_import_only_what_they_use(command, forbidden, tmp_path):
     import subprocess

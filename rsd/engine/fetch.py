@@ -12,8 +12,10 @@ workers only run the send function they are given, everything else stays on the 
 from __future__ import annotations
 
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+
+if TYPE_CHECKING:  # imported when the first worker starts: `rsd check` reads this package and starts none
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 
 class Fetcher:
@@ -22,15 +24,16 @@ class Fetcher:
     def __init__(self, concurrency: int) -> None:
         self.concurrency = max(1, int(concurrency))
         self.extra = 0  # requests sent ahead whose response was never used
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pool: Optional["ThreadPoolExecutor"] = None
         self._open: set[Lookahead] = set()
 
     @property
     def concurrent(self) -> bool:
         return self.concurrency > 1
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+    def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="rsd-fetch")
         return self._pool.submit(fn, *args)
 
@@ -58,7 +61,7 @@ class Lookahead:
         # from a response (a next URL, a Link header), which the HTTP client's trust policy treats apart
         self.send = send
         self.window = max(1, window)
-        self.pending: deque[tuple[int, str, Future]] = deque()
+        self.pending: deque[tuple[int, str, "Future[Any]"]] = deque()
 
     def announce(self, pages: Iterable[tuple[int, str, bool]]) -> None:
         """Pages the loop will ask for next, in order: each is sent unless already on its way with that URL. A

@@ -311,7 +311,10 @@ class Runner:
                 for row in rows:
                     emit(row)  # raises StopRun at the limit
                 return
-            buf.extend([coerce(r) for r in rows])
+            try:
+                buf.extend(raw_coerce.rows(rows))
+            except CoercionError:
+                buf.extend([coerce(r) for r in rows])  # the first bad row raises, naming its column and page
             state.rows += len(rows)
             if len(buf) >= batch:
                 write(buf[:])

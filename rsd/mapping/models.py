@@ -25,6 +25,7 @@ from lxml import etree
 from ..errors import ProfileError
 from ..reader.ast import Column
 from .documents import Document
+from .paths import _dumps as dumps_json
 from .paths import (ANY, KEY, PathError, aggregate_text, compile_xpath, element_steps, find_repeating_element,
                     find_top_array, json_elements, json_elements_getter, json_general_getter, json_getter,
                     json_path_to_xpath, parse_json_path, split_paths, split_xpath, walk_json,
@@ -246,7 +247,7 @@ class _Layout:
     """Columns bound to one repeat anchor: a getter per column on the row element, or a document-level
     getter evaluated once per page."""
 
-    __slots__ = ("getters", "document", "keys", "routes")
+    __slots__ = ("getters", "document", "keys", "routes", "compiled")
 
     def __init__(self, family, paths: Sequence[_ColumnPath], anchor: Optional[tuple]):
         getters: list[Getter] = []
@@ -283,8 +284,15 @@ class _Layout:
         self.routes = tuple(routes)
         # every column a single key of the row object: rows are `tuple(map(row.get, keys))`
         self.keys = tuple(keys) if keys and all(k is not None for k in keys) else None
+        # JSON rows with no document-level column: one generated list comprehension per page (see `_compile_rows`)
+        self.compiled = _compile_rows(paths, routes, getters) if family.name == "json" and not document else None
 
     def rows(self, root: Any, elements: list) -> Iterator[tuple]:
+        if self.compiled is not None:
+            try:
+                return iter(self.compiled(elements))
+            except AttributeError:  # an element that is not an object: the general getters handle the page
+                return self._getter_rows(elements, self.getters)
         if self.keys is not None:
             return self._key_rows(elements)
         getters = self.getters
@@ -316,6 +324,34 @@ class _Layout:
 
 
 _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
+_AGGREGATES = frozenset({dict, list})
+
+
+def _compile_rows(paths: Sequence[_ColumnPath], routes: Sequence[tuple], getters: Sequence[Getter]
+                  ) -> Callable[[list], list]:
+    """The rows of a page of JSON objects as one list comprehension, generated and compiled once per layout: a
+    column of object keys is inline `dict.get` calls (`el.get("address").get("city")` when each step is an object;
+    the general walk of `json_getter` when a step meets an array or a scalar); any other column calls its getter;
+    an object or array value becomes its JSON text. An element that is not an object raises AttributeError (the
+    caller then maps the page with the getters). No dispatch per value beyond one class test."""
+    env: dict[str, Any] = {"_dumps": dumps_json, "_AGG": _AGGREGATES}
+    values = []
+    for i, (cp, (_, rel), get) in enumerate(zip(paths, routes, getters)):
+        keys = [arg for kind, arg in rel] if rel and cp.alt_key is None and all(k == KEY for k, _ in rel) else None
+        if keys is None:
+            env[f"_g{i}"] = get
+            values.append(f"_g{i}(el)")
+            continue
+        env[f"_s{i}"] = get  # the general walk, for a step that meets an array (fan-out) or a scalar
+        expr = f"n{i}_{len(keys) - 2}.get({keys[-1]!r})" if len(keys) > 1 else f"el.get({keys[0]!r})"
+        for depth in range(len(keys) - 2, -1, -1):
+            source = f"n{i}_{depth - 1}.get({keys[depth]!r})" if depth else f"el.get({keys[0]!r})"
+            expr = (f"({expr} if (n{i}_{depth} := {source}).__class__ is dict "
+                    f"else (None if n{i}_{depth} is None else _s{i}(el)))")
+        values.append(f"(_dumps(v{i}) if (v{i} := {expr}).__class__ in _AGG else v{i})")
+    source = "def rows(elements):\n    return [(" + ", ".join(values) + ",) for el in elements]\n"
+    exec(compile(source, "<rsd row mapping>", "exec"), env)
+    return env["rows"]
 
 
 class _DocumentPlan:

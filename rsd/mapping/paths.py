@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+import orjson
 from lxml import etree
 
 from ..errors import RunError
@@ -26,7 +27,26 @@ from ..errors import RunError
 KEY, INDEX, ANY = "key", "index", "any"
 Step = tuple  # (KEY, name) | (INDEX, n) | (ANY, None)
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
+_json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
+_DIFFERS = re.compile(rb"[0-9]e-|\.0000")
+
+
+def orjson_differs(text: bytes) -> bool:
+    """Whether orjson's text may hold a number json writes otherwise: below 1e-4, orjson writes `1e-7` or
+    `0.00001` where Python writes `1e-07` and `1e-05` (a string that merely looks like one counts too)."""
+    return (b"e-" in text or b".0000" in text) and _DIFFERS.search(text) is not None
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text of an object or array (key order kept, non-ASCII kept), as `json` writes it; orjson
+    writes it when its bytes are the same (NaN/Infinity, which no JSON document holds, become null)."""
+    try:
+        out = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):  # integers beyond 64 bits, lone surrogates
+        return _json_dumps(value)
+    if (b"e-" in out or b".0000" in out) and _DIFFERS.search(out) is not None:  # orjson_differs, inline
+        return _json_dumps(value)
+    return out.decode("utf-8")
 
 
 class PathError(ValueError):

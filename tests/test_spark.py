@@ -339,3 +339,19 @@ def test_a_page_window_reads_exactly_its_pages(profile):
     assert [r[0] for r in last] == [a["Id"] for a in everything[1800:]]
     assert s2.pages == 6 and s2.stop_reason == "rows received reached the total count"
     assert pickle.loads(pickle.dumps(PartitionSpec(1, 4, window=(6, 600, 6)))).window == (6, 600, 6)
+
+
+def test_a_partition_that_cannot_start_fails_with_one_redacted_paragraph(profile, monkeypatch):
+    """Without Spark: the executor side alone. An unresolvable reference is rsd's exit-2 message, naming the
+    reference and not a value, with no chained exception."""
+    from rsd.spark.partition import PartitionError, read_partition
+
+    monkeypatch.delenv("RSD_SPARK_UNSET", raising=False)
+    source = SourceOptions.parse({"profile": profile, "BaseURL": "http://127.0.0.1:9",
+                                  "CustomHeaders": "X-Key: ${env:RSD_SPARK_UNSET}"})
+    with pytest.raises(PartitionError) as failure:
+        next(read_partition(source, PartitionSpec(1, 3)))
+    text = str(failure.value)
+    assert text.startswith(f"rsd {profile}, partition 2 of 3: ") and "RSD_SPARK_UNSET" in text
+    assert "\n" not in text
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__

@@ -78,9 +78,13 @@ def read_partition(source: SourceOptions, spec: PartitionSpec) -> Iterator[Any]:
     redactor = api.new_redactor()
     try:
         runner, client = _runner(source, (*source.inputs, *spec.inputs), redactor)
+    except Exception as exc:
+        raise _fail(source, spec, exc, redactor) from None
+    try:
         runner.state.page_window = spec.window
         build = BatchBuilder(sink_columns(runner.columns))
     except Exception as exc:
+        client.close()
         raise _fail(source, spec, exc, redactor) from None
     pages = api.stream_pages(runner, client, ahead=QUEUE_PAGES)  # the runner in a thread, a few pages ahead
     try:

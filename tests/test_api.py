@@ -75,7 +75,8 @@ def test_docs_api_md_lists_every_argument():
     run_params = [n for n in inspect.signature(rsd.run).parameters if n != "profile"]
     assert [n for n in listed if n in run_params] == [n for n in run_params if n not in api.OUTPUT_ARGS], \
         "docs/api.md: list the arguments run, collect and iter_rows share, in their order"
-    assert re.findall(r"`(\w+)`", shared.group(2)) == list(api.OUTPUT_ARGS), "docs/api.md: list run's own arguments"
+    own = [n for n in re.findall(r"`(\w+)`", shared.group(2)) if n in run_params]
+    assert own == list(api.OUTPUT_ARGS), "docs/api.md: list run's own arguments, in their order"
 
 
 def test_collect_and_iter_rows_take_runs_arguments_less_the_output_ones():

@@ -186,13 +186,13 @@ def test_partition_by_five_values_equals_five_local_runs(spark, profile, tmp_pat
 
 @pytest.mark.slow  # a real local[2] Spark
 def test_a_partition_whose_token_expires_mid_read_refreshes_and_finishes(spark, profile, tmp_path):
-    # tokens live 1 s and every response takes 0.1 s: each partition reads 12 pages (> 1.2 s), so each needs a new
-    # token mid-read (rsd refreshes at half the lifetime of so short a token)
+    # tokens live 1 s and every response takes 0.1 s: each partition reads 12 pages one at a time (MaxConcurrency=1:
+    # > 1.2 s), so each needs a new token mid-read (rsd refreshes at half the lifetime of so short a token)
     with DemoServer(records={"accounts": RECORDS}, token_lifetime=60.0) as srv:
         want = local_rows(profile, tmp_path, *[a for k, v in oauth(srv).items() for a in ("-o", f"{k}={v}")])
         srv.token_lifetime, srv.latency = 1.0, 0.1
         before = srv.stats.tokens_issued
-        df = read(spark, profile, pagePartitions="2", **oauth(srv))
+        df = read(spark, profile, pagePartitions="2", MaxConcurrency="1", **oauth(srv))
         got = rows_of(df.toArrow())
         issued = srv.stats.tokens_issued - before
     assert Counter(got) == Counter(want) and len(got) == RECORDS

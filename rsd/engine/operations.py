@@ -170,7 +170,7 @@ class Operations:
                                 data=req.data, pager=pager, repeat=self._repeat(a, kind),
                                 model=(a.get("datamodel") or "DOCUMENT")))
         ahead = None
-        if self.fetcher.concurrent and pager is not None and window is None:  # a page range: one page at a time
+        if self.fetcher.concurrent and pager is not None:
             ahead = self.fetcher.lookahead(
                 lambda url, page, from_response: self._fetch(req.method, url, req.headers, req.data, req.timeout,
                                                              page, node, from_response=from_response))
@@ -251,16 +251,21 @@ class Operations:
         limit = page_no + self.fetcher.concurrency
         if self.run.max_pages is not None:  # page `page_no` (if any) is not counted yet
             limit = min(limit, page_no + self.run.max_pages - self.run.pages - (1 if page_no else 0))
+        # a Spark partition's page range (rsd.spark): its pages count from its first page, and end with it
+        window = self.run.page_window
+        first = window[0] if window is not None else 0
+        if window is not None and window[2] is not None:
+            limit = min(limit, window[2])
         if limit <= page_no:
             return
         yield page_no + 1, _page_url(req, page_req), page_req.url is not None or req.from_response
         if last is not None:
-            limit = min(limit, last + 1)
+            limit = min(limit, last + 1 - first)
         hints_cap = pager.hints.maxpages
         if hints_cap is not None:
-            limit = min(limit, hints_cap)
+            limit = min(limit, hints_cap - first)
         for number in range(page_no + 2, limit + 1):
-            nxt = pager.request_at(number - 1)
+            nxt = pager.request_at(first + number - 1)
             if nxt is None:
                 return
             yield number, _page_url(req, nxt), nxt.url is not None or req.from_response

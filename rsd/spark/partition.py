@@ -51,7 +51,7 @@ def _runner(source: SourceOptions, inputs: Iterable[tuple[str, str]], redactor: 
     client = api.make_client(options, redactor, None, api.make_policy(profile))  # as `rsd run` trusts
     try:
         runner = Runner(profile, connection=list(options.items()), inputs=list(inputs), http=client,
-                        redactor=redactor, max_pages=max_pages)
+                        redactor=redactor, max_pages=max_pages, concurrency=client.concurrency)
     except BaseException:
         client.close()
         raise

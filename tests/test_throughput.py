@@ -60,9 +60,10 @@ def test_page_number_pages_are_fetched_together_and_in_order(totalpath, extra, t
     # with a total every request is a page; without one, the look-ahead past the empty page is counted
     assert s8.lookahead_extra == extra and requests_eight == requests_one + extra == s8.requests
     assert "sent ahead and not needed" in "\n".join(s8.lines()) if extra else True
-    # 40 pages 50 ms late: one at a time they take 2 s; eight at a time about 6 rounds (0.3 s). Asserting only
-    # half of the ideal speed-up keeps the test meaningful on a loaded 2-core machine (bench/ measures it).
-    assert s8.elapsed < s1.elapsed / 3, (s1.elapsed, s8.elapsed)
+    # 40 pages 50 ms late: one at a time they take 2 s; eight at a time about 6 rounds (0.3 s), 7x faster. Only a
+    # 2x speed-up is asserted: the 2 cores are shared with other work, which can starve a run for a second
+    # (bench/bench_throughput.py measures the speed-up; peak_in_flight above shows the pages really overlapped)
+    assert s8.elapsed < s1.elapsed / 2, (s1.elapsed, s8.elapsed)
 
 
 def test_limit_and_max_pages_send_nothing_ahead_that_they_do_not_need(tmp_path):

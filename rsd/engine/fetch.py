@@ -11,11 +11,13 @@ workers only run the send function they are given, everything else stays on the 
 """
 from __future__ import annotations
 
+import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 if TYPE_CHECKING:  # imported when the first worker starts: `rsd check` reads this package and starts none
-    from concurrent.futures import Future, ThreadPoolExecutor
+    import queue
+    from concurrent.futures import Future
 
 
 class Fetcher:
@@ -24,7 +26,8 @@ class Fetcher:
     def __init__(self, concurrency: int) -> None:
         self.concurrency = max(1, int(concurrency))
         self.extra = 0  # requests sent ahead whose response was never used
-        self._pool: Optional["ThreadPoolExecutor"] = None
+        self._jobs: Optional["queue.SimpleQueue[Any]"] = None
+        self._workers: list[threading.Thread] = []
         self._open: set[Lookahead] = set()
 
     @property
@@ -32,10 +35,20 @@ class Fetcher:
         return self.concurrency > 1
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> "Future[Any]":
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="rsd-fetch")
-        return self._pool.submit(fn, *args)
+        from concurrent.futures import Future
+
+        if self._jobs is None:
+            import queue
+            self._jobs = queue.SimpleQueue()
+            # daemon threads (not a ThreadPoolExecutor, whose threads the interpreter waits for at exit): Ctrl-C
+            # or an error ends the process at once, whatever a slow server still holds in flight
+            for n in range(self.concurrency):
+                worker = threading.Thread(target=_work, args=(self._jobs,), name=f"rsd-fetch-{n + 1}", daemon=True)
+                worker.start()
+                self._workers.append(worker)
+        future: Future[Any] = Future()
+        self._jobs.put((future, fn, args))
+        return future
 
     def lookahead(self, send: Callable[[str, int, bool], Any], window: Optional[int] = None) -> "Lookahead":
         ahead = Lookahead(self, send, self.concurrency if window is None else window)
@@ -47,9 +60,13 @@ class Fetcher:
         dropped), unless `wait` is false: a failed or interrupted run does not wait for a slow server."""
         for ahead in list(self._open):
             ahead.close()
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool = None
+        if self._jobs is not None:
+            for _ in self._workers:
+                self._jobs.put(None)  # one stop sign per worker, after what is queued (cancelled by now)
+            if wait:
+                for worker in self._workers:
+                    worker.join()
+            self._jobs, self._workers = None, []
 
 
 class Lookahead:
@@ -96,3 +113,21 @@ class Lookahead:
             _, _, future = self.pending.pop()
             if not future.cancel():  # already sent: a request the run made and did not use
                 self.fetcher.extra += 1
+
+
+def _work(jobs: "queue.SimpleQueue[Any]") -> None:
+    """A worker: runs queued sends until its stop sign; a send cancelled before it started is skipped."""
+    while True:
+        job = jobs.get()
+        if job is None:
+            return
+        future, fn, args = job
+        if not future.set_running_or_notify_cancel():
+            continue
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # handed to the page loop, which raises it where a sequential run would
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+

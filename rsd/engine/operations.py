@@ -217,6 +217,8 @@ class Operations:
             if pager is not None:
                 # the next request is decided (and sent ahead) before this page is handed on
                 result = PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links)
+                if page_no == 1 and run.on_total is not None:
+                    run.learn_totals(*pager.totals(result))
                 page_req = pager.next(result)
                 if page_req is not None and ahead is not None and not run.limit_reached_by(n):
                     if page_no == 1:

@@ -96,7 +96,7 @@ class RunState:
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
                  "declarative_stop", "on_page", "watch", "limit",
-                 "page_window", "pager")
+                 "page_window", "pager", "on_total", "total_pages", "total_rows")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
                  watch: Optional[LoadWatch] = None, limit: Optional[int] = None):
@@ -115,6 +115,10 @@ class RunState:
         # pager of the last paged call (its totals plan the partitions)
         self.page_window: Optional[tuple[int, int, Optional[int]]] = None
         self.pager = None
+        # what the first page of a paged call said about the whole (a progress bar's total), and who wants it
+        self.on_total: Optional[Callable] = None
+        self.total_pages: Optional[int] = None
+        self.total_rows: Optional[int] = None
 
     def limit_reached_by(self, rows: int) -> bool:
         """Whether `--limit` will be reached once `rows` more rows are pushed (no page is sent ahead then)."""
@@ -128,6 +132,15 @@ class RunState:
         self.exec_rows += n
         if self.on_page is not None:
             self.on_page(self.pages, self.rows)
+
+    def learn_totals(self, pages: Optional[int], rows: Optional[int]) -> None:
+        """A paged call's first page told its totals: counted on from the pages and rows before it."""
+        if pages is None and rows is None:
+            return
+        self.total_pages = self.pages + pages if pages is not None else None
+        self.total_rows = self.rows + rows if rows is not None else None
+        if self.on_total is not None:
+            self.on_total(self.total_pages, self.total_rows)
 
     def note_stop(self, reason: Optional[str], declarative: bool) -> None:
         if declarative:

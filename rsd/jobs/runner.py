@@ -16,7 +16,7 @@ from ..secrets import is_secret_variable
 from .spec import DEFAULT_SET, Job, Step, StepResult, _toml_text
 
 if TYPE_CHECKING:
-    from ..api import CommitGate, Incremental, PageCallback, TraceCallback
+    from ..api import CommitGate, Incremental, PageCallback, TotalCallback, TraceCallback
     from ..engine.runner import Summary
     from ..http.client import HttpClient
     from ..http.redact import Redactor
@@ -79,7 +79,8 @@ class JobRunner:
                  report: Optional[Callable[[StepResult], None]] = None, verbose: bool = False,
                  quiet: bool = False, trace: Optional[TraceCallback] = None, on_page: Optional[PageCallback] = None,
                  on_start: Optional[Callable[[Step], None]] = None, record: bool = True,
-                 on_retry: Optional[Callable[[str], None]] = None, interrupts: Optional[CommitGate] = None) -> None:
+                 on_retry: Optional[Callable[[str], None]] = None, interrupts: Optional[CommitGate] = None,
+                 on_total: Optional[TotalCallback] = None) -> None:
         self.job = job
         self.redactor = redactor
         self.cli_variables = dict(variables or {})
@@ -89,6 +90,7 @@ class JobRunner:
         self.on_start = on_start or (lambda s: None)
         self.record = record
         self.on_retry = on_retry
+        self.on_total = on_total
         self.interrupts = interrupts  # an rsd.api.CommitGate: signals wait while a step commits
         self.variables: dict[str, str] = {}
         self.results: list[StepResult] = []
@@ -362,7 +364,7 @@ class JobRunner:
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
             trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth, on_retry=self.on_retry,
-            interrupts=self.interrupts,
+            interrupts=self.interrupts, on_total=self.on_total,
             allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins")
                            for u in f.get("allow_origins") or ()],
             allow_files=[self.resolve(str(d), f"step {step.name}: allow_files") for d in f.get("allow_files") or ()],

@@ -180,6 +180,19 @@ class Pager:
         """The index of the last page as the first page tells it, or None when it does not."""
         return None
 
+    def totals(self, first: PageResult) -> tuple[Optional[int], Optional[int]]:
+        """(pages, rows) of the whole call as its first page tells them (a progress bar's total): pages from
+        `totalpagespath` or what `last_index` reads, rows from `totalcountpath` or an `X-Total-Count` header."""
+        hints = self.hints
+        rows = _as_int(hints.total_count(first.doc)) if hints.total_count is not None else None
+        if rows is None:
+            rows = _as_int(_header(first.headers, "X-Total-Count"))
+        pages = _as_int(hints.total_pages(first.doc)) if hints.total_pages is not None else None
+        if pages is None:
+            last = self.last_index(first)
+            pages = last + 1 if last is not None else None
+        return pages, rows
+
     def _stop(self, reason: str) -> Optional[PageRequest]:
         self.stop_reason = reason
         return None

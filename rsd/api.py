@@ -157,7 +157,7 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
     from .http.cassette import open_transport
     from .http.client import HttpClient
     from .http.ratelimit import Budget
-    from .options import auth_from_options, proxies, timeout
+    from .options import auth_from_options, max_response_bytes, proxies, timeout
     from .options import concurrency as max_concurrency
     from .options import rate as max_rate
 
@@ -175,6 +175,9 @@ def make_client(options: ConnectionOptions, redactor: Redactor, trace: Optional[
         # one request at a time: a concurrent run may ask a page ahead that the recorded run never needed (how far
         # ahead depends on timing), while one at a time asks exactly what the recording's run used
         concurrency = 1
+    cap = max_response_bytes(options)
+    if cap is not None:
+        budget["max_response_bytes"] = cap
     client = HttpClient(timeout=timeout(options) or 60.0, redactor=redactor, proxies=proxies(options), trace=trace,
                         policy=policy, transport=transport,
                         budget=Budget(max_concurrency(options, concurrency), max_rate(options, rate)), **budget)

@@ -424,6 +424,18 @@ def timeout(options: Mapping[str, str]) -> Optional[float]:
     return value
 
 
+def max_response_bytes(options: Mapping[str, str]) -> Optional[int]:
+    """`MaxResponseBytes`: the most bytes one response may hold once decompressed (None when unset: the HTTP
+    layer's default, 256 MiB; docs/reference/contract.md §11)."""
+    text = _get(options, "MaxResponseBytes")
+    if text is None or str(text).strip() == "":
+        return None
+    value = str(text).strip().replace("_", "").replace(",", "")
+    if not value.isdigit() or int(value) <= 0:
+        raise OptionError(f"option MaxResponseBytes must be a positive number of bytes, not {str(text).strip()!r}")
+    return int(value)
+
+
 #: `MaxConcurrency` when neither the option nor `--concurrency` gives one (docs/reference/contract.md §7)
 DEFAULT_CONCURRENCY = 4
 

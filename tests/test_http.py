@@ -164,7 +164,7 @@ def test_read_timeout():
     app = Scripted((200, {}, slow))
     with serve(app) as base:
         client, _ = make_client(timeout=0.2, max_retries=0)
-        with pytest.raises(HttpError, match=r"no response within 0.2 s"):
+        with pytest.raises(HttpError, match=r"no complete response within 0.2 s \(Timeout\)"):
             client.request("GET", base + "/slow")
 
 

@@ -55,6 +55,11 @@ _TABLE = (
          "no public profile has one. rsd reads the rest of the file as if it were written `&lt;`, so the other "
          "findings are still reported.",
          "Write `&lt;` (or turn the comparison around: `[n] &gt;= 5` reads better than `5 &lt;= [n]` anyway)."),
+    Code("RSD006", ERROR, "statements nested too deep",
+         "Statements nest more than 100 deep. No real profile comes near (the public ones nest 6 deep at most); "
+         "a file that does is generated or hostile, and every stage that walks the statements (check, plan, run) "
+         "would have to follow it. The reader keeps the first 100 levels and reports the first element below.",
+         "Flatten the nesting: one `api:if` with a combined condition, an `api:select`, or separate statements."),
     Code("RSD010", ERROR, "options file line is not NAME=VALUE",
          "An options file holds one connection option a line, `NAME=VALUE`; blank lines and lines starting "
          "with `#` are ignored. This line is neither.",

@@ -501,9 +501,10 @@ class LoopBody:
     call (`output=True`), `api:else` children run once when the call produced no item (the api:else page:
     "an alternate block of code within an api:call when the call fails to produce any output items")."""
 
-    __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last", "otherwise", "output")
+    __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last", "otherwise", "output", "loc")
 
     def __init__(self, node: ast.Node, compiler, output: bool = False):
+        self.loc = node.loc
         self.first = compiler.block([c for n in node.body if isinstance(n, ast.First) for c in n.body])
         self.last = compiler.block([c for n in node.body if isinstance(n, ast.Last) for c in n.body])
         self.rest = compiler.block([n for n in node.body
@@ -520,9 +521,11 @@ class LoopBody:
         source = _lookahead(items) if self.needs_last else ((i, False) for i in items)
         output = self.output
         produced = False
+        tick = x.run.tick
         try:
             for index, (item, is_last) in enumerate(source):
                 produced = True
+                tick(self.loc)
                 scope.push(item, output)
                 try:
                     if index == 0 and self.first:

@@ -276,6 +276,7 @@ class Operations:
         """One page: the HTTP client sends it (or reads a `file://` URI through the run's trust policy);
         `from_response` says the URL came from the previous page (a next URL, a `Link` header). A write's request
         names no page, and is not sent again once it may have reached the server unless its method is idempotent."""
+        self.run.fetches += 1  # progress, for the step budget (RunState.tick)
         resp = self.http.request(method, url, headers=headers, data=data, page=None if self.writing else page_no,
                                  timeout=float(timeout) if timeout else None, from_response=from_response,
                                  retry_after_send=not self.writing or method.upper() in IDEMPOTENT_METHODS)

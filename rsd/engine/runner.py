@@ -31,6 +31,9 @@ from .operations import Operations
 from .watch import LoadWatch
 
 BATCH = 1000
+#: loop iterations a run may go through without a request or a row (a window), and a dry run in all
+RUN_STEP_BUDGET = 1_000_000
+PLAN_STEP_BUDGET = 100_000
 
 
 @dataclass
@@ -96,10 +99,17 @@ class RunState:
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
                  "declarative_stop", "on_page", "watch", "limit",
-                 "page_window", "pager", "on_total", "total_pages", "total_rows")
+                 "page_window", "pager", "on_total", "total_pages", "total_rows",
+                 "steps", "step_budget", "fetches", "progress", "dry_run")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
-                 watch: Optional[LoadWatch] = None, limit: Optional[int] = None):
+                 watch: Optional[LoadWatch] = None, limit: Optional[int] = None, dry_run: bool = False):
+        # the step budget: loop iterations and script executions, counted so that no profile loops for ever
+        self.steps = 0
+        self.step_budget = PLAN_STEP_BUDGET if dry_run else RUN_STEP_BUDGET
+        self.dry_run = dry_run
+        self.fetches = 0  # requests (and file reads) the operations sent
+        self.progress = (0, 0)  # (rows, fetches) when the current budget window began
         self.pages = 0
         self.rows = 0
         self.max_pages = max_pages
@@ -119,6 +129,24 @@ class RunState:
         self.on_total: Optional[Callable] = None
         self.total_pages: Optional[int] = None
         self.total_rows: Optional[int] = None
+
+    def tick(self, loc: object) -> None:
+        """One loop iteration or script execution (at `loc`). A run may go through `RUN_STEP_BUDGET` of them at a
+        time without sending a request or pushing a row, a dry run through `PLAN_STEP_BUDGET` in all; past that the
+        profile loops for ever (a huge `api:enum range`, `rows@next` advancing with no request): exit 2, never a
+        hang."""
+        self.steps += 1
+        if self.steps <= self.step_budget:
+            return
+        now = (self.rows, self.fetches)
+        if not self.dry_run and now != self.progress:
+            self.progress, self.steps = now, 0  # rows or requests came meanwhile: a new window
+            return
+        if self.dry_run:
+            raise ProfileError(f"{loc}: the dry run went through {self.step_budget:,} loop iterations without reaching "
+                               f"a request; stopped (a loop that never ends?)")
+        raise ProfileError(f"{loc}: the script went through {self.step_budget:,} loop iterations without sending a "
+                           f"request or pushing a row; stopped (a loop that never ends?)")
 
     def limit_reached_by(self, rows: int) -> bool:
         """Whether `--limit` will be reached once `rows` more rows are pushed (no page is sent ahead then)."""
@@ -226,7 +254,7 @@ class Runner:
         self.limit = limit
         self.clock = clock
         self.batch = batch  # rows per `write` call (the last may have fewer)
-        self.state = RunState(max_pages, on_page, LoadWatch(self.columns), limit)
+        self.state = RunState(max_pages, on_page, LoadWatch(self.columns), limit, dry_run)
         # `--concurrency`: requests sent ahead on worker threads; everything else stays on this thread
         self.fetcher = Fetcher(1 if dry_run or http is None else concurrency)
         self.ops = Operations(self.columns, http, self.state, redactor, connection, self.fetcher)
@@ -245,6 +273,7 @@ class Runner:
         while True:
             executions += 1
             summary.executions += 1
+            state.tick(self.profile.loc)
             state.next_set, state.next_value, state.exec_rows = False, None, 0
             state.declarative_stop = None
             inp = base_inputs.copy()

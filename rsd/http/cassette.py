@@ -32,6 +32,7 @@ from requests.adapters import HTTPAdapter
 from ..errors import HttpError, InvalidInputError
 from ..secrets import is_secret_query_name
 from .redact import MASK, Redactor
+from .transport import TransportAdapter
 
 INDEX = "cassette.json"
 FORMAT = 1
@@ -151,8 +152,8 @@ def _slug(method: str, url: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ recording
 
-class RecordingAdapter(HTTPAdapter):
-    """Sends as usual and keeps every completed exchange in `folder`, scrubbed. An exchange whose body could not be
+class RecordingAdapter(TransportAdapter):
+    """Sends as usual (through connections a `Timeout` deadline reaches) and keeps every completed exchange in `folder`, scrubbed. An exchange whose body could not be
     read (a connection cut mid-body) raises as it would have and is not kept: the retry that follows is."""
 
     def __init__(self, folder: Union[str, Path], redactor: Redactor):

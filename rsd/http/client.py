@@ -31,15 +31,19 @@ from typing import Callable, Collection, Iterable, Iterator, Mapping, MutableMap
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
-from requests.adapters import DEFAULT_POOLSIZE, HTTPAdapter
+from requests.adapters import DEFAULT_POOLSIZE
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 from requests.structures import CaseInsensitiveDict
 
 from ..errors import AuthError, HttpError
 from ..secrets import header_credential, is_secret_header_name, is_secret_query_name
+from .body import ACCEPT_ENCODING, DEFAULT_MAX_RESPONSE_BYTES, BadEncoding, BodyCut, BodyTooLarge, read_body
 from .methods import UNPROCESSED_STATUSES
 from .policy import ALLOW_ORIGIN, TrustPolicy, origin_of, show_origin
 from .ratelimit import Budget
 from .redact import Redactor
+from .transport import Deadline, TransportAdapter, attach
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: failures of a request that never reached the server (`_root_reason` texts)
@@ -98,7 +102,7 @@ class HttpClient:
                  headers: HeadersArg = (), verify: Union[bool, str] = True,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  policy: Optional[TrustPolicy] = None, transport: Optional[requests.adapters.BaseAdapter] = None,
-                 budget: Optional[Budget] = None) -> None:
+                 budget: Optional[Budget] = None, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES) -> None:
         self.timeout = timeout if timeout else None  # 0 / None: wait for ever (CData's Timeout=0)
         self.max_retries = max(0, int(max_retries))
         self.backoff = float(backoff)
@@ -112,12 +116,15 @@ class HttpClient:
         self.policy = policy if policy is not None else TrustPolicy()
         self.sleep = sleep
         self.clock = clock
+        self.max_response_bytes = int(max_response_bytes)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what body.py decodes
         self.budget = budget
-        if budget is not None and budget.max_concurrency > DEFAULT_POOLSIZE:
-            for prefix in ("http://", "https://"):  # a connection per worker, kept alive between pages
-                self.session.mount(prefix, HTTPAdapter(pool_maxsize=budget.max_concurrency))
+        # connections a deadline can reach (`Timeout` bounds a whole response), one per worker, kept alive
+        pool = max(DEFAULT_POOLSIZE, budget.max_concurrency if budget is not None else 0)
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, TransportAdapter(pool_maxsize=pool))
         if transport is not None:  # a `requests` adapter for every URL: the cassettes of `--record`/`--replay`
             self.session.mount("http://", transport)
             self.session.mount("https://", transport)
@@ -176,7 +183,7 @@ class HttpClient:
                 self.requests += 1
             try:
                 resp, sent = self._send(method, url, base_headers, body, _param_pairs(params), req_timeout, auth,
-                                        from_response=from_response, token_endpoint=token_endpoint)
+                                        from_response=from_response, token_endpoint=token_endpoint, page=page)
                 shown_url = self.redactor.redact_url(resp.request.url) if resp.request is not None else shown_url
                 self._check_complete(resp, method)
             except _Transient as t:
@@ -282,7 +289,7 @@ class HttpClient:
         """A `file://` URI, read through the trust policy (inside the allowed folders, never from a response), as a
         200 response."""
         started = self.clock()
-        data = self.policy.read_file(url, from_response=from_response)
+        data = self.policy.read_file(url, from_response=from_response, cap=self.max_response_bytes)
         resp = requests.Response()
         resp._content = data
         resp.status_code, resp.url, resp.reason = 200, url, "OK"
@@ -293,7 +300,8 @@ class HttpClient:
     # -- sending ----------------------------------------------------------------------------------
     def _send(self, method: str, url: str, base_headers: CaseInsensitiveDict[str], body: Optional[bytes],
               params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], auth: Optional[Auth], *,
-              from_response: bool, token_endpoint: bool) -> tuple[requests.Response, "_Sent"]:
+              from_response: bool, token_endpoint: bool,
+              page: Optional[int] = None) -> tuple[requests.Response, "_Sent"]:
         """One attempt: the request and the redirects it leads to, each hop through the trust policy (rsd follows
         redirects itself so that no credential is carried to another origin, whatever `requests` would do)."""
         policy = self.policy
@@ -323,7 +331,7 @@ class HttpClient:
                 sent.first_headers = headers
             sent.trusted, sent.withheld = trusted, bool(withheld)
             resp = self._send_within_budget(hop_method, send_url, headers, hop_body, send_params, req_timeout,
-                                            keep_cookies=trusted)
+                                            keep_cookies=trusted, page=page)
             location = resp.headers.get("Location") if resp.status_code in REDIRECT_STATUSES else None
             if not location:
                 return resp, sent
@@ -350,16 +358,18 @@ class HttpClient:
 
     def _send_within_budget(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
                             params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
-                            keep_cookies: bool) -> requests.Response:
+                            keep_cookies: bool, page: Optional[int] = None) -> requests.Response:
         """`_send_once` inside the run's budget: it waits for a slot (concurrency, rate, a pause in force) and
         gives it back when the response is read; a 429, or a 503 with `Retry-After`, pauses every request."""
         budget = self.budget
         if budget is None:
-            return self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies)
+            return self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies,
+                                   page=page)
         pause = None
         budget.acquire()
         try:
-            resp = self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies)
+            resp = self._send_once(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies,
+                                   page=page)
             if _sheds_load(resp):
                 pause = self._delay(1, resp.headers.get("Retry-After"))
             return resp
@@ -368,8 +378,32 @@ class HttpClient:
 
     def _send_once(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
                    params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
-                   keep_cookies: bool) -> requests.Response:
+                   keep_cookies: bool, page: Optional[int] = None) -> requests.Response:
+        """One exchange, its body read. `Timeout` bounds all of it (connect, headers and body: a `Deadline` shuts the
+        connection down when it passes, however slowly the bytes come), and `MaxResponseBytes` the decoded body."""
+        deadline = Deadline(req_timeout, self.clock) if req_timeout else None
+        with attach(deadline):
+            try:
+                resp = self._exchange(method, url, headers, body, params, req_timeout, keep_cookies=keep_cookies,
+                                      page=page)
+            except (_Transient, HttpError):
+                if deadline is not None and deadline.finish():
+                    raise self._timed_out(method, url, req_timeout, page) from None
+                raise
+            if deadline is not None and deadline.finish():  # a body without a length ends when the socket does
+                raise self._timed_out(method, url, req_timeout, page)
+            return resp
+
+    def _timed_out(self, method: str, url: str, req_timeout: Optional[float], page: Optional[int]) -> HttpError:
         shown = self.redactor.redact_url(url)
+        return HttpError(f"{self._describe(method, shown, page)}: no complete response within {req_timeout:g} s "
+                         f"(Timeout)", url=shown)
+
+    def _exchange(self, method: str, url: str, headers: Mapping[str, str], body: Optional[bytes],
+                  params: Optional[list[tuple[str, str]]], req_timeout: Optional[float], *,
+                  keep_cookies: bool, page: Optional[int] = None) -> requests.Response:
+        shown = self.redactor.redact_url(url)
+        what = self._describe(method, shown, page)
         try:
             prepared = self.session.prepare_request(
                 requests.Request(method, url, headers=headers, data=body, params=params))
@@ -377,12 +411,31 @@ class HttpClient:
                 prepared.headers.pop("Cookie", None)
             settings = self.session.merge_environment_settings(prepared.url, self.proxies or {}, None,
                                                                self.verify, None)
-            return self.session.send(prepared, timeout=req_timeout, allow_redirects=False, **settings)
+            settings["stream"] = True  # the body is read below: decoded, bounded, checked complete
+            resp = self.session.send(prepared, timeout=req_timeout, allow_redirects=False, **settings)
+            try:
+                self._read(resp)
+            except BaseException:
+                resp.close()
+                raise
+            return resp
+        except BodyTooLarge as e:
+            raise HttpError(f"{what}: the response is larger than MaxResponseBytes ({_size(e.cap)}); "
+                            f"stopped reading it", url=shown,
+                            hint="if the API really sends responses this large, raise the cap with "
+                                 "-o MaxResponseBytes=N (bytes), or ask for smaller pages") from None
+        except BodyCut as e:
+            raise _Transient(f"body truncated: {e.reason}")
+        except BadEncoding as e:
+            raise HttpError(f"{what}: the response body cannot be decoded ({e.reason})", url=shown) from None
+        except (ReadTimeoutError, requests.exceptions.ReadTimeout):
+            raise HttpError(f"{what}: no complete response within {req_timeout:g} s (Timeout)"
+                            if req_timeout else f"{what}: read timed out", url=shown) from None
+        except ProtocolError as e:
+            raise _Transient(_truncation_reason(e))
         except requests.exceptions.ConnectTimeout:
             raise _Transient(f"no connection within {req_timeout:g} s" if req_timeout else "connection timed out",
                              sent=False)
-        except requests.exceptions.ReadTimeout:
-            raise _Transient(f"no response within {req_timeout:g} s" if req_timeout else "read timed out")
         except requests.exceptions.ProxyError as e:
             raise _Transient(f"the proxy failed ({_root_reason(e)})")
         except requests.exceptions.SSLError as e:
@@ -407,6 +460,21 @@ class HttpClient:
             raise HttpError(f"{method} {shown}: invalid URL ({type(e).__name__})", url=shown) from None
         except requests.exceptions.RequestException as e:
             raise HttpError(f"{method} {shown}: request failed ({type(e).__name__})", url=shown) from None
+        except (Urllib3Error, OSError) as e:  # the connection failed while the body was read
+            raise _Transient(_root_reason(e))
+
+    def _read(self, resp: requests.Response) -> None:
+        """Read the body of a streamed response into it, decoded and within the cap."""
+        if getattr(resp, "_content", False) is not False:  # a transport read it already (a cassette)
+            if len(resp.content or b"") > self.max_response_bytes:
+                raise BodyTooLarge(self.max_response_bytes)
+            return
+        data = read_body(resp.raw, resp.headers.get("Content-Encoding"), self.max_response_bytes)
+        resp._content = data
+        resp._content_consumed = True  # type: ignore[attr-defined]
+        release = getattr(resp.raw, "release_conn", None)
+        if release is not None:
+            release()  # the connection goes back to the pool for the next page
 
     @staticmethod
     def _check_complete(resp: requests.Response, method: str) -> None:
@@ -551,6 +619,14 @@ def _parse_retry_after(value: Optional[str]) -> Optional[float]:
     if when is None:
         return None
     return when.timestamp() - time.time()
+
+
+def _size(n: int) -> str:
+    """`268,435,456 bytes (256 MiB)`."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n:,} bytes, {n // scale} {unit}"
+    return f"{n:,} bytes"
 
 
 def _ms(seconds: float) -> str:

@@ -179,7 +179,7 @@ class TrustPolicy:
                 hint=f"if {origin} is meant to receive it, run with {ALLOW_ORIGIN} {origin}")
 
     # -- local files ----------------------------------------------------------------------------------------------
-    def read_file(self, url: str, *, from_response: bool = False) -> bytes:
+    def read_file(self, url: str, *, from_response: bool = False, cap: Optional[int] = None) -> bytes:
         """The bytes of a `file://` URI inside the allowed folders; `InvalidInputError` (exit 2) naming the URI
         for anything else, before anything is read."""
         shown = str(url)
@@ -202,6 +202,10 @@ class TrustPolicy:
         if real.exists() and not real.is_file():
             raise InvalidInputError(f"refused to read {shown}: it is not a regular file")
         try:
-            return real.read_bytes()
+            with open(real, "rb") as f:
+                data = f.read(cap + 1) if cap is not None else f.read()
+            if cap is not None and len(data) > cap:
+                raise RunError(f"{shown} is larger than MaxResponseBytes ({cap:,} bytes); stopped reading it")
+            return data
         except OSError as e:
             raise RunError(f"cannot read {shown}: {e.strerror or type(e).__name__}") from None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
+from .apip import MAX_MEMBER_BYTES as MAX_PROFILE_BYTES
 from .apip import ApipProfile, read_apip
 from .ast import Profile
 from .lenient import Pos
@@ -59,10 +60,13 @@ def read_profile(path: str | os.PathLike[str]) -> Profile:
     spath = os.fspath(path)
     try:
         with open(spath, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_PROFILE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return error_profile(spath, "", diagnostic(spath, Pos(1, 1), RSD011, f"cannot read file: {reason}"))
+    if len(data) > MAX_PROFILE_BYTES:
+        return error_profile(spath, "", diagnostic(spath, Pos(1, 1), RSD011, f"not read: the file holds more than "
+                                                   f"{MAX_PROFILE_BYTES:,} bytes, the most a profile may hold"))
     return build_profile(decode(data), spath)
 
 

@@ -23,6 +23,19 @@ from .parse import RSD011, build_profile, decode, diagnostic, error_profile
 MANIFEST = "META-INF/MANIFEST.MF"
 CONNECTION_PROPERTIES = "ConnectionProperties.json"
 
+# Bounds on what one archive may make rsd read (issue #12: a 1 MB archive once took 235 s and 4.2 GB). The largest
+# public profile is 30 KB and real archives hold hundreds of members; a zip bomb holds one huge member or many
+# that compress a thousand times.
+#: the most bytes one member may hold once decompressed
+MAX_MEMBER_BYTES = 1 << 20
+#: the most bytes all members of one archive may hold once decompressed
+MAX_ARCHIVE_BYTES = 32 << 20
+#: the most `.rsd` members one archive may hold
+MAX_MEMBERS = 10_000
+#: a member above `RATIO_FLOOR` bytes that decompresses more than this many times is not text a person wrote
+MAX_RATIO = 100
+RATIO_FLOOR = 64 << 10
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class ApipProfile:
@@ -83,23 +96,65 @@ def read_apip(path: str | os.PathLike[str]) -> ApipProfile:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
             members = sorted((n for n in names if _is_rsd(n) and not n.endswith("/")), key=str.lower)
+            if len(members) > MAX_MEMBERS:
+                problems.append(Diagnostic(Loc(path, 1, 1), "error", RSD011,
+                                           f"the archive has {len(members):,} .rsd members; rsd reads at most "
+                                           f"{MAX_MEMBERS:,} (the rest are not read)"))
+                members = members[:MAX_MEMBERS]
             profiles = []
+            budget = MAX_ARCHIVE_BYTES
             for name in members:
                 member_path = f"{path}/{name}"
                 try:
-                    data = zf.read(name)
-                except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+                    data = _read_member(zf, name, budget)
+                except _TooLarge as too:
+                    profiles.append(error_profile(member_path, "", diagnostic(member_path, Pos(1, 1), RSD011,
+                                                                             too.reason)))
+                    continue
+                except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError) as exc:
                     d = diagnostic(member_path, Pos(1, 1), RSD011, f"cannot read archive member: {exc}")
                     profiles.append(error_profile(member_path, "", d))
                     continue
+                budget -= len(data)
                 profiles.append(build_profile(decode(data), member_path))
-            manifest = parse_manifest(decode(zf.read(MANIFEST))) if MANIFEST in names else MappingProxyType({})
-            props = (_json(zf.read(CONNECTION_PROPERTIES), f"{path}/{CONNECTION_PROPERTIES}", problems)
+            manifest = (parse_manifest(decode(_read_member(zf, MANIFEST, MAX_MEMBER_BYTES)))
+                        if MANIFEST in names else MappingProxyType({}))
+            props = (_json(_read_member(zf, CONNECTION_PROPERTIES, MAX_MEMBER_BYTES),
+                           f"{path}/{CONNECTION_PROPERTIES}", problems)
                      if CONNECTION_PROPERTIES in names else MappingProxyType({}))
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        d = Diagnostic(Loc(path, 1, 1), "error", RSD011, f"cannot read .apip archive: {exc}")
+    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError, EOFError, _TooLarge) as exc:
+        reason = exc.reason if isinstance(exc, _TooLarge) else str(exc)
+        d = Diagnostic(Loc(path, 1, 1), "error", RSD011, f"cannot read .apip archive: {reason}")
         return ApipProfile(path=path, diagnostics=(d,))
     return ApipProfile(path, tuple(profiles), manifest, props, tuple(problems))
+
+
+class _TooLarge(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, budget: int) -> bytes:
+    """A member's bytes, refused (`_TooLarge`) before it is read when its declared size or compression ratio says
+    it is no profile, or when the archive's budget is spent; never more than the cap is decompressed (the declared
+    size may lie: reading stops at the cap all the same)."""
+    info = zf.getinfo(name)
+    cap = min(MAX_MEMBER_BYTES, budget)
+    if budget <= 0:
+        raise _TooLarge(f"not read: the archive's members already hold {MAX_ARCHIVE_BYTES >> 20} MiB, the most rsd "
+                        f"reads from one archive")
+    if info.file_size > cap:
+        raise _TooLarge(f"not read: the member holds {info.file_size:,} bytes once decompressed; a profile may hold "
+                        f"at most {cap:,}")
+    if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+        raise _TooLarge(f"not read: the member decompresses {info.file_size // max(info.compress_size, 1):,} times "
+                        f"({info.compress_size:,} to {info.file_size:,} bytes), more than text does (a zip bomb?)")
+    with zf.open(info) as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise _TooLarge(f"not read: the member holds more than {cap:,} bytes once decompressed")
+    return data
 
 
 def _read_folder(path: str) -> ApipProfile:

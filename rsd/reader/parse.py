@@ -15,6 +15,8 @@ Diagnostic codes (stable; `rsd.check` reuses them, docs/diagnostics.md describes
 - `RSD003` error — no `api:script` (or `rsb:`/`arc:`) root element.
 - `RSD004` error — `api:info` somewhere else than directly under the root script, or more than once.
 - `RSD005` error — a raw `<` inside an attribute value (XML forbids it; read as `&lt;` so the rest is checked).
+- `RSD006` error — statements nested deeper than `MAX_NESTING`: the deeper ones are not read, so that no later
+  stage (check, compile, plan, run) recurses without bound.
 - `RSD011` error — the file or archive cannot be read (missing, unreadable, not a ZIP, bad encoding).
 """
 from __future__ import annotations
@@ -49,7 +51,11 @@ RSD002 = "RSD002"  # unknown keyword
 RSD003 = "RSD003"  # no api:script root
 RSD004 = "RSD004"  # misplaced or duplicate api:info
 RSD005 = "RSD005"  # raw `<` in an attribute value
+RSD006 = "RSD006"  # statements nested too deep
 RSD011 = "RSD011"  # file or archive cannot be read
+
+#: how deep statements may nest (the public profiles nest 6 deep at most); deeper ones are not read (RSD006)
+MAX_NESTING = 100
 
 READER_CODES: Mapping[str, str] = MappingProxyType({
     RSD001: "XML is broken beyond the lenient repairs",
@@ -57,6 +63,7 @@ READER_CODES: Mapping[str, str] = MappingProxyType({
     RSD003: "no api:script root element",
     RSD004: "api:info is misplaced or duplicated",
     RSD005: "raw '<' in an attribute value",
+    RSD006: "statements nested too deep",
     RSD011: "the file or archive cannot be read",
 })
 
@@ -91,6 +98,7 @@ class _Builder:
     def __init__(self, path: str, root: etree._Element, tags: tuple[TagPos, ...]):
         self.path = path
         self.diagnostics: list[Diagnostic] = []
+        self.too_deep = False  # RSD006 said once
         # Element → its scanned start tag. Start tags and elements are both in document order.
         self.positions: dict[etree._Element, TagPos] = {}
         elements = list(root.iter(etree.Element))
@@ -148,18 +156,26 @@ class _Builder:
         return None
 
     # -- building -----------------------------------------------------------------------------
-    def statements(self, parent: etree._Element) -> tuple[Node, ...]:
+    def statements(self, parent: etree._Element, depth: int = 1) -> tuple[Node, ...]:
         out = []
         for child in parent.iterchildren(etree.Element):
-            node = self.statement(child)
+            node = self.statement(child, depth)
             if node is not None:
                 out.append(node)
         return tuple(out)
 
-    def statement(self, el: etree._Element) -> Optional[Node]:
+    def statement(self, el: etree._Element, depth: int = 1) -> Optional[Node]:
         kw = self.keyword(el)
         if kw is None:
             return None  # foreign element: ignored with its content
+        if depth > MAX_NESTING:
+            if not self.too_deep:
+                self.too_deep = True
+                self.diagnostics.append(diagnostic(
+                    self.path, self.positions[el].pos, RSD006,
+                    f"statements nested more than {MAX_NESTING} deep: this one and those inside it are not read",
+                    "flatten the nesting (an api:if with several conditions, or an api:select)"))
+            return None
         if kw == "info":
             self.diagnostics.append(diagnostic(
                 self.path, self.positions[el].pos, RSD004,
@@ -183,7 +199,7 @@ class _Builder:
             loc=self.loc(el),
             prefix=self.prefix(el),
             params=self.params(el),
-            body=self.statements(el),
+            body=self.statements(el, depth + 1),
             text=self.text(el),
         )
 

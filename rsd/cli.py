@@ -104,7 +104,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
-def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = None) -> None:
+def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = None, method: bool = True) -> None:
     g = p.add_argument_group("connection")
     g.add_argument("-o", "--option", dest="options", action="append", type=_option_pair, default=[],
                    metavar="NAME=VALUE",
@@ -115,12 +115,20 @@ def _add_run_options(p: argparse.ArgumentParser, method_help: Optional[str] = No
                    help="a script input: [_input.NAME] and {NAME} in the URI (repeatable)")
     g.add_argument("--var", dest="variables", action="append", type=_pair, default=[], metavar="NAME=VALUE",
                    help="a variable for ${NAME} references in option values (repeatable)")
-    g.add_argument("--method", default="GET", help=method_help or argparse.SUPPRESS)
+    if method:  # the write commands choose their script by their name
+        g.add_argument("--method", default="GET", help=method_help or argparse.SUPPRESS)
     g = p.add_argument_group("trust")
     g.add_argument("--allow-origin", dest="allow_origins", action="append", default=[], metavar="URL",
                    help="an origin besides the first request's that may receive credentials (repeatable)")
     g.add_argument("--allow-files", dest="allow_files", action="append", default=[], metavar="DIR",
                    help="a folder besides the profile's own that file:// URIs may read (repeatable)")
+
+
+def _add_retries(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--retries", type=_count, metavar="N",
+                   help="retries of a request after a 429/502/503/504 or a network error (default 5); each is shown")
+    g.add_argument("--retry-max-wait", type=_seconds, metavar="S",
+                   help="the longest wait before a retry, Retry-After included (default 30 s)")
 
 
 def _add_cassettes(p: argparse.ArgumentParser) -> None:
@@ -166,10 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--summary-json", metavar="FILE",
                    help="write the run's summary as JSON (rows, pages, requests, retries, seconds, stop reason, "
                         "warnings, status), also when it fails: for schedulers")
-    g.add_argument("--retries", type=_count, metavar="N",
-                   help="retries of a request after a 429/502/503/504 or a network error (default 5); each is shown")
-    g.add_argument("--retry-max-wait", type=_seconds, metavar="S",
-                   help="the longest wait before a retry, Retry-After included (default 30 s)")
+    _add_retries(g)
     g.add_argument("--strict", action="store_true",
                    help="fail (exit 1, nothing written) when the run has warnings, e.g. a path that matched nothing")
     _add_cassettes(p)
@@ -203,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        f"values as [_input.NAME]. Rows come from -i NAME=VALUE (one row)\nor --from "
                                        f"FILE. What the script pushes is written like rsd run's rows.")
         p.add_argument("profile", metavar="PROFILE")
-        _add_run_options(p)
+        _add_run_options(p, method=False)
         g = p.add_argument_group("rows")
         g.add_argument("--from", dest="from_file", metavar="FILE",
                        help="the rows: CSV with a header row (an empty field is null) or JSON Lines (.jsonl)")
@@ -211,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="try every row; without it the first failing row stops the command")
         g.add_argument("--errors", metavar="FILE",
                        help="with --continue-on-error: the failed rows, JSON Lines of row, input, error (redacted)")
+        _add_retries(g)
         g = p.add_argument_group("output (what the script pushes, e.g. the created record)")
         g.add_argument("-f", "--format", choices=tuple(FORMATS),
                        help="output format (default: table on a terminal, csv otherwise)")

@@ -190,8 +190,10 @@ def cmd_write(args: argparse.Namespace, redactor: Redactor) -> int:
     if fmt is None and args.output is None:
         fmt = "table" if sys.stdout.isatty() else "csv"
     show_progress = not args.quiet and sys.stderr.isatty() and not args.verbose
+    counts = [0, 0]  # rows sent, failed: what an interrupted write has done, which no rollback undoes
     with Progress(show_progress, args.profile) as progress:
         def on_row(sent: int, failed: int) -> None:
+            counts[:] = [sent, failed]
             progress.note(f"{sent:,} rows sent, {failed:,} failed")
         try:
             summary = api.write(args.profile, method=WRITE_METHODS[args.command],
@@ -201,11 +203,22 @@ def cmd_write(args: argparse.Namespace, redactor: Redactor) -> int:
                                 mode=args.mode, continue_on_error=args.continue_on_error, errors=args.errors,
                                 redactor=redactor, trace=tracer(args, redactor), on_row=on_row,
                                 allow_origins=args.allow_origins, allow_files=args.allow_files,
-                                record=args.record, replay=args.replay)
+                                record=args.record, replay=args.replay, retries=args.retries,
+                                retry_max_wait=args.retry_max_wait, on_retry=retry_notes(args, progress))
         except WriteError as e:
             progress.stop()
             print_summary(e.summary)
             raise
+        except KeyboardInterrupt:
+            progress.stop()
+            sent, failed = counts
+            if not sent:
+                sys.stderr.write("rsd: interrupted; no row was sent\n")
+            else:  # api.write keeps the output and errors file of rows that were sent
+                sys.stderr.write(f"rsd: interrupted after {sent:,} row{'s' if sent != 1 else ''} had been sent"
+                                 f"{f' ({failed:,} failed)' if failed else ''}: they stay sent (an API has no "
+                                 f"rollback); the output and the errors file say what happened to them\n")
+            return 130
     print_summary(summary)
     return EXIT_OK
 

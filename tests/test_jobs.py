@@ -322,6 +322,10 @@ GOOD_QUERY = '[[steps]]\nname = "q"\ntype = "query"\nprofile = "Items.rsd"\n'
     (GOOD_QUERY + 'mode = "merge"\n', (2, [("JOB008", "error", 5)])),
     (GOOD_QUERY + 'options = "BaseURL=x"\n', (2, [("JOB008", "error", 5)])),
     (GOOD_QUERY + 'limit = -1\n', (2, [("JOB008", "error", 5)])),
+    (GOOD_QUERY + 'retries = 0\nretry_max_wait = 0.5\nconcurrency = 2\nrate = 20\n', (0, [])),
+    (GOOD_QUERY + 'retries = -1\n', (2, [("JOB008", "error", 5)])),
+    (GOOD_QUERY + 'retries = 1.5\n', (2, [("JOB008", "error", 5)])),
+    (GOOD_QUERY + 'concurrency = 0\n', (2, [("JOB008", "error", 5)])),
     (GOOD_QUERY + 'output = "${secret:x}"\n', (2, [("JOB008", "error", 5)])),
     ('[[steps]]\nname = "s"\ntype = "python"\nscript = "broken.py"\n', (2, [("JOB009", "error", 4)])),
     ('[[steps]]\nname = "s"\ntype = "python"\nscript = "reads.py"\n', (0, [("JOB010", "warning", 4)])),
@@ -365,3 +369,27 @@ def test_invalid_toml_and_missing_file_exit_2(tmp_path):
     assert p.returncode == 2 and "not valid TOML" in p.stderr and "Traceback" not in p.stderr
     p = rsd_process("job", "run", tmp_path / "nope.toml")
     assert p.returncode == 2 and "no such job file" in p.stderr
+
+
+def test_query_steps_take_retries_and_the_retry_wait(srv, tmp_path, secrets_env):
+    # the first page fails with 503 twice: with retries = 1 the step fails after 2 attempts (the default, 5 retries,
+    # would have loaded it); retry_max_wait bounds the wait the server asks for (Retry-After: 30) to 0.1 s
+    make_backend("sqlite", tmp_path)
+    write_profile(tmp_path / "Items.rsd")
+    job = tmp_path / "job.toml"
+    job.write_text(f"""\
+[[steps]]
+name = "items"
+type = "query"
+profile = "Items.rsd"
+options = {{ BaseURL = {toml_str(srv.url)}, OAuthAccessToken = {toml_str(srv.issue_token())}, CustomUrlParams = "fail=503&fail_times=2&retry_after=30" }}
+output = "sqlite:///w.db"
+retries = 1
+retry_max_wait = 0.1
+concurrency = 1
+""")
+    p = rsd_process("job", "run", job, cwd=tmp_path)
+    assert p.returncode == 1, p.stderr
+    assert "HTTP 503" in p.stderr and "after 2 attempts" in p.stderr
+    assert "HTTP 503 Service Unavailable; retry 1 of 1 in 0.1 s (Retry-After)" in p.stderr  # shown to 0.1 s
+    assert srv.stats.requests["/api/accounts"] == 2

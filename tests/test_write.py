@@ -321,11 +321,9 @@ def test_the_command_line_wants_its_rows_once_and_errors_with_continue(tmp_path)
             (["-i", "title=a", "--from", str(tmp_path / "rows.csv")], "not both"),
             (["-i", "title=a", "--errors", str(tmp_path / "e.jsonl")], "--errors FILE goes with --continue-on-error"),
             (["--from", str(tmp_path / "missing.csv")], "missing.csv: no such file"),
-            (["--from", str(tmp_path / "rows.csv"), "--method", "GET"], None)):
+            # --method is run's and plan's: a write command chooses its script by its name
+            (["--from", str(tmp_path / "rows.csv"), "--method", "GET"], "unrecognized arguments: --method GET")):
         r = run_rsd("insert", TASKS, "-o", "BaseURL=http://127.0.0.1:9", *args)
-        if message is None:  # --method is run's and plan's: insert ignores it and still inserts (and fails to connect)
-            assert r.code == 1 and "connection refused" in r.stderr
-            continue
         assert r.code == 2 and message in r.stderr, r.stderr
         assert "Traceback" not in r.stderr
 
@@ -370,3 +368,40 @@ def test_the_demo_tasks_resource_answers_as_documented():
         assert requests.get(f"{base}?page=2&per_page=2").json()["records"][0]["id"] == 3
     with DemoServer() as srv:  # behind the bearer token like every /api/ endpoint
         assert requests.post(f"{srv.url}/api/tasks", json={"title": "x"}).status_code == 401
+
+
+def test_write_commands_take_the_retry_options(tmp_path):
+    # --retries/--retry-max-wait reach the write's client: a refused port is tried twice, the retry shown
+    port = free_port()
+    r = run_rsd("insert", TASKS, "-o", f"BaseURL=http://127.0.0.1:{port}", "-i", "title=x", "--retries", "1",
+                "--retry-max-wait", "0.01", cwd=tmp_path)
+    assert r.code == 1
+    assert r.stderr.count("retry 1 of 1") == 1 and "connection refused" in r.stderr, r.stderr
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_a_write_says_how_many_rows_were_sent(tmp_path, monkeypatch):
+    # rows already sent stay sent: the message says how many, never "nothing was committed"
+    import signal
+    import time
+
+    from cli_support import rsd_popen
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    source = tmp_path / "tasks.csv"
+    _write_csv(source, _task_rows(400))
+    # every answer takes 50 ms, so 400 rows take 20 s: the interrupt lands mid-write on any machine
+    with DemoServer(token_lifetime=60, latency=0.05, tasks=0) as srv:
+        proc = rsd_popen("insert", TASKS, *demo_oauth(srv), "--from", str(source), "-f", "jsonl",
+                         "--output", str(tmp_path / "new.jsonl"), "-q", cwd=tmp_path)
+        deadline = time.monotonic() + 30
+        while srv.stats.total_requests < 10 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "nothing was committed" not in err
+    assert "rsd: interrupted after " in err and "they stay sent (an API has no rollback)" in err
+    sent = int(err.split("interrupted after ")[1].split(" row")[0].replace(",", ""))
+    assert 1 <= sent < 400
+    assert len((tmp_path / "new.jsonl").read_text().splitlines()) == sent

@@ -20,6 +20,7 @@ from .spec import (
     INCREMENTAL_KEYS,
     KNOWN,
     LIST_FIELDS,
+    COUNT_FIELDS,
     NUMBER_FIELDS,
     REQUIRED,
     STEP_TYPES,
@@ -227,6 +228,9 @@ def _check_values(step: Step, where: _Lines, diag: Callable[..., None]) -> None:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 diag("JOB008", "error", f"{label}: {f!r} must be a list of strings, e.g. "
                      f"{f} = [\"https://api.example.com\"]", line)
+        elif f in COUNT_FIELDS:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                diag("JOB008", "error", f"{label}: {f!r} must be a whole number (0 or more), not {value!r}", line)
         elif f in NUMBER_FIELDS:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 diag("JOB008", "error", f"{label}: {f!r} must be a positive number, not {value!r}", line)

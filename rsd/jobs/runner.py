@@ -364,6 +364,8 @@ class JobRunner:
             limit=f.get("limit"), max_pages=f.get("max_pages"), redactor=self.redactor,
             base_dir=str(self.job.base_dir), job=self.job.name, step=step.name,
             trace=self.trace, on_page=self.on_page, incremental=incremental, auth=auth, on_retry=self.on_retry,
+            retries=f.get("retries"), retry_max_wait=f.get("retry_max_wait"), concurrency=f.get("concurrency"),
+            rate=f.get("rate"),
             interrupts=self.interrupts, on_total=self.on_total,
             allow_origins=[self.resolve(str(u), f"step {step.name}: allow_origins")
                            for u in f.get("allow_origins") or ()],

@@ -25,13 +25,15 @@ KNOWN = {
     "python": ("name", "type", "script", "timeout"),
     "query": ("name", "type", "profile", "options", "inputs", "output", "table", "mode", "format", "limit",
               "max_pages", "connection", "options_file", "incremental", "full_refresh",
-              "allow_origins", "allow_files", "auth"),
+              "allow_origins", "allow_files", "auth", "retries", "retry_max_wait", "concurrency", "rate"),
 }
 # Fields that must be TOML tables (name = value pairs), and fields that must be positive numbers.
 TABLE_FIELDS = ("set", "params", "headers", "options", "inputs", "incremental")
 #: the keys of a query step's `incremental = { cursor = "updated_at", input = "updated_since" }`
 INCREMENTAL_KEYS = ("cursor", "input")
-NUMBER_FIELDS = ("timeout", "limit", "max_pages")
+NUMBER_FIELDS = ("timeout", "limit", "max_pages", "retry_max_wait", "concurrency", "rate")
+#: fields that must be whole numbers, 0 included (`retries = 0`: no retry)
+COUNT_FIELDS = ("retries",)
 #: fields that must be TOML arrays of strings (`--allow-origin`, `--allow-files`, repeatable)
 LIST_FIELDS = ("allow_origins", "allow_files")
 _REF = re.compile(r"(?<!\$)\$\{([^}]*)\}")

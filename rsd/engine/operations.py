@@ -84,6 +84,10 @@ def runnable() -> list[str]:
     return [spec.name for spec in OPERATIONS.values() if spec.run is not None]
 
 
+def _request_key(method: str, url: str, headers, data) -> tuple:
+    return method, url, tuple(tuple(h) for h in headers or ()), data
+
+
 def _page_url(req, page_req: PageRequest) -> str:
     # a next URL from the response still gets CustomUrlParams (docs/reference/contract.md §2: every request)
     url = req.url if page_req.url is None else with_query(page_req.url, req.url_params)
@@ -111,6 +115,7 @@ class Operations:
         self._mappers: dict = {}
         self._paths: dict = {}
         self.plan_hook = None  # `rsd plan`: called with the first request instead of sending it
+        self._prefetched: dict = {}  # request key -> future: first requests sent ahead (`prefetch`)
         self.missing = None  # `rsd plan`: a list that collects placeholders without a value
         # a write script (`writer.py`): one request per call, no declarative paging, an empty answer (204) is no
         # rows, and a request that is not idempotent is not sent again once it may have reached the server
@@ -168,22 +173,26 @@ class Operations:
             self.plan_hook(dict(op=op, node=node, method=req.method, kind=kind,
                                 url=with_query(first, list(page_req.params.items())), headers=req.headers,
                                 data=req.data, pager=pager, repeat=self._repeat(a, kind),
-                                model=(a.get("datamodel") or "DOCUMENT")))
+                                model=(a.get("datamodel") or "DOCUMENT"), timeout=req.timeout,
+                                from_response=req.from_response))
+        # the first page may have been sent ahead already (a later query-slicer value, `prefetch`)
+        first_page = self._prefetched.pop(_request_key(req.method, _page_url(req, page_req), req.headers, req.data),
+                                          None) if self._prefetched and window is None else None
         ahead = None
         if self.fetcher.concurrent and pager is not None:
             ahead = self.fetcher.lookahead(
                 lambda url, page, from_response: self._fetch(req.method, url, req.headers, req.data, req.timeout,
                                                              page, node, from_response=from_response))
         try:
-            if ahead is not None and pager.addressable:
+            if ahead is not None and pager.addressable and first_page is None:
                 # page k's request is known before page 1 arrives (page numbers): the first pages go out together
                 ahead.announce(self._ahead(req, pager, page_req, 0, None))
-            yield from self._page_loop(x, req, page_req, pager, mapper, emaps, kind, node, ahead)
+            yield from self._page_loop(x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page)
         finally:
             if ahead is not None:
                 ahead.close()
 
-    def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead):
+    def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page=None):
         run = self.run
         page_no = 0
         last = None  # index of the last page, when the first page tells the total
@@ -193,7 +202,9 @@ class Operations:
             page_no += 1
             req_url = _page_url(req, page_req)
             from_response = page_req.url is not None or req.from_response  # a URL a response gave
-            if ahead is not None:
+            if first_page is not None and page_no == 1:
+                fetched = first_page.result()
+            elif ahead is not None:
                 fetched = ahead.take(page_no, req_url, from_response)
             else:
                 fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, page_no, node,
@@ -246,6 +257,24 @@ class Operations:
             if page_req is None:
                 run.note_stop(pager.stop_reason, declarative=True)
                 return
+
+    def prefetch(self, request: dict) -> None:
+        """Send ahead a call's first request, as `plan_hook` saw it, for a later execution to use: only a GET (a
+        request that may be sent for nothing must change nothing), and only if it is used exactly as it is."""
+        if request.get("method") != "GET" or not self.fetcher.concurrent:
+            return
+        key = _request_key(request["method"], request["url"], request["headers"], request["data"])
+        if key not in self._prefetched:
+            self._prefetched[key] = self.fetcher.submit(
+                self._fetch, request["method"], request["url"], request["headers"], request["data"],
+                request.get("timeout"), 1, request["node"], request.get("from_response", False))
+
+    def drop_prefetched(self) -> None:
+        """The run ended: first requests sent ahead and never asked for are counted, and dropped."""
+        for future in self._prefetched.values():
+            if not future.cancel():
+                self.fetcher.extra += 1
+        self._prefetched.clear()
 
     def _ahead(self, req, pager, page_req, page_no: int, last: Optional[int]) -> Iterator[tuple[int, str, bool]]:
         """The pages to send ahead after page `page_no`: the next one (`page_req`), then, when the strategy

@@ -94,6 +94,14 @@ def _n(count: int, one: str, many: str = "") -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
+class _Captured(BaseException):
+    """Stops a speculative execution at its first request (not catchable by `api:catch`)."""
+
+    def __init__(self, request: dict):
+        super().__init__("captured")
+        self.request = request
+
+
 class RunState:
     """Counters and paging state of one run, shared by the runner and the operations."""
 
@@ -313,6 +321,30 @@ class Runner:
             write(batch)
         return watched
 
+    def _speculate(self, given, connection: Item) -> None:
+        """Run the script for a later query-slicer value with nothing kept (a copy of the items, rows dropped, a
+        state of its own) up to its first request, and send that request ahead (`Operations.prefetch`). The real
+        execution uses the response only if it sends exactly that request; anything that goes wrong here just
+        means nothing is sent ahead."""
+        ops = self.ops
+
+        def capture(request: dict) -> None:
+            raise _Captured(request)
+
+        ops.plan_hook = capture
+        try:
+            query = self.query.copy() if self.query is not None else None
+            x = Exec(Scope(input_item(self.profile, given), connection.copy(), query), lambda row: None, ops,
+                     self.colnames, RunState(None), self.profile.path, lambda rows: None)
+            run_block(self.globals, x)
+            run_block(self.body, x)
+        except _Captured as captured:
+            ops.prefetch(captured.request)
+        except (Exception, StopRun, Break, Continue):
+            pass
+        finally:
+            ops.plan_hook = None
+
     def _connection_item(self) -> Item:
         item = Item("_connection")
         for k, v in self.connection:
@@ -368,15 +400,24 @@ class Runner:
             name, values = self.inputs[self.slicer]
             slices = [{**self.inputs, self.slicer: (name, [v])} for v in values]
         reason = STOP_SINGLE
+        speculated = 0
         try:
-            for given in slices:
+            for number, given in enumerate(slices):
+                if self.fetcher.concurrent and self.ops.plan_hook is None:
+                    # later slicer values: their first request sent ahead while this one runs
+                    while speculated < min(len(slices), number + 1 + self.fetcher.concurrency):
+                        if speculated > number:
+                            self._speculate(slices[speculated], connection)
+                        speculated += 1
                 reason = self._pages(input_item(self.profile, given, self.missing), connection, summary,
                                      emit, emit_many)
         except StopRun as stop:
             reason = stop.reason
         except BaseException:
+            self.ops.drop_prefetched()
             self.fetcher.close(wait=False)
             raise
+        self.ops.drop_prefetched()
         self.fetcher.close()
         if len(slices) > 1:
             reason = f"{reason} (last of {len(slices)} slices of {self.inputs[self.slicer][0]})"

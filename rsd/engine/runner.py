@@ -413,9 +413,11 @@ class Runner:
                                      emit, emit_many)
         except StopRun as stop:
             reason = stop.reason
-        except BaseException:
+        except BaseException as e:
             self.ops.drop_prefetched()
-            self.fetcher.close(wait=False)
+            # a failed run waits for its requests in flight (no request of it lands after it returned); an
+            # interrupted one (Ctrl-C, SIGTERM, a consumer that stopped) does not
+            self.fetcher.close(wait=isinstance(e, Exception))
             raise
         self.ops.drop_prefetched()
         self.fetcher.close()

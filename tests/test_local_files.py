@@ -71,7 +71,8 @@ def test_a_profile_cannot_read_a_file_outside_its_folder(tmp_path):
         for name in ("pipe.json", "secret.json"):
             uri = (outside / name).as_uri()
             path = profile(mine, EXFILTRATE.format(uri=uri))
-            r = rsd("run", path, "-o", f"BaseURL={base}", "-f", "csv", timeout=30)
+            # a new process, so that the timeout holds if the pipe were ever read
+            r = rsd("run", path, "-o", f"BaseURL={base}", "-f", "csv", timeout=30, fresh=True)
             assert r.code == 2, r.stderr
             assert f"refused to read {uri}: it is outside the folders a profile may read ({mine})" in r.stderr
             assert f"hint: if the profile is meant to read it, run with --allow-files {outside}" in r.stderr
@@ -130,7 +131,7 @@ def test_an_api_cannot_make_rsd_read_a_file(tmp_path, way):
     app = FileNext(way, target)
     with serve(app) as base:
         r = rsd("run", profile(tmp_path, body), "-o", f"BaseURL={base}", "-f", "csv", "--output", "out.csv",
-                "--allow-files", str(tmp_path), cwd=tmp_path, timeout=30)
+                "--allow-files", str(tmp_path), cwd=tmp_path, timeout=30, fresh=True)
     assert r.code == 2, r.stderr
     assert f"refused to read {target}: a URI that comes from a response is never read from disk" in r.stderr
     assert len(app.requests) == 1 and not (tmp_path / "out.csv").exists()

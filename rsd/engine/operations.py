@@ -210,6 +210,8 @@ class Operations:
                 fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, page_no, node,
                                       from_response=from_response)
             body, status, resp_headers, final_url, links = fetched
+            if not run.secret_seen and self.redactor.finds_in(body, resp_headers):
+                run.secret_seen = True  # the API echoes a secret: every output row is redacted from now on
             source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
             if self.writing and not body.strip():  # 204 No Content (a delete): nothing to push
                 self._response_item(x, status, final_url, resp_headers)

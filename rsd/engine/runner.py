@@ -108,7 +108,7 @@ class RunState:
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
                  "declarative_stop", "on_page", "watch", "limit",
                  "page_window", "pager", "on_total", "total_pages", "total_rows",
-                 "steps", "step_budget", "fetches", "progress", "dry_run")
+                 "steps", "step_budget", "fetches", "progress", "dry_run", "secret_seen")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
                  watch: Optional[LoadWatch] = None, limit: Optional[int] = None, dry_run: bool = False):
@@ -117,6 +117,8 @@ class RunState:
         self.step_budget = PLAN_STEP_BUDGET if dry_run else RUN_STEP_BUDGET
         self.dry_run = dry_run
         self.fetches = 0  # requests (and file reads) the operations sent
+        # a response held a secret (an API echoing the token into its data): rows are redacted before output
+        self.secret_seen = False
         self.progress = (0, 0)  # (rows, fetches) when the current budget window began
         self.pages = 0
         self.rows = 0
@@ -315,8 +317,11 @@ class Runner:
     def _watched(self, write: Callable[[list], None]) -> Callable[[list], None]:
         """`write`, letting the run's `LoadWatch` see each batch first (columns that never hold a value)."""
         see = self.state.watch.batch
+        state, redact_rows = self.state, self._redacted
 
         def watched(batch: list) -> None:
+            if state.secret_seen:
+                batch = redact_rows(batch)
             see(batch)
             write(batch)
         return watched
@@ -344,6 +349,17 @@ class Runner:
             pass
         finally:
             ops.plan_hook = None
+
+    def _redacted(self, rows: list) -> list:
+        """Rows with every known secret in their text replaced by `***` (docs/credentials.md, "Secrets in data"):
+        only once a response held one (`RunState.secret_seen`), so an API that echoes no secret costs nothing."""
+        finds, redact = self.redactor.finds, self.redactor.redact
+        out = []
+        for row in rows:
+            if any(type(v) is str and finds(v) for v in row):
+                row = tuple(redact(v) if type(v) is str and finds(v) else v for v in row)
+            out.append(row)
+        return out
 
     def _connection_item(self) -> Item:
         item = Item("_connection")

@@ -15,7 +15,7 @@ import base64
 import json
 import re
 import threading
-from typing import Iterable, Mapping, Union, overload
+from typing import Iterable, Mapping, Optional, Union, overload
 from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from ..secrets import (  # noqa: F401
@@ -54,6 +54,7 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._forms: set[str] = set()
+        self._byte_forms: Optional[tuple[bytes, ...]] = None
         self._pattern: re.Pattern[str] | None = None
         for s in secrets:
             self.add(s)
@@ -78,6 +79,7 @@ class Redactor:
             for c in new:
                 self._forms.update(_forms(c))
             self._pattern = None  # compiled again on the next redact()
+            self._byte_forms = None
 
     def _compile(self) -> "re.Pattern[str] | None":
         with self._lock:
@@ -120,6 +122,19 @@ class Redactor:
         self.add(password)
         if password:
             self.add(base64.b64encode(f"{user or ''}:{password}".encode("utf-8")).decode("ascii"))
+
+    def finds_in(self, data: bytes, headers: Optional[Mapping[str, str]] = None) -> bool:
+        """Whether a response's raw body (or one of its header values) holds a known secret in any of its forms:
+        one fast substring search per form, cheap enough for every page (the run's secrets are few)."""
+        forms = self._byte_forms
+        if forms is None:
+            with self._lock:
+                forms = self._byte_forms = tuple(f.encode("utf-8") for f in self._forms)
+        if not forms:
+            return False
+        if any(f in data for f in forms):
+            return True
+        return bool(headers) and any(self.finds(v) for v in headers.values())  # type: ignore[union-attr]
 
     def finds(self, text: object) -> bool:
         """Whether `text` holds a known secret in any of its forms (as given, URL-encoded, base64, JSON-escaped)."""

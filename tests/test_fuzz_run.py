@@ -82,3 +82,25 @@ def test_random_profiles_fail_only_with_rsd_errors(tmp_path, seed):
             except RsdError as e:
                 assert e.exit_code in (1, 2)
     assert ran > 0  # some of them run all the way
+
+
+# -- structural mutations (issue #12, finding 9) --------------------------------------------------------------------
+def test_structural_mutants_of_real_profiles_never_crash_check_or_plan(tmp_path):
+    """1,000 mutants of the bundled and check samples (tags swapped or replaced, attributes dropped or moved,
+    elements deleted, duplicated, moved or nested up to 1,000 deep, values given unbalanced brackets, the text cut
+    off): `rsd check` and `rsd plan` end each with diagnostics or an `RsdError`, within 5 s, and every 100th also
+    through the command line, with no traceback. `python tests/fuzz_profiles.py` runs 10,000 (and the public corpus)."""
+    try:
+        import fuzz_profiles as fuzz
+    except ImportError:  # tests/ imported as a package
+        from tests import fuzz_profiles as fuzz
+    texts = fuzz.seeds()
+    assert len(texts) >= 40
+    failures = []
+    for i, text in enumerate(fuzz.mutants(texts, 1000, seed=12)):
+        problems = fuzz.exercise(text, tmp_path)
+        if i % 100 == 0:
+            problems += fuzz.through_cli(tmp_path / "M.rsd")
+        if problems:
+            failures.append(f"mutant {i}: {'; '.join(problems)}\n{text[:2000]}")
+    assert not failures, "\n\n".join(failures[:5])

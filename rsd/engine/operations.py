@@ -29,9 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
-from ..errors import RunError
+from ..errors import ProfileError, RunError
 from ..http.methods import IDEMPOTENT_METHODS
-from ..mapping import compile_mapper, compile_value_path, parse_document
+from ..mapping import PathError, compile_mapper, compile_value_path, parse_document
 from ..paging import (
     STOP_CLI_MAX_PAGES,
     STOP_PAGE_RANGE,
@@ -325,14 +325,21 @@ class Operations:
         key = (kind, repeat, model)
         m = self._mappers.get(key)
         if m is None:
-            m = self._mappers[key] = compile_mapper(self.columns, repeat_paths=repeat, data_model=model, kind=kind)
+            try:
+                m = self._mappers[key] = compile_mapper(self.columns, repeat_paths=repeat, data_model=model,
+                                                        kind=kind)
+            except PathError as e:
+                raise ProfileError(f"the repeating path {repeat!r} cannot be used: {e}") from None
         return m
 
     def _path(self, path: str, kind: str):
         key = (path, kind)
         fn = self._paths.get(key)
         if fn is None:
-            fn = self._paths[key] = compile_value_path(path, kind)
+            try:
+                fn = self._paths[key] = compile_value_path(path, kind)
+            except PathError as e:  # a path the script built or left empty at run time: invalid input, not a crash
+                raise ProfileError(f"the {kind.upper()} path {path!r} cannot be used: {e}") from None
         return fn
 
     def _element_maps(self, a: Attrs, kind: str):

@@ -1,13 +1,13 @@
 """Provenance of text: which characters came from a response (data) rather than from the profile or the user.
 
-Owns: the two text types that carry it and the operations that keep it. `Data` is text that came from a response
-(a mapped value, an element map, a response header or URL, an error the API wrote); `Spliced` is text a template
+Owns: the two text types that carry it and the operations that keep it. `Data` is text that came from a response (a
+mapped value, an element map, a response header or URL, an error the API wrote); `Spliced` is text a template
 rendered from profile text and data, with the (start, end) `spans` of the data. Both are `str`, so everything that
-reads text reads them unchanged; what must not treat data as profile source asks `data_spans`: `{name}`
-placeholders are expanded only outside data (`rsd.engine.request.fill_placeholders`), and a name in which data
-would choose the item (or an option of `_connection`) is not followed (`data_chooses_item`). `[...]` templates are compiled from profile text
-only, never from values, so data is never template source either. Values leave the engine as plain `str`
-(`plain`) before they are typed and written.
+reads text reads them unchanged; what must not treat data as profile source asks `data_spans`: `{name}` placeholders
+are expanded only outside data (`rsd.engine.request.fill_placeholders`), and a name in which data would choose the
+item (or an option of `_connection`) is not followed (`data_chooses_item`). `[...]` templates are compiled from
+profile text only, never from values, so data is never template source either. Values leave the engine as plain
+`str` (`plain`) before they are typed and written.
 
 Must not: import anything of rsd, or decide what to do with data (its users do).
 """

@@ -166,6 +166,7 @@ def test_rendering_keeps_where_the_data_is():
 
 
 def test_splice_and_spans():
-    assert type(splice(["a", "b"])) is str and splice([Data("ab")]) == "ab" and data_spans(splice([Data("ab")])) == ((0, 2),)
+    assert type(splice(["a", "b"])) is str and splice([Data("ab")]) == "ab"
+    assert data_spans(splice([Data("ab")])) == ((0, 2),)
     s = splice(["x=", Data("1"), Data("2"), "&y"])
     assert isinstance(s, Spliced) and s.spans == ((2, 4),)

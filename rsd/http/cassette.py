@@ -153,8 +153,9 @@ def _slug(method: str, url: str) -> str:
 # ------------------------------------------------------------------------------------------------ recording
 
 class RecordingAdapter(TransportAdapter):
-    """Sends as usual (through connections a `Timeout` deadline reaches) and keeps every completed exchange in `folder`, scrubbed. An exchange whose body could not be
-    read (a connection cut mid-body) raises as it would have and is not kept: the retry that follows is."""
+    """Sends as usual (through connections a `Timeout` deadline reaches) and keeps every completed exchange in
+    `folder`, scrubbed. An exchange whose body could not be read (a connection cut mid-body) raises as it would have
+    and is not kept: the retry that follows is."""
 
     def __init__(self, folder: Union[str, Path], redactor: Redactor):
         super().__init__()

@@ -133,3 +133,28 @@ def test_no_echoed_secret_in_postgresql(tmp_path):
         con.execute("drop table echoed_secrets")
     assert "seen *** at 10:00" in dump
     assert_no_secret(dump + r.everything(), secrets, "PostgreSQL")
+
+
+def test_a_paging_cursor_is_not_taken_for_a_credential(tmp_path):
+    """A cursor sent as `page_token` is a position: an API that echoes it next to a real secret gets the secret
+    masked and the cursor kept (it was learnt as a secret once, and masked in every row that held it)."""
+    class Cursor:
+        def __call__(self, environ, start_response):
+            request = Request(environ)
+            token = request.args.get("page_token")
+            page = {"items": [{"id": 2 if token else 1, "name": f"cursor {token or 'none'}", "note": "x",
+                               "nested": None}], "next": None if token else "cur-Zq81mW4p"}
+            return Response(json.dumps(page), content_type="application/json")(environ, start_response)
+
+    profile = tmp_path / "Cursor.rsd"
+    profile.write_text(PROFILE.replace('<api:set attr="JSONPath" value="$.items"/>',
+                                       '<api:set attr="JSONPath" value="$.items"/>\n'
+                                       '  <api:set attr="EnablePaging" value="true"/>\n'
+                                       '  <api:set attr="nextpagetokenpath" value="$.next"/>\n'
+                                       '  <api:set attr="nextpagetokenparam" value="page_token"/>'), encoding="utf-8")
+    with serve(Cursor()) as base:
+        r = rsd("run", str(profile), "-o", f"BaseURL={base}", "-o", f"CustomHeaders=X-API-Key: {API_KEY}",
+                "-f", "jsonl", "--output", "out.jsonl", cwd=tmp_path)
+    assert r.code == 0, r.stderr
+    names = [json.loads(line)["name"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert names == ["cursor none", "cursor cur-Zq81mW4p"]

@@ -45,6 +45,8 @@ from .ratelimit import Budget
 from .redact import Redactor
 from .transport import Deadline, TransportAdapter, attach
 
+#: query parameter names that carry a paging position (a cursor), whatever else they say ("token")
+_PAGING_WORD = re.compile(r"page|cursor|next|continu|marker|scroll", re.I)
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: failures of a request that never reached the server (`_root_reason` texts)
 _NEVER_CONNECTED = frozenset({"connection refused", "cannot resolve the host name"})
@@ -282,7 +284,9 @@ class HttpClient:
             except (UnicodeDecodeError, ValueError):
                 pass
         for name, value in pairs:
-            if value and is_secret_query_name(str(name)):
+            # a paging cursor (`page_token`, `nextPageToken`) names a position, not a credential: learnt as one it
+            # would be masked in the rows of an API that echoes it, and withheld from a next page on another host
+            if value and is_secret_query_name(str(name)) and not _PAGING_WORD.search(str(name)):
                 add(value)
 
     def _read_file(self, method: str, url: str, from_response: bool) -> requests.Response:

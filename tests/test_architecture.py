@@ -156,3 +156,37 @@ def test_commands_import_only_what_they_use(command, forbidden, tmp_path):
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_run_imports_only_what_it_uses(tmp_path):
+    # `rsd run` of a profile with plain key paths and simple templates, written to a file with stderr not a terminal:
+    # no template parser (lark: only templates with formatters or escapes need it), no general JSONPath engine, no
+    # terminal library, no database driver
+    import subprocess
+    import sys
+
+    from rsd.demo.server import DemoServer
+
+    profile = tmp_path / "Simple.rsd"
+    profile.write_text(
+        '<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">\n'
+        '  <api:info title="Simple" xmlns:other="http://apiscript.com/ns?v1">\n'
+        '    <attr name="Id" xs:type="string" other:xPath="/json/records/Id" />\n'
+        '    <attr name="City" xs:type="string" other:xPath="/json/records/BillingAddress/City" />\n'
+        '    <attr name="CreatedDate" xs:type="datetime" other:xPath="/json/records/CreatedDate" />\n'
+        '  </api:info>\n'
+        '  <api:set attr="URI" value="[_connection.BaseURL]/api/accounts" />\n'
+        '  <api:set attr="JSONPath" value="$.records" />\n'
+        '  <api:script method="GET"><api:call op="jsonproviderGet"><api:push /></api:call></api:script>\n'
+        '</api:script>\n', encoding="utf-8")
+    forbidden = ("lark", "jsonpath_ng", "ply", "rich", "sqlite3", "pyarrow", "duckdb", "xml.sax")
+    with DemoServer(require_auth=False) as srv:
+        command = ["run", str(profile), "-o", f"BaseURL={srv.url}", "-q", "-f", "jsonl",
+                   "--output", str(tmp_path / "out.jsonl")]
+        code = ("import sys\nimport rsd.cli\n"
+                f"try:\n    rsd.cli.main({command!r})\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+                f"print(sorted(m for m in {forbidden!r} if m in sys.modules))\n")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") > 0

@@ -67,3 +67,72 @@ def test_bodies_parse_to_the_same_values_as_with_json(value):
 def test_what_orjson_refuses_json_still_reads():
     doc = parse_document(b'\xef\xbb\xbf{"a": NaN, "b": 123456789012345678901234567890}', "json")
     assert math.isnan(doc.root["a"]) and doc.root["b"] == 123456789012345678901234567890
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.none(), _TRICKY | st.none(),
+                          _NUMBERS | st.none(), st.booleans() | st.none(), _SCALARS), max_size=5),
+       st.sampled_from([b"\n", b",\n"]))
+def test_a_page_written_in_one_call_is_its_rows_written_one_by_one(rows, sep):
+    # JSON Lines and JSON write a page with one orjson call (`_JsonEncoding.page`); the bytes are those of the rows
+    enc = _JsonEncoding(COLUMNS)
+    assert enc.page(rows, sep) == sep.join(enc.encode(row).encode("utf-8") for row in rows)
+
+
+# -- the row mapping converts values as it maps them (Mapper.typed_rows): the rows of mapping, then converting ---------
+_TYPED_COLUMNS = (("id", "integer", "id"), ("name", "string", "name"), ("city", "string", "address/city"),
+                  ("at", "datetime", "at"), ("day", "date", "day"), ("on", "boolean", "on"),
+                  ("score", "double", "score"), ("tags", "string", "tags"))
+_DATES = st.sampled_from(["2024-01-02T03:04:05Z", "2024-01-02T03:04:05.123+02:00", "2024-01-02T03:04:05",
+                          "2024-02-30T00:00:00Z", "2024-01-02 03:04:05", "2024-01-02", "", " ", "x" * 19,
+                          "2024-01-02T03:04:05\n", "1700000000", "/Date(1700000000000)/"]) | st.integers(0, 2 ** 40)
+_VALUES = st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | _NUMBERS | _TRICKY
+
+
+def _record():
+    return st.fixed_dictionaries({}, optional={
+        "id": _VALUES | st.sampled_from(["12", "1.0", "1.5", " 7 "]), "name": _VALUES | _JSON,
+        "address": st.none() | st.fixed_dictionaries({}, optional={"city": _VALUES | _JSON}) | _JSON,
+        "at": _DATES | _VALUES, "day": _DATES | _VALUES, "on": _VALUES | st.sampled_from(["yes", "0", "maybe"]),
+        "score": _VALUES | st.sampled_from(["1.5", "nan"]), "tags": _JSON})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_record() | _JSON, max_size=4))
+def test_rows_converted_as_they_are_mapped_are_the_rows_mapped_then_converted(records):
+    from rsd.errors import Loc
+    from rsd.mapping import CoercionError, compile_coercer, compile_mapper
+    from rsd.mapping.types import TypedRows
+    from rsd.reader.ast import Column
+
+    loc = Loc("t.rsd", 1, 1)
+    columns = tuple(Column(name=n, loc=loc, type=t, xpath=f"/json/r/{p}",
+                           value_format="aggregate" if n == "tags" else None) for n, t, p in _TYPED_COLUMNS)
+    mapper = compile_mapper(columns, repeat_paths="$.r", kind="json")
+    coercer = compile_coercer(columns)
+    doc = parse_document(json.dumps({"r": records}).encode("utf-8"), "json")
+    try:
+        expected: object = [coercer(row) for row in mapper.rows(doc)]
+    except CoercionError as e:
+        expected = str(e)
+    got = mapper.typed_rows(doc, coercer)
+    if type(got) is TypedRows:  # converted in the same pass: the same rows
+        assert got == expected
+    else:  # the page takes the slow path: the raw rows, which convert (or fail) exactly as before
+        try:
+            assert [coercer(row) for row in got] == expected
+        except CoercionError as e:
+            assert str(e) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.none(), _TRICKY | st.none(),
+                          _NUMBERS | st.none(), st.booleans() | st.none(), _TRICKY | st.none()), max_size=5),
+       st.sampled_from([b"\n", b",\n"]))
+def test_a_page_of_a_runs_typed_rows_is_written_as_its_rows_one_by_one(rows, sep):
+    # a run hands its sink TypedRows (each value its column's type or null): the page skips the checks such rows
+    # cannot need, and its bytes are still those of the rows written one by one
+    from rsd.mapping.types import TypedRows
+
+    enc = _JsonEncoding(COLUMNS)
+    assert enc.page(TypedRows(rows), sep) == sep.join(enc.encode(row).encode("utf-8") for row in rows)

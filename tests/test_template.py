@@ -431,3 +431,39 @@ def test_placeholders():
     assert out == 'https://x/2024-01-01/a b?q=a b&j={"a":1}&e={}&n={1x}&i=5'
     from urllib.parse import quote
     assert substitute_placeholders("/{List}/{other}", values.get, lambda s: quote(s, safe="")) == "/a%20b/{other}"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("[]|()'\",\\ ab.#:_/\t") + ["é"]), max_size=30))
+def test_the_fast_path_splits_text_exactly_as_the_grammar_does(text):
+    # compiler._parse splits plain text and simple `[name]` references itself, without lark: same nodes (offsets
+    # included) as the grammar, or the same error, for any text
+    from rsd.template.compiler import _parse, _Problem
+    from rsd.template.lalr import lark_parse
+
+    def outcome(parse):
+        try:
+            return parse(text, 3)
+        except _Problem as problem:
+            return (problem.message, problem.offset, problem.hint)
+
+    assert outcome(_parse) == outcome(lark_parse)
+
+
+@pytest.mark.parametrize("text", ["", "plain", "[_connection.BaseURL]/people", "[a][b]x[c d]", "a]b", "[ a ]", "['x']"])
+def test_the_fast_path_and_the_grammar_agree_on_common_shapes(text):
+    from rsd.template.compiler import _parse
+    from rsd.template.lalr import lark_parse
+
+    assert _parse(text, 0) == lark_parse(text, 0)
+
+
+def test_the_fast_path_gives_up_at_once_on_long_text_it_does_not_take():
+    # the fast path's pattern is possessive: text it does not take (a formatter after a long run of text) is handed
+    # to the grammar without backtracking (a plain `(?:text+|[name])*` took exponential time here)
+    import time
+
+    text = "grant_type=refresh_token&client_id=" * 40 + "[_connection.ClientId | urlencode]"
+    started = time.perf_counter()
+    assert compile_template(text).render(Scope({"_connection.clientid": "ab"})).endswith("client_id=ab")
+    assert time.perf_counter() - started < 5  # linear: milliseconds; the exponential pattern never finished

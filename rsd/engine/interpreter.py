@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Callable, Iterator, Optional, Sequence
+from functools import partial
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
 from ..formatters import to_text
@@ -582,7 +583,7 @@ def handle(catches, e: RsdError, x: Exec) -> bool:
 class Call(Stmt):
     """`api:call op="..."`: runs an operation; the body runs once per item of the returned feed."""
 
-    __slots__ = ("op", "input", "output", "body", "fast_push")
+    __slots__ = ("op", "input", "output", "body", "fast_push", "nested")
 
     def __init__(self, node, compiler, push_each: bool = False):
         super().__init__(node)
@@ -595,6 +596,9 @@ class Call(Stmt):
         self.fast_push = push_each or (
             len(plain) == 1 and isinstance(plain[0], ast.Push) and not plain[0].params and not plain[0].body
         )
+        # the body calls an operation again (a child request per item): its requests may be sent ahead
+        self.nested = any(isinstance(n, ast.Call) or (isinstance(n, ast.Push) and n.param("op") is not None)
+                          for n in _walk(node.body))
 
     def run(self, x: Exec) -> None:
         scope = x.scope
@@ -615,9 +619,47 @@ class Call(Stmt):
                 raise
             return
         items = x.ops.items(x, op, in_item, self.node, out_name or "_")
+        if self.nested and x.ops.fetcher.concurrent and x.ops.plan_hook is None:
+            items = _sending_ahead(x, items, self.body, out_name)
         if out_name:
             items = _keep_last(items, scope, out_name)
         self.body.iterate(x, items)
+
+
+def _sending_ahead(x: Exec, items: Any, body: "LoopBody", out_name: str) -> Iterator[Item]:
+    """The items of a call whose body calls again (a child request per row), with the child requests of the next
+    items of the page sent ahead (`--concurrency`, at most that many): before an item's body runs, the body runs for
+    each of the next items on copies of the items, rows dropped, up to its first request, which is sent ahead
+    (`Operations.speculate`). The real body uses a response only when it sends exactly that request, so rows and
+    their order are those of `--concurrency 1`; one it did not use is counted and dropped after it ran."""
+    ops = x.ops
+    window = ops.fetcher.concurrency
+    keys: dict[int, Optional[tuple]] = {}
+    for index, item in enumerate(items):
+        for offset, later in enumerate(items.upcoming(window - 1), 1):
+            if index + offset not in keys:
+                keys[index + offset] = ops.speculate(partial(_body_until_request, x, body, later, out_name))
+        yield item
+        key = keys.pop(index, None)
+        if key is not None:
+            ops.drop_prefetched(key)
+
+
+def _body_until_request(x: Exec, body: "LoopBody", item: Item, out_name: str) -> None:
+    """A call body for `item` as its turn would run it, on copies of the scope's items (see `_sending_ahead`)."""
+    scope = x.scope.copy()
+    mine = item.copy()
+    if out_name:
+        scope.named[out_name.lower()] = mine
+    scope.push(mine, True)
+    run_block(body.rest, Exec(scope, lambda row: None, x.ops, x.columns, type(x.run)(None), x.profile_path,
+                              lambda rows: None))
+
+
+def _walk(nodes: Sequence[ast.Node]) -> Iterator[ast.Node]:
+    for n in nodes:
+        yield n
+        yield from _walk(n.body)
 
 
 def _keep_last(items: Iterator[Item], scope: Scope, name: str) -> Iterator[Item]:

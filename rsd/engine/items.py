@@ -144,6 +144,16 @@ class Scope:
         self.query = query if query is not None else Item("_query")
         self.response = Item("_response")
 
+    def copy(self) -> "Scope":
+        """A scope of copies of every item (a speculative execution changes none of this one's)."""
+        copies = {id(item): item.copy() for item in (*self.stack, *self.outs, *self.named.values())}
+        out = Scope(copies[id(self.stack[0])], self.connection.copy(), self.query.copy())
+        out.stack = [copies[id(item)] for item in self.stack]
+        out.outs = [copies[id(item)] for item in self.outs]
+        out.named = {name: copies[id(item)] for name, item in self.named.items()}
+        out.response = self.response.copy()
+        return out
+
     @property
     def input(self) -> Item:
         return self.stack[0]

@@ -84,6 +84,14 @@ def runnable() -> list[str]:
     return [spec.name for spec in OPERATIONS.values() if spec.run is not None]
 
 
+class Captured(BaseException):
+    """Stops a speculative execution at its first request (`Operations.speculate`; not catchable by `api:catch`)."""
+
+    def __init__(self, request: dict):
+        super().__init__("captured")
+        self.request = request
+
+
 def _request_key(method: str, url: str, headers, data) -> tuple:
     return method, url, tuple(tuple(h) for h in headers or ()), data
 
@@ -99,6 +107,30 @@ def _filled(row: tuple, fill) -> tuple:
     for i, v in fill:
         out[i] = v
     return tuple(out)
+
+
+class PageItems:
+    """The items of a feed, a page at a time: iterating gives them one by one; `upcoming(n)` lists up to `n` of those
+    after the last one given that are on the same page (never a later page: it is not read before its turn)."""
+
+    __slots__ = ("_pages", "_page", "_pos")
+
+    def __init__(self, pages: Iterator[list[Item]]):
+        self._pages = pages
+        self._page: list[Item] = []
+        self._pos = 0
+
+    def __iter__(self) -> "PageItems":
+        return self
+
+    def __next__(self) -> Item:
+        while self._pos >= len(self._page):
+            self._page, self._pos = next(self._pages), 0
+        self._pos += 1
+        return self._page[self._pos - 1]
+
+    def upcoming(self, n: int) -> list[Item]:
+        return self._page[self._pos:self._pos + n]
 
 
 class Operations:
@@ -120,40 +152,54 @@ class Operations:
         # a write script (`writer.py`): one request per call, no declarative paging, an empty answer (204) is no
         # rows, and a request that is not idempotent is not sent again once it may have reached the server
         self.writing = False
+        # the run's coercer (`Runner` sets it): rows fed to `pages()` are converted as they are mapped (TypedRows)
+        self.coercer = None
+        self.speculating = False  # inside `speculate`: an operation that sends no API request stops it too
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
     def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list]:
         """Lists of row tuples in column order, a page at a time (for calls whose body only pushes).
         `ElementMapName#N` values fill the columns of that name, as they would on an item."""
         position = {name: i for i, name in enumerate(self.colnames)}
-        for rows, extra in self._feed(x, op, in_item, node):
+        for rows, extra in self._feed(x, op, in_item, node, typed=True):
             fill = [(position[k.lower()], v) for k, v in extra if k.lower() in position]
             if fill:
                 rows = [_filled(row, fill) for row in rows]
             yield rows
 
-    def items(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node, name: str) -> Iterator[Item]:
-        """One item per row, for call bodies that do more than push."""
+    def items(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node, name: str) -> "PageItems":
+        """One item per row, for call bodies that do more than push (`PageItems`: the body may look at the items
+        still to come on the same page, to send their child calls ahead)."""
         names = {c.name.lower(): c.name for c in self.columns}
         colnames = self.colnames
-        for rows, extra in self._feed(x, op, in_item, node):
-            for row in rows:
-                # an item of a response is data (rsd.provenance): never placeholders, templates or names
-                item = Item(name, dict(zip(colnames, row)), dict(names), data=True)
-                for k, v in extra:
-                    item.set(k, v)
-                yield item
+
+        def pages() -> Iterator[list[Item]]:
+            for rows, extra in self._feed(x, op, in_item, node):
+                page = []
+                for row in rows:
+                    # an item of a response is data (rsd.provenance): never placeholders, templates or names
+                    item = Item(name, dict(zip(colnames, row)), dict(names), data=True)
+                    for k, v in extra:
+                        item.set(k, v)
+                    page.append(item)
+                yield page
+        return PageItems(pages())
 
     # -- the feed --------------------------------------------------------------------------------
-    def _feed(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node):
+    def _feed(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node, typed: bool = False):
         spec = OPERATIONS.get(op.strip().lower())
         if spec is None or spec.run is None:
             what = "is a driver built-in rsd does not run" if spec is not None else "is not an operation rsd can run"
             raise RunError(f"{node.loc}: api:call op={op!r} {what}; rsd runs: {', '.join(runnable())}")
+        if self.speculating and not spec.request:  # a built-in (a token, files): nothing to send ahead
+            raise Captured({})
+        if typed and spec.kind is not None:  # a provider operation: its pages may come converted (TypedRows)
+            return spec.run(self, x, Attrs(x, in_item), node, op=op, kind=spec.kind, typed=True)
         return spec.run(self, x, Attrs(x, in_item), node, op=op, kind=spec.kind)
 
-    def provider(self, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
-        """The provider operations: send the request, page, map each body to rows."""
+    def provider(self, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str, typed: bool = False):
+        """The provider operations: send the request, page, map each body to rows; with `typed` (rows that go
+        straight to the output) rows are converted to their columns' types as they are mapped."""
         req = build_request(x, a, op, node, self.missing)
         mapper = self._mapper(a, kind)
         emaps = self._element_maps(a, kind)
@@ -187,12 +233,14 @@ class Operations:
             if ahead is not None and pager.addressable and first_page is None:
                 # page k's request is known before page 1 arrives (page numbers): the first pages go out together
                 ahead.announce(self._ahead(req, pager, page_req, 0, None))
-            yield from self._page_loop(x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page)
+            coercer = self.coercer if typed and not emaps else None
+            yield from self._page_loop(x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page,
+                                       coercer)
         finally:
             if ahead is not None:
                 ahead.close()
 
-    def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page=None):
+    def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page=None, coercer=None):
         run = self.run
         page_no = 0
         last = None  # index of the last page, when the first page tells the total
@@ -223,7 +271,7 @@ class Operations:
                 # a token a profile obtains itself is a secret from the moment it is read
                 if value and isinstance(value, str) and is_secret_name(name):
                     self.redactor.add(value)
-            rows = list(mapper.rows(doc))
+            rows = mapper.typed_rows(doc, coercer) if coercer is not None else list(mapper.rows(doc))
             n = len(rows)
             if not emaps:
                 run.watch.page(mapper, doc, n, source, len(body))
@@ -260,23 +308,51 @@ class Operations:
                 run.note_stop(pager.stop_reason, declarative=True)
                 return
 
-    def prefetch(self, request: dict) -> None:
+    def speculate(self, execute: Callable[[], object]) -> Optional[tuple]:
+        """Run `execute` (a script or call body on copies of the items, rows dropped, a state of its own) up to its
+        first request, and send that request ahead (`prefetch`): the key it was sent under, or None. Nothing of the
+        run changes; anything that goes wrong just means nothing is sent ahead (the real execution meets it)."""
+        if self.plan_hook is not None or self.speculating:
+            return None
+
+        def capture(request: dict) -> None:
+            raise Captured(request)
+
+        pager = self.run.pager
+        self.plan_hook, self.speculating = capture, True
+        try:
+            execute()
+        except Captured as captured:
+            return self.prefetch(captured.request) if captured.request else None
+        except (Exception, StopRun):
+            pass
+        finally:
+            self.plan_hook, self.speculating = None, False
+            self.run.pager = pager  # a speculative call's pager is not the run's
+        return None
+
+    def prefetch(self, request: dict) -> Optional[tuple]:
         """Send ahead a call's first request, as `plan_hook` saw it, for a later execution to use: only a GET (a
-        request that may be sent for nothing must change nothing), and only if it is used exactly as it is."""
+        request that may be sent for nothing must change nothing), and only if it is used exactly as it is. Returns
+        the request's key (None: not sent)."""
         if request.get("method") != "GET" or not self.fetcher.concurrent:
-            return
+            return None
         key = _request_key(request["method"], request["url"], request["headers"], request["data"])
         if key not in self._prefetched:
             self._prefetched[key] = self.fetcher.submit(
                 self._fetch, request["method"], request["url"], request["headers"], request["data"],
                 request.get("timeout"), 1, request["node"], request.get("from_response", False))
+        return key
 
-    def drop_prefetched(self) -> None:
-        """The run ended: first requests sent ahead and never asked for are counted, and dropped."""
-        for future in self._prefetched.values():
-            if not future.cancel():
+    def drop_prefetched(self, key: Optional[tuple] = None) -> None:
+        """Requests sent ahead and never asked for (all of them when the run ended, or the one of `key`) are
+        counted, and dropped."""
+        futures = list(self._prefetched.values()) if key is None else [self._prefetched.pop(key, None)]
+        for future in futures:
+            if future is not None and not future.cancel():
                 self.fetcher.extra += 1
-        self._prefetched.clear()
+        if key is None:
+            self._prefetched.clear()
 
     def _ahead(self, req, pager, page_req, page_no: int, last: Optional[int]) -> Iterator[tuple[int, str, bool]]:
         """The pages to send ahead after page `page_no`: the next one (`page_req`), then, when the strategy
@@ -362,18 +438,18 @@ class Operations:
 
 
 @operation("jsonproviderGet", "apisadoExecuteJSONGet", "jsonGet", "restproviderGet", kind="json", request=True)
-def _json_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
-    return ops.provider(x, a, node, op=op, kind=kind)
+def _json_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str, typed: bool = False):
+    return ops.provider(x, a, node, op=op, kind=kind, typed=typed)
 
 
 @operation("xmlproviderGet", "xmlGet", kind="xml", request=True)
-def _xml_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
-    return ops.provider(x, a, node, op=op, kind=kind)
+def _xml_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str, typed: bool = False):
+    return ops.provider(x, a, node, op=op, kind=kind, typed=typed)
 
 
 @operation("csvproviderGet", "csvGet", kind="csv", request=True)
-def _csv_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str):
-    return ops.provider(x, a, node, op=op, kind=kind)
+def _csv_provider(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str, kind: str, typed: bool = False):
+    return ops.provider(x, a, node, op=op, kind=kind, typed=typed)
 
 
 # driver built-ins real profiles call (docs/reference/rsd-format.md §8): these two run (builtins.py), the others

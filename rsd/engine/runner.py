@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
+from ..mapping.types import TypedRows
 from ..paging import (
     STOP_EMPTY,
     STOP_LIMIT,
@@ -94,21 +95,13 @@ def _n(count: int, one: str, many: str = "") -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
-class _Captured(BaseException):
-    """Stops a speculative execution at its first request (not catchable by `api:catch`)."""
-
-    def __init__(self, request: dict):
-        super().__init__("captured")
-        self.request = request
-
-
 class RunState:
     """Counters and paging state of one run, shared by the runner and the operations."""
 
     __slots__ = ("pages", "rows", "max_pages", "next_set", "next_value", "exec_rows", "stop_reason",
                  "declarative_stop", "on_page", "watch", "limit",
                  "page_window", "pager", "on_total", "total_pages", "total_rows",
-                 "steps", "step_budget", "fetches", "progress", "dry_run", "secret_seen")
+                 "steps", "step_budget", "fetches", "progress", "dry_run", "secret_seen", "on_next")
 
     def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
                  watch: Optional[LoadWatch] = None, limit: Optional[int] = None, dry_run: bool = False):
@@ -139,6 +132,8 @@ class RunState:
         self.on_total: Optional[Callable] = None
         self.total_pages: Optional[int] = None
         self.total_rows: Optional[int] = None
+        # called with each value the script gives rows@next (the runner sends the next execution's request ahead)
+        self.on_next: Optional[Callable[[Any], None]] = None
 
     def tick(self, loc: object) -> None:
         """One loop iteration or script execution (at `loc`). A run may go through `RUN_STEP_BUDGET` of them at a
@@ -165,6 +160,8 @@ class RunState:
     def set_next(self, value) -> None:
         self.next_set = True
         self.next_value = value
+        if self.on_next is not None:
+            self.on_next(value)
 
     def page_rows(self, n: int) -> None:
         self.exec_rows += n
@@ -268,6 +265,7 @@ class Runner:
         # `--concurrency`: requests sent ahead on worker threads; everything else stays on this thread
         self.fetcher = Fetcher(1 if dry_run or http is None else concurrency)
         self.ops = Operations(self.columns, http, self.state, redactor, connection, self.fetcher)
+        self.ops.coercer = self.coerce
         self.colnames = tuple(c.name.lower() for c in self.columns)
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
         self.missing: Optional[list] = [] if dry_run else None
@@ -280,24 +278,48 @@ class Runner:
         seen: set = set()
         page_state = None
         executions = 0
+        # `--concurrency` > 1: the next execution's first request is sent ahead as soon as the script first sets
+        # rows@next (usually on the page's first row), so it overlaps the rest of this page; used only if the next
+        # execution sends exactly it. A script whose rows@next then changes (a cursor set row by row) is not
+        # speculated on again: one request sent for nothing at most.
+        ahead: dict[str, Any] = {"on": self.fetcher.concurrent and self.ops.plan_hook is None, "value": None,
+                                 "key": None}
+
+        def on_next(value: Any) -> None:
+            text = text_of(value)
+            if not ahead["on"] or ahead["value"] is not None or text in ("", page_state) or text in seen:
+                return
+            ahead["value"] = text
+            nxt = base_inputs.copy()
+            nxt.set("rows@next", text)
+            ahead["key"] = self._speculate(None, connection, nxt)
+
         while True:
             executions += 1
             summary.executions += 1
             state.tick(self.profile.loc)
             state.next_set, state.next_value, state.exec_rows = False, None, 0
             state.declarative_stop = None
+            state.on_next = on_next
             inp = base_inputs.copy()
             if page_state is not None:
                 inp.set("rows@next", page_state)
             query = self.query.copy() if self.query is not None else None
             x = Exec(Scope(inp, connection, query), emit, self.ops, self.colnames, state, self.profile.path,
                      emit_many)
+            sent_ahead, ahead["value"], ahead["key"] = ahead["key"], None, None
             try:
                 run_block(self.globals, x)
                 run_block(self.body, x)
             except (Break, Continue):
                 pass  # api:break/api:continue outside a loop end the script (rsd check reports them)
+            finally:
+                state.on_next = None
+                if sent_ahead is not None:
+                    self.ops.drop_prefetched(sent_ahead)  # this execution did not use it: sent for nothing
             nxt = text_of(state.next_value) if state.next_set else ""
+            if ahead["value"] is not None and ahead["value"] != nxt:
+                ahead["on"] = False  # rows@next changed after it was first set: the guess would keep missing
             if not state.next_set or nxt == "":
                 declared = state.declarative_stop
                 # `EnablePaging` without a strategy in a script that pages itself with rows@next is not
@@ -326,29 +348,20 @@ class Runner:
             write(batch)
         return watched
 
-    def _speculate(self, given, connection: Item) -> None:
-        """Run the script for a later query-slicer value with nothing kept (a copy of the items, rows dropped, a
-        state of its own) up to its first request, and send that request ahead (`Operations.prefetch`). The real
-        execution uses the response only if it sends exactly that request; anything that goes wrong here just
-        means nothing is sent ahead."""
-        ops = self.ops
-
-        def capture(request: dict) -> None:
-            raise _Captured(request)
-
-        ops.plan_hook = capture
-        try:
+    def _speculate(self, given, connection: Item, inputs: Optional[Item] = None) -> Optional[tuple]:
+        """Run the script for a later query-slicer value (or with the `inputs` of the next rows@next execution) with
+        nothing kept (a copy of the items, rows dropped, a state of its own) up to its first request, and send that
+        request ahead (`Operations.prefetch`); its key, or None. The real execution uses the response only if it
+        sends exactly that request; anything that goes wrong here just means nothing is sent ahead."""
+        def execute() -> None:
             query = self.query.copy() if self.query is not None else None
-            x = Exec(Scope(input_item(self.profile, given), connection.copy(), query), lambda row: None, ops,
+            inp = inputs if inputs is not None else input_item(self.profile, given)
+            x = Exec(Scope(inp, connection.copy(), query), lambda row: None, self.ops,
                      self.colnames, RunState(None), self.profile.path, lambda rows: None)
             run_block(self.globals, x)
             run_block(self.body, x)
-        except _Captured as captured:
-            ops.prefetch(captured.request)
-        except (Exception, StopRun, Break, Continue):
-            pass
-        finally:
-            ops.plan_hook = None
+
+        return self.ops.speculate(execute)
 
     def _redacted(self, rows: list) -> list:
         """Rows with every known secret in their text replaced by `***` (docs/credentials.md, "Secrets in data"):
@@ -393,7 +406,7 @@ class Runner:
             if limit is not None and state.rows >= limit:
                 raise StopRun(STOP_LIMIT)
             if len(buf) >= batch:
-                write(buf[:])
+                write(TypedRows(buf))
                 buf.clear()
 
         def emit_many(rows):
@@ -401,13 +414,16 @@ class Runner:
                 for row in rows:
                     emit(row)  # raises StopRun at the limit
                 return
-            try:
-                buf.extend(raw_coerce.rows(rows))
-            except CoercionError:
-                buf.extend([coerce(r) for r in rows])  # the first bad row raises, naming its column and page
+            if rows.__class__ is TypedRows:  # converted as they were mapped (Operations.pages)
+                buf.extend(rows)
+            else:
+                try:
+                    buf.extend(raw_coerce.rows(rows))
+                except CoercionError:
+                    buf.extend([coerce(r) for r in rows])  # the first bad row raises, naming its column and page
             state.rows += len(rows)
             if len(buf) >= batch:
-                write(buf[:])
+                write(TypedRows(buf))
                 buf.clear()
 
         connection = self._connection_item()
@@ -440,7 +456,7 @@ class Runner:
         if len(slices) > 1:
             reason = f"{reason} (last of {len(slices)} slices of {self.inputs[self.slicer][0]})"
         if buf:
-            write(buf[:])
+            write(TypedRows(buf))
             buf.clear()
         summary.rows = state.rows
         summary.pages = state.pages

@@ -11,7 +11,6 @@ from typing import Any
 
 import calendar
 from datetime import date, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from ._datefmt import parser, printer
 from ._registry import FormatterContext, register
@@ -41,6 +40,8 @@ def read_date(value: object, fname: str, informat: str = "") -> tuple[datetime, 
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # on use (it costs start-up)
+
         return parsedate_to_datetime(text), False
     except (TypeError, ValueError, IndexError):
         pass

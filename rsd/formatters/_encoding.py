@@ -9,11 +9,9 @@ from typing import Any, Callable
 
 import base64
 import binascii
-import hashlib
 import html
 import json
 from urllib.parse import quote, unquote_plus
-from xml.sax.saxutils import escape as _xml_escape
 
 from ._registry import FormatterContext, FormatterFunc, register
 from ._values import FormatterError, to_text
@@ -36,6 +34,13 @@ def _hexdecode(text: str) -> str:
 
 
 _XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
+
+
+def _xml_escape(s: str, entities: dict[str, str]) -> str:
+    """`xml.sax.saxutils.escape`, imported on first use (it pulls in urllib.request, http.client and ssl)."""
+    from xml.sax.saxutils import escape
+
+    return escape(s, entities)
 
 _TABLE: list[tuple[str, Callable[[str], str], str]] = [
     ("urlencode", lambda s: quote(s, safe="-._~"), "Percent-encodes the input for a URL (space as %20)."),
@@ -67,6 +72,8 @@ def _hash(names: str, algorithm: str) -> None:
     first = names.split()[0]
 
     def apply(value: object, args: list[Any], ctx: FormatterContext) -> object:
+        import hashlib  # on use: start-up imports only what every run needs
+
         digest = hashlib.new(algorithm, to_text(value).encode("utf-8")).digest()
         form = args[0].strip().lower() if args else "hex"
         if form == "hex":

@@ -20,11 +20,13 @@ from __future__ import annotations
 from itertools import product
 from typing import Any, Callable, Iterator, Optional, Sequence
 
+import orjson
 from lxml import etree
 
 from ..errors import ProfileError
 from ..reader.ast import Column
 from .documents import Document
+from .types import TypedRows
 from .paths import _dumps as dumps_json
 from .paths import (ANY, KEY, PathError, aggregate_text, compile_xpath, element_steps, find_repeating_element,
                     find_top_array, json_elements, json_elements_getter, json_general_getter, json_getter,
@@ -247,7 +249,7 @@ class _Layout:
     """Columns bound to one repeat anchor: a getter per column on the row element, or a document-level
     getter evaluated once per page."""
 
-    __slots__ = ("getters", "document", "keys", "routes", "compiled")
+    __slots__ = ("getters", "document", "keys", "routes", "compiled", "_paths", "_typed")
 
     def __init__(self, family, paths: Sequence[_ColumnPath], anchor: Optional[tuple]):
         getters: list[Getter] = []
@@ -286,6 +288,29 @@ class _Layout:
         self.keys = tuple(keys) if keys and all(k is not None for k in keys) else None
         # JSON rows with no document-level column: one generated list comprehension per page (see `_compile_rows`)
         self.compiled = _compile_rows(paths, routes, getters) if family.name == "json" and not document else None
+        self._paths = paths
+        # (coercer, its fused row function, reading keys by subscript?): subscripts until a page misses a key
+        self._typed: Optional[tuple[Any, Callable[[list], list], bool]] = None
+
+    def typed_rows(self, root: Any, elements: list, coercer: Any) -> list:
+        """The page's rows converted by `coercer` in the same pass (`TypedRows`) when the layout has a generated row
+        function; else, or when a value needs the slow path (an element that is not an object, a value that does
+        not convert, a date-time `fromisoformat` refuses, an aggregate orjson cannot write), the raw rows of
+        `rows()`, which the runner converts as before: its errors and messages are unchanged."""
+        if self.compiled is None:
+            return list(self.rows(root, elements))
+        typed = self._typed
+        if typed is None or typed[0] is not coercer:
+            typed = self._typed = (coercer, _compile_rows(self._paths, self.routes, self.getters, coercer, True), True)
+        try:
+            return TypedRows(typed[1](elements))
+        except KeyError:
+            if typed[2]:  # records without some key: `.get` from now on (one exception a run, not one a page)
+                self._typed = (coercer, _compile_rows(self._paths, self.routes, self.getters, coercer), False)
+                return self.typed_rows(root, elements, coercer)
+        except Exception:  # redone the exact way, which raises what a one-pass run would (or maps the page)
+            pass
+        return list(self.rows(root, elements))
 
     def rows(self, root: Any, elements: list) -> Iterator[tuple]:
         if self.compiled is not None:
@@ -327,31 +352,56 @@ _SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 _AGGREGATES = frozenset({dict, list})
 
 
-def _compile_rows(paths: Sequence[_ColumnPath], routes: Sequence[tuple], getters: Sequence[Getter]
-                  ) -> Callable[[list], list]:
+def _compile_rows(paths: Sequence[_ColumnPath], routes: Sequence[tuple], getters: Sequence[Getter],
+                  coercer: Any = None, subscript: bool = False) -> Callable[[list], list]:
     """The rows of a page of JSON objects as one list comprehension, generated and compiled once per layout: a
     column of object keys is inline `dict.get` calls (`el.get("address").get("city")` when each step is an object;
     the general walk of `json_getter` when a step meets an array or a scalar); any other column calls its getter;
     an object or array value becomes its JSON text. An element that is not an object raises AttributeError (the
-    caller then maps the page with the getters). No dispatch per value beyond one class test."""
+    caller then maps the page with the getters). No dispatch per value beyond one class test.
+
+    With a `coercer` each value is also converted to its column's type in the same expression (`Coercer.inline`:
+    a value already of its type passes after one class test; nulls, objects and arrays (as JSON text) and other
+    values go through the column's converter), and with `subscript` keys are read as `el["id"]`, which raises
+    KeyError for a missing key: the caller then redoes the page the exact way."""
     env: dict[str, Any] = {"_dumps": dumps_json, "_AGG": _AGGREGATES}
     values = []
     for i, (cp, (_, rel), get) in enumerate(zip(paths, routes, getters)):
         keys = [arg for kind, arg in rel] if rel and cp.alt_key is None and all(k == KEY for k, _ in rel) else None
         if keys is None:
             env[f"_g{i}"] = get
-            values.append(f"_g{i}(el)")
+            value = f"_g{i}(el)"
+            values.append(value if coercer is None else coercer.inline(i, value, env))
             continue
         env[f"_s{i}"] = get  # the general walk, for a step that meets an array (fan-out) or a scalar
-        expr = f"n{i}_{len(keys) - 2}.get({keys[-1]!r})" if len(keys) > 1 else f"el.get({keys[0]!r})"
+
+        def read(node: str, key: str) -> str:
+            return f"{node}[{key!r}]" if subscript else f"{node}.get({key!r})"
+        expr = read(f"n{i}_{len(keys) - 2}", keys[-1]) if len(keys) > 1 else read("el", keys[0])
         for depth in range(len(keys) - 2, -1, -1):
-            source = f"n{i}_{depth - 1}.get({keys[depth]!r})" if depth else f"el.get({keys[0]!r})"
+            source = read(f"n{i}_{depth - 1}", keys[depth]) if depth else read("el", keys[0])
             expr = (f"({expr} if (n{i}_{depth} := {source}).__class__ is dict "
                     f"else (None if n{i}_{depth} is None else _s{i}(el)))")
-        values.append(f"(_dumps(v{i}) if (v{i} := {expr}).__class__ in _AGG else v{i})")
+        if coercer is None:
+            values.append(f"(_dumps(v{i}) if (v{i} := {expr}).__class__ in _AGG else v{i})")
+        elif coercer.types[i] == "string":  # text: an object or array becomes JSON text (`_dumps` inline)
+            env["_od"] = orjson.dumps
+            text = (f"(j{i} if 'e-' not in (j{i} := _od(w{i}).decode()) and '.0000' not in j{i} "
+                    f"else _dumps(w{i}))")  # text, not bytes: `in` on short text is several times faster
+            values.append(coercer.inline(i, expr, env, _aggregating(coercer._convert[i]),
+                                         otherwise=f"{text} if w{i}.__class__ in _AGG else "))
+        else:  # an object or array is rare here: the converter turns it into JSON text first
+            values.append(coercer.inline(i, expr, env, _aggregating(coercer._convert[i])))
     source = "def rows(elements):\n    return [(" + ", ".join(values) + ",) for el in elements]\n"
     exec(compile(source, "<rsd row mapping>", "exec"), env)
-    return env["rows"]
+    return env["rows"]  # type: ignore[no-any-return]
+
+
+def _aggregating(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`convert`, after an object or array has become its JSON text (as the row mapping does before converting)."""
+    def aggregate_then_convert(value: Any) -> Any:
+        return convert(dumps_json(value) if value.__class__ in _AGGREGATES else value)
+    return aggregate_then_convert
 
 
 class _DocumentPlan:
@@ -383,6 +433,11 @@ class _DocumentPlan:
         if self.dynamic:
             return self._layout_for(self.family.anchor_of(elements)).rows(root, elements)
         return self.layout.rows(root, elements)
+
+    def typed_rows(self, root: Any, coercer: Any) -> list:
+        if self.repeat is None or self.dynamic:
+            return list(self.rows(root))
+        return self.layout.typed_rows(root, self.repeat.elements(root), coercer)
 
 
 # --------------------------------------------------------------------------------- FLATTENEDDOCUMENTS
@@ -684,6 +739,16 @@ class Mapper:
         """The rows of one page: tuples of raw values in column order."""
         family, root = self._root(doc)
         return self._plan(family).rows(root)
+
+    def typed_rows(self, doc: Document, coercer: Any) -> list:
+        """The rows of one page converted by `coercer` as they are mapped (`TypedRows`) where the plan can fuse the
+        two (JSON rows of the DOCUMENT model); otherwise, or for a page that needs the slow path, the raw rows of
+        `rows()` as a plain list, for the caller to convert."""
+        family, root = self._root(doc)
+        plan = self._plan(family)
+        if isinstance(plan, _DocumentPlan):
+            return plan.typed_rows(root, coercer)
+        return list(plan.rows(root))
 
     def repeat_route(self, doc: Document) -> Optional[Route]:
         """Where the (first) repeating path starts: the document root and the path's steps, for explaining a

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Optional, Sequence
 
 from ..errors import RunError
@@ -219,6 +218,8 @@ def _parse_datetime(v: Any) -> datetime | date:
         return dt
     if _INT_TEXT.match(s) or (_NUMBER_TEXT.match(s) and "." in s):
         return _from_epoch(float(s) if "." in s else int(s))
+    from email.utils import parsedate_to_datetime  # on use (it costs start-up)
+
     try:
         return parsedate_to_datetime(s)  # RFC 2822 / HTTP dates: "Tue, 02 Jan 2024 03:04:05 GMT"
     except (TypeError, ValueError, IndexError):
@@ -298,6 +299,12 @@ class _NeverReady:
 
 _READY_CLASS = {"string": str, "integer": int, "number": float, "boolean": bool}
 
+class TypedRows(list):  # type: ignore[type-arg]
+    """A page of rows already converted by the run's coercer (`Coercer.inline`, fused into the row mapping): the
+    runner writes them without converting them again."""
+
+    __slots__ = ()
+
 
 class Coercer:
     """Callable row -> row applying each column's converter. `failures` counts values that did not
@@ -316,7 +323,29 @@ class Coercer:
         self._convert = tuple(CONVERTERS[t] for t in self.types)
         # a value whose class already is the column's Python type passes without a call
         self._ready = tuple(_READY_CLASS.get(t, _NeverReady) for t in self.types)
-        self._rows = _compile_rows(self._convert, self._ready)
+        self._rows = _compile_rows(self)
+
+    def inline(self, i: int, value: str, env: dict[str, Any], convert: Optional[Callable[[Any], Any]] = None,
+               otherwise: str = "") -> str:
+        """Python source converting column `i`'s value, the expression `value`, as `self(row)` does, for generated
+        code (`rows` here, the row mapping in models.py): a value already of the column's type passes with one class
+        test, a date-time in ISO 8601 shape after one slice and one C call (`datetime.fromisoformat`: one it
+        refuses raises ValueError, and the generated code's caller redoes the page the slow way); anything else,
+        null included, calls the converter (`convert` instead of the column's own, e.g. one that also aggregates),
+        which raises `_Unconvertible`; `otherwise` is source put before that call (`X if cond else `, for a case
+        the caller handles inline). Names the expression needs are added to `env`; the value is `w<i>`."""
+        v = f"w{i}"
+        env[f"c{i}"] = convert if convert is not None else self._convert[i]
+        kind = self.types[i]
+        if kind == "datetime":
+            env["_fromiso"] = datetime.fromisoformat  # the shape `to_datetime` keeps: `YYYY-MM-DDTHH:MM:SS...`
+            return (f"({v} if ({v} := {value}).__class__ is str and {v}[4:17:3] == '--T::' and len({v}) > 18 "
+                    f"and _fromiso({v}) else c{i}({v}))")
+        ready = self._ready[i]
+        if ready is _NeverReady:
+            return f"c{i}({value})"
+        env[f"t{i}"] = ready
+        return f"({v} if ({v} := {value}).__class__ is t{i} else {otherwise}c{i}({v}))"
 
     def rows(self, rows: Sequence[tuple]) -> list[tuple]:
         """`[self(row) for row in rows]` as one generated list comprehension (no call per row or per value that is
@@ -347,23 +376,17 @@ class Coercer:
         return tuple(out)
 
 
-def _compile_rows(convert: Sequence[Callable[[Any], Any]], ready: Sequence[type]) -> Callable[[Sequence[tuple]], list]:
-    """Generated once per profile: `[(v0 if v0.__class__ is int or v0 is None else c0(v0), ...) for v0, ... in rows]`;
-    date and date-time text always goes through its converter (it is checked, not only typed)."""
+def _compile_rows(coercer: Coercer) -> Callable[[Sequence[tuple]], list]:
+    """Generated once per profile: `[(v0 if v0.__class__ is int or v0 is None else c0(v0), ...) for v0, ... in rows]`
+    (`Coercer.inline`); date and date-time text is checked, not only typed."""
     env: dict[str, Any] = {}
-    names, values = [], []
-    for i, (conv, cls) in enumerate(zip(convert, ready)):
-        env[f"c{i}"], env[f"t{i}"] = conv, cls
-        names.append(f"v{i}")
-        if cls is _NeverReady:
-            values.append(f"(v{i} if v{i} is None else c{i}(v{i}))")
-        else:
-            values.append(f"(v{i} if v{i}.__class__ is t{i} or v{i} is None else c{i}(v{i}))")
+    names = [f"v{i}" for i in range(len(coercer.types))]
     if not names:
         return lambda rows: [() for _ in rows]
-    source = (f"def rows(rows):\n    return [({', '.join(values)},) for {', '.join(names)}, in rows]\n")
+    values = [coercer.inline(i, name, env) for i, name in enumerate(names)]
+    source = f"def rows(rows):\n    return [({', '.join(values)},) for {', '.join(names)}, in rows]\n"
     exec(compile(source, "<rsd coercion>", "exec"), env)
-    return env["rows"]
+    return env["rows"]  # type: ignore[no-any-return]
 
 
 def compile_coercer(columns: Sequence[Any], *, on_error: str = "raise") -> Coercer:

@@ -20,11 +20,13 @@ import os
 import stat
 import tempfile
 from itertools import islice
+from operator import itemgetter
 from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
 
 import orjson
 
 from ..mapping.paths import orjson_differs
+from ..mapping.types import TypedRows
 
 from ..errors import OptionError, SinkError
 from .base import Sink
@@ -323,6 +325,9 @@ def _finite(value):
     return value
 
 
+#: floats below this are written otherwise by orjson (`1e-7`, `0.00001`) than by json (`1e-07`, `1e-05`)
+_TINY = 1e-4
+
 #: types orjson must not write its own way (they go to `_json_default` through the json module instead)
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
 
@@ -340,6 +345,36 @@ class _JsonEncoding:
         self.names = tuple(c.name for c in columns)
         self._encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_json_default).encode
         self._fast = bool(self.names)
+        self._objects: Optional[Callable[[Sequence[tuple]], list]] = None
+        self._floats = tuple(i for i, c in enumerate(columns) if c.type == "number")
+
+    def page(self, rows: Sequence[tuple], sep: bytes) -> bytes:
+        """The rows' JSON texts joined by `sep`, as UTF-8 bytes: exactly `sep.join(self.lines(rows))`, written by one
+        orjson call for the page where it can. The rows become objects in one generated comprehension (a dict display
+        per row); orjson writes the list indented, one member a line, and the lines are joined back: a raw newline
+        is only orjson's own, so `",\n    "` (between members) and `"\n  },\n  {\n    "` (between rows) occur
+        nowhere else. A page with a nested value (deeper indentation), a number json writes otherwise, or a value
+        orjson does not take goes through `lines`, row by row."""
+        if not rows:
+            return b""
+        if not self._fast:
+            return sep.join(self.lines(rows))
+        if self._objects is None:
+            self._objects = _compile_objects(self.names)
+        try:
+            text = orjson.dumps(self._objects(rows), option=_ORJSON_OPTIONS | orjson.OPT_INDENT_2)
+        except (TypeError, ValueError):  # orjson.JSONEncodeError; a row of another length
+            return sep.join(self.lines(rows))
+        if rows.__class__ is TypedRows:
+            # a run's rows: every value is its column's type or null (no nested value), and only number columns
+            # hold floats: one below 1e-4 is the only value orjson writes otherwise
+            if any(any(map(_TINY.__gt__, map(abs, filter(None, map(itemgetter(i), rows))))) for i in self._floats):
+                return sep.join(self.lines(rows))
+        elif text.count(b"\n") != 1 + len(rows) * (len(self.names) + 2) or (
+                (b"e-" in text or b".0000" in text) and orjson_differs(text)):  # a nested value; such a number
+            return sep.join(self.lines(rows))
+        body = text[10:-6].replace(b"\n  },\n  {\n    ", b"}" + sep + b"{").replace(b",\n    ", b", ")
+        return b"{" + body + b"}"
 
     def lines(self, rows: Iterable[tuple]) -> list[bytes]:
         """Each row's JSON text as UTF-8 bytes, exactly `encode(row)`."""
@@ -368,16 +403,27 @@ class _JsonEncoding:
             return self._encode({k: _finite(v) for k, v in obj.items()})
 
 
+def _compile_objects(names: Sequence[str]) -> Callable[[Sequence[tuple]], list]:
+    """`[dict(zip(names, row)) for row in rows]` as one generated comprehension of dict displays (a repeated name
+    keeps its first place and its last value, as `dict(zip(...))` does)."""
+    values = [f"v{i}" for i in range(len(names))]
+    members = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values))
+    source = f"def objects(rows):\n    return [{{{members}}} for {', '.join(values)}, in rows]\n"
+    env: dict = {}
+    exec(compile(source, "<rsd json objects>", "exec"), env)
+    return env["objects"]
+
+
 class JsonLinesSink(TextSink):
     def __init__(self, columns, output):
         super().__init__(columns, output)
         self._encoding = _JsonEncoding(self.columns)
 
     def _write(self, rows: Iterable[tuple]) -> int:
-        lines = self._encoding.lines(rows)
-        if lines:
-            self.output.write_bytes(b"\n".join(lines) + b"\n")
-        return len(lines)
+        rows = rows if isinstance(rows, list) else list(rows)
+        if rows:
+            self.output.write_bytes(self._encoding.page(rows, b"\n") + b"\n")
+        return len(rows)
 
     def _previous(self, path: str):
         names = self._merge.key_names
@@ -397,11 +443,11 @@ class JsonSink(TextSink):
         self._encoding = _JsonEncoding(self.columns)
 
     def _write(self, rows: Iterable[tuple]) -> int:
-        lines = self._encoding.lines(rows)
-        if lines:
-            self.output.write_bytes((b",\n" if self._started else b"[\n") + b",\n".join(lines))
+        rows = rows if isinstance(rows, list) else list(rows)
+        if rows:
+            self.output.write_bytes((b",\n" if self._started else b"[\n") + self._encoding.page(rows, b",\n"))
             self._started = True
-        return len(lines)
+        return len(rows)
 
     def _finish(self) -> None:
         self.output.file.write("\n]\n" if self._started else "[]\n")

@@ -12,7 +12,12 @@ Everything runs side by side in one run, each measurement a fresh process (start
      vs `--concurrency 8`: wall time of the process and of the run itself (the summary's seconds), output bytes
      compared.
   3. memory: peak RSS of `rsd run -> jsonl` at 50 and at 500 pages.
-  4. start-up: wall time of `rsd check bench/People.rsd` (best of 5) and of `rsd --version`.
+  4. start-up: wall time of `rsd check bench/People.rsd` (best of 5), of `rsd --version`, and of `rsd run` of one
+     page against the floor's loop over the same page.
+
+rsd's modules are compiled to bytecode first (`compileall`), as an installed wheel has them: a checkout run with
+PYTHONDONTWRITEBYTECODE set would otherwise compile every module again in every process, which is not what a user
+runs (the bytecode is in `__pycache__`, ignored by git).
 
     python bench/bench_throughput.py [--rounds 5] [--pages 200] [--skip-memory]
 """
@@ -110,6 +115,9 @@ def main() -> None:
     ap.add_argument("--skip-memory", action="store_true")
     args = ap.parse_args()
     py = sys.executable
+    import compileall
+    import rsd
+    compileall.compile_dir(str(Path(rsd.__file__).parent), quiet=1)
     rsd = [py, "-m", "rsd.cli", "run"]
     tmp = Path(tempfile.mkdtemp(prefix="rsd-bench-"))
     print(f"machine: {platform.machine()}, {_cpus()} CPUs, Python {platform.python_version()}, "
@@ -177,10 +185,10 @@ def main() -> None:
         print(f"\n3. memory: rsd run -> jsonl peak RSS {peaks[50]:.1f} MB at 50 pages, {peaks[500]:.1f} MB at 500 "
               f"pages ({(peaks[500] / peaks[50] - 1) * 100:+.1f}%)")
     print("\n4. start-up")
-    startup()
+    startup(rsd, args.rounds, tmp)
 
 
-def startup() -> None:
+def startup(rsd: list[str], rounds: int, tmp: Path) -> None:
     import time
     for label, args in (("rsd check bench/People.rsd", ["check", str(HERE / "People.rsd")]),
                         ("rsd --version", ["--version"])):
@@ -190,6 +198,19 @@ def startup() -> None:
             subprocess.run([sys.executable, "-m", "rsd.cli", *args], capture_output=True, check=True)
             best = min(best, time.perf_counter() - t)
         print(f"   {label}: {best * 1000:.0f} ms wall (best of 5)")
+    # one page of 1,000 people: start-up and set-up, then one request, as `rsd run` and as the floor
+    py = sys.executable
+    one: dict[str, list[tuple[float, float]]] = {"floor": [], "rsd": []}
+    with PeopleServer(pages=1, per_page=1000) as srv:
+        for _ in range(rounds):
+            one["floor"].append(measure([py, "-c", FLOOR_JSONL, f"{srv.url}/people?page=1",
+                                         str(tmp / "one-floor.jsonl")])[:2])
+            one["rsd"].append(measure(rsd + [str(HERE / "People.rsd"), "-o", f"BaseURL={srv.url}", "-q", "-f",
+                                             "jsonl", "--output", str(tmp / "one-rsd.jsonl")])[:2])
+    fw, fc = med([w for w, _ in one["floor"]]), med([c for _, c in one["floor"]])
+    rw, rc = med([w for w, _ in one["rsd"]]), med([c for _, c in one["rsd"]])
+    print(f"   one page (start-up included): floor {fw * 1000:.0f} ms wall, {fc * 1000:.0f} ms CPU; rsd run "
+          f"{rw * 1000:.0f} ms wall, {rc * 1000:.0f} ms CPU ({rc - fc:+.3f} s CPU)")
 
 
 def _cpus() -> int:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping, Optional
@@ -183,6 +181,9 @@ def _resolve_keyring(arg: str, ref: str, base_dir: Path, ctx: RefContext, what: 
 
 
 def _resolve_cmd(arg: str, ref: str, base_dir: Path, ctx: RefContext, what: Optional[str]) -> str:
+    import shlex  # on use: start-up imports only what every run needs
+    import subprocess
+
     try:
         argv = shlex.split(arg)
     except ValueError as e:

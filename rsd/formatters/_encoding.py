@@ -9,7 +9,6 @@ from typing import Any, Callable
 
 import base64
 import binascii
-import html
 import json
 from urllib.parse import quote, unquote_plus
 
@@ -36,6 +35,13 @@ def _hexdecode(text: str) -> str:
 _XML_QUOTES = {'"': "&quot;", "'": "&apos;"}
 
 
+def _html() -> Any:
+    """The `html` module, imported on first use (with its table of entities it costs start-up)."""
+    import html
+
+    return html
+
+
 def _xml_escape(s: str, entities: dict[str, str]) -> str:
     """`xml.sax.saxutils.escape`, imported on first use (it pulls in urllib.request, http.client and ssl)."""
     from xml.sax.saxutils import escape
@@ -48,9 +54,9 @@ _TABLE: list[tuple[str, Callable[[str], str], str]] = [
     ("base64encode", lambda s: base64.b64encode(s.encode("utf-8")).decode("ascii"), "Base64 of the input's UTF-8 bytes."),
     ("base64decode", _b64decode, "Text from Base64 (standard or URL-safe, padding optional)."),
     ("xmlencode", lambda s: _xml_escape(s, _XML_QUOTES), "Escapes & < > \" ' as XML entities."),
-    ("xmldecode", html.unescape, "Replaces XML/HTML entities with their characters."),
-    ("htmlencode", lambda s: html.escape(s, quote=True), "Escapes & < > \" ' as HTML entities."),
-    ("htmldecode", html.unescape, "Replaces HTML entities with their characters."),
+    ("xmldecode", lambda s: _html().unescape(s), "Replaces XML/HTML entities with their characters."),
+    ("htmlencode", lambda s: _html().escape(s, quote=True), "Escapes & < > \" ' as HTML entities."),
+    ("htmldecode", lambda s: _html().unescape(s), "Replaces HTML entities with their characters."),
     ("jsonencode", lambda s: json.dumps(s, ensure_ascii=False)[1:-1], "Escapes the input for use inside a JSON string (no quotes added)."),
     ("hexencode", lambda s: s.encode("utf-8").hex(), "Lower-case hex of the input's UTF-8 bytes."),
     ("hexdecode", _hexdecode, "Text from hex of UTF-8 bytes."),

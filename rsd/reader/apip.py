@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:  # imported where an archive is read: a run of one .rsd file never needs it
+    import zipfile
 
 from ..errors import Diagnostic, Loc
 from .ast import Profile
@@ -91,6 +93,8 @@ def read_apip(path: str | os.PathLike[str]) -> ApipProfile:
     path = os.fspath(path)
     if os.path.isdir(path):
         return _read_folder(path)
+    import zipfile
+
     problems: list[Diagnostic] = []
     try:
         with zipfile.ZipFile(path) as zf:

@@ -10,7 +10,7 @@ and the merge statement are the dialect modules'.
 """
 from __future__ import annotations
 
-import secrets
+import os
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional, Sequence
 
@@ -47,7 +47,7 @@ def check_mode(mode: str, columns: Sequence[SinkColumn], table: str) -> str:
 def stage_name(table: str) -> str:
     """`_rsd_stage_<table>_<random>`, short enough for PostgreSQL's 63-byte identifiers."""
     short = table.rsplit(".", 1)[-1][:40]
-    return f"{STAGE_PREFIX}{short}_{secrets.token_hex(4)}"
+    return f"{STAGE_PREFIX}{short}_{os.urandom(4).hex()}"
 
 
 def column_defs(columns: Sequence[SinkColumn], sql_types: Mapping[str, str], *, with_key: bool) -> str:

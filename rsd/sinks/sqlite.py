@@ -115,6 +115,16 @@ class SqliteSink(DatabaseSink):
 
     def _write(self, rows: Iterable[tuple]) -> int:
         conn, insert = self.conn, self._insert
+        if isinstance(rows, list) and len(rows) <= BATCH_ROWS:  # a page: one executemany, no copy
+            if rows:
+                conn.execute("BEGIN")
+                try:
+                    conn.executemany(insert, rows)
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            return len(rows)
         it = iter(rows)
         n = 0
         while True:

@@ -60,7 +60,7 @@ def _private(st: os.stat_result) -> bool:
     return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
-def _load_cached(path: Path, key: tuple) -> Optional[Lark]:
+def _load_cached(path: Path, key: tuple[object, ...]) -> Optional[Lark]:
     import pickle
 
     try:
@@ -74,7 +74,7 @@ def _load_cached(path: Path, key: tuple) -> Optional[Lark]:
         return None
 
 
-def _save_cached(path: Path, key: tuple, parser: Lark) -> None:
+def _save_cached(path: Path, key: tuple[object, ...], parser: Lark) -> None:
     """Written beside its place and renamed into it, so a concurrent reader sees the old file or the new one."""
     import pickle
 

@@ -368,7 +368,7 @@ def test_query_slicer_values_are_fetched_together_with_the_same_rows(tmp_path):
     assert s8.elapsed < s1.elapsed / 2, (s1.elapsed, s8.elapsed)
 
 
-# -- docs/reference/contract.md §7: rows@next paging and nested child calls overlap their requests ---------------------------------
+# -- docs/reference/contract.md §7: rows@next paging and nested child calls overlap their requests --------------
 class ParentsAndLines:
     """`/parents`: 24 order ids; `/children/<id>`: that order's 1-3 lines, each answer 50 ms late (so child requests
     sent together overlap). Counts the requests being answered at once, and the most there ever were."""

@@ -619,7 +619,8 @@ class Call(Stmt):
                 raise
             return
         items = x.ops.items(x, op, in_item, self.node, out_name or "_")
-        if self.nested and x.ops.fetcher.concurrent and x.ops.plan_hook is None:
+        if self.nested and x.ops.fetcher.concurrent and x.ops.plan_hook is None and x.run.limit is None \
+                and x.run.max_pages is None:  # `--limit`/`--max-pages` may end the run at any item: none sent ahead
             items = _sending_ahead(x, items, self.body, out_name)
         if out_name:
             items = _keep_last(items, scope, out_name)

@@ -289,6 +289,8 @@ class Runner:
             text = text_of(value)
             if not ahead["on"] or ahead["value"] is not None or text in ("", page_state) or text in seen:
                 return
+            if state.limit is not None or (state.max_pages is not None and state.pages >= state.max_pages):
+                return  # `--limit` may end the run with this page, `--max-pages` does: nothing is sent ahead
             ahead["value"] = text
             nxt = base_inputs.copy()
             nxt.set("rows@next", text)

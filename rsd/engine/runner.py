@@ -374,7 +374,7 @@ class Runner:
             if any(type(v) is str and finds(v) for v in row):
                 row = tuple(redact(v) if type(v) is str and finds(v) else v for v in row)
             out.append(row)
-        return out
+        return TypedRows(out) if rows.__class__ is TypedRows else out  # text stays text: still typed
 
     def _connection_item(self) -> Item:
         item = Item("_connection")

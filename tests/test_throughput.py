@@ -61,10 +61,8 @@ def test_page_number_pages_are_fetched_together_and_in_order(totalpath, extra, t
     # with a total every request is a page; without one, the look-ahead past the empty page is counted
     assert s8.lookahead_extra == extra and requests_eight == requests_one + extra == s8.requests
     assert "sent ahead and not needed" in "\n".join(s8.lines()) if extra else True
-    # 40 pages 50 ms late: one at a time they take 2 s; eight at a time about 6 rounds (0.3 s), 7x faster. Only a
-    # 2x speed-up is asserted: the 2 cores are shared with other work, which can starve a run for a second
-    # (bench/bench_throughput.py measures the speed-up; peak_in_flight above shows the pages really overlapped)
-    assert s8.elapsed < s1.elapsed / 2, (s1.elapsed, s8.elapsed)
+    # No wall-time assertion: a shared CI machine can starve a run for a second, and a test must not depend on that.
+    # peak_in_flight above proves the pages overlapped; bench/bench_throughput.py measures the speed-up.
 
 
 def test_limit_and_max_pages_send_nothing_ahead_that_they_do_not_need(tmp_path):
@@ -364,8 +362,7 @@ def test_query_slicer_values_are_fetched_together_with_the_same_rows(tmp_path):
     assert [json.loads(line)["segment"] for line in eight.splitlines()][::3] == segments
     assert asked_one == segments and sorted(app.asked[len(segments):]) == sorted(segments)  # each value once
     assert s8.lookahead_extra == 0 and s8.peak_in_flight >= 2
-    # five values 0.3 s late: 1.5 s one at a time, about 0.3 s together (2x asserted: a shared machine)
-    assert s8.elapsed < s1.elapsed / 2, (s1.elapsed, s8.elapsed)
+    # peak_in_flight proves the values overlapped; the speed-up is measured in bench/, not asserted on a shared machine
 
 
 # -- docs/reference/contract.md §7: rows@next paging and nested child calls overlap their requests --------------
@@ -414,8 +411,7 @@ def test_child_calls_of_a_nested_call_run_concurrently_with_the_rows_in_order(tm
     # the child requests overlapped, and never more than the 8 workers at once (the responses held ahead are
     # bounded the same way); 2 is asserted: a starved machine may start fewer at once
     assert 2 <= eight_app.most <= 8 and 2 <= s8.peak_in_flight <= 8
-    # 25 requests 50 ms late: 1.25 s one at a time; the speed-up is asserted loosely (a shared machine)
-    assert s8.elapsed < s1.elapsed / 1.5, (s1.elapsed, s8.elapsed)
+    # the speed-up itself is measured in bench/, not asserted on a shared machine
 
 
 @pytest.mark.parametrize("concurrency", [1, 4])

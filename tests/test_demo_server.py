@@ -549,10 +549,11 @@ def test_bench_default_shape():
 
 
 def test_latency_delays_api_responses_but_not_health():
-    with DemoServer(require_auth=False, latency=0.2) as server:
+    # a lower bound is exact (the server sleeps); the upper bound is far from it, so a starved machine cannot fail it
+    with DemoServer(require_auth=False, latency=1.5) as server:
         started = time.perf_counter()
         requests.get(server.url + "/health", timeout=5)
-        assert time.perf_counter() - started < 0.15
+        assert time.perf_counter() - started < 1.0
         started = time.perf_counter()
         requests.get(server.url + "/api/events", timeout=5)
-        assert time.perf_counter() - started >= 0.2
+        assert time.perf_counter() - started >= 1.5

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .http.redact import Redactor
     from .jobs.spec import Step, StepResult
 
+from .atomic import write_atomically
 from .errors import EXIT_INVALID_INPUT, EXIT_OK, InvalidInputError, OptionError
 from .present import (
     Progress,
@@ -314,22 +315,6 @@ def _ask_candidate(found: Sequence[Candidate]) -> Candidate:
             return found[0]
         if answer.isdigit() and 1 <= int(answer) <= len(found):
             return found[int(answer) - 1]
-
-
-def write_atomically(path: str, text: str) -> None:
-    """The whole file or nothing: a temporary file next to it, renamed over it."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".rsd-init-", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -242,16 +242,11 @@ def job_outcome(job: str, results: Sequence[StepResult], error: Optional[BaseExc
 def write_summary_json(path: str, doc: dict[str, Any]) -> None:
     """Write `doc` to `path` atomically (a scheduler never reads half a file); a failure to write is a warning on
     stderr, never the run's outcome."""
-    import os
-    import tempfile
+    from .atomic import write_atomically
 
-    directory = os.path.dirname(os.path.abspath(path))
+    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".rsd-tmp", dir=directory)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=2, ensure_ascii=False, default=str)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_atomically(path, text)
     except OSError as e:
         sys.stderr.write(f"rsd: warning: --summary-json {path}: cannot write it ({e.strerror or e})\n")
 

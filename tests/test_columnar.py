@@ -175,6 +175,8 @@ def test_killed_parquet_run_leaves_the_previous_file_as_it_was(tmp_path, sig):
         assert p.returncode == 0, p.stderr
         got = sorted(tuple(r.values()) for r in pq.read_table(out).to_pylist())
         assert got == expected_rows(demo) and len(got) == BIG and got[0][1].endswith(" v2")
+        # the next write of the same file removed the killed process's temporary file (rsd/atomic.py)
+        assert [f.name for f in tmp_path.iterdir() if f.name.endswith(".rsd-tmp")] == []
 
 
 @pytest.mark.slow  # kills a separate process

@@ -17,8 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import stat
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, MutableMapping, Optional
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
+from ..atomic import write_atomically
 from ..errors import AuthError, HttpError, OptionError
 from .redact import Redactor
 
@@ -350,30 +349,15 @@ def _seconds(value: object) -> Optional[float]:
 
 
 def write_secret_file(path: Path, value: str) -> None:
-    """Replace the file's content with `value` atomically (temp file + rename), keeping its mode and
-    its trailing-newline style. A symlink is followed: its target is replaced."""
+    """Replace the file's content with `value` (rsd/atomic.py: whole or nothing, its mode kept, a new file 0600,
+    a symlink's target replaced), keeping its trailing-newline style."""
     target = Path(os.path.realpath(path))
     try:
-        st = target.stat()
-        mode = stat.S_IMODE(st.st_mode)
         old = target.read_bytes()
     except FileNotFoundError:
-        mode, old = 0o600, b""
+        old = b""
     newline = b"\r\n" if old.endswith(b"\r\n") else (b"\n" if old.endswith(b"\n") else b"")
-    fd, tmp = tempfile.mkstemp(dir=str(target.parent), prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(value.encode("utf-8") + newline)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomically(target, value.encode("utf-8") + newline)
 
 
 def job_oauth2(*, token_url: str, grant_type: str = "refresh_token", client_id: Optional[str] = None,

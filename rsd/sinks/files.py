@@ -18,7 +18,6 @@ import json
 import math
 import os
 import stat
-import tempfile
 from itertools import islice
 from operator import itemgetter
 from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
@@ -28,6 +27,7 @@ import orjson
 from ..mapping.paths import orjson_differs
 from ..mapping.types import TypedRows
 
+from ..atomic import temp_beside
 from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
@@ -69,11 +69,10 @@ class Output:
                 return open(path, "w", encoding="utf-8", newline="", buffering=_BUFFER)
             except OSError as exc:
                 raise SinkError(f"cannot write {path}: {exc.strerror}") from exc
-        directory = os.path.dirname(os.path.abspath(path))
         try:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".rsd-tmp", dir=directory)
+            fd, self._tmp = temp_beside(path)
         except OSError as exc:
-            raise SinkError(f"cannot write {path}: {exc.strerror} ({directory})") from exc
+            raise SinkError(f"cannot write {path}: {exc.strerror} ({os.path.dirname(os.path.abspath(path))})") from exc
         mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
         try:
             os.chmod(self._tmp, mode)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
+from ..atomic import write_atomically
 from ..errors import OptionError
 from .columns import SinkColumn
 from .targets import quote_ident
@@ -168,20 +168,3 @@ class FileState:
 def state_path(output: str) -> str:
     """`accounts.csv` -> `accounts.csv.rsd-state.json`, beside it."""
     return output + ".rsd-state.json"
-
-
-def write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".rsd-tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

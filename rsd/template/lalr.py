@@ -19,6 +19,7 @@ from lark import Lark, Token, Transformer
 from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
+from ..atomic import replacing
 from .compiler import MAX_DEPTH, _parse, _Problem, grammar_path
 from .nodes import Arg, Expr, LiteralHead, NameHead, Part, Pipe, Text
 
@@ -78,21 +79,15 @@ def _save_cached(path: Path, key: tuple[object, ...], parser: Lark) -> None:
     """Written beside its place and renamed into it, so a concurrent reader sees the old file or the new one."""
     import pickle
 
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(os.stat(path.parent)):
             return
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with replacing(path, fsync=False) as f:  # a new file is 0600
             pickle.dump(key, f)
             parser.save(f)
-        os.replace(tmp, path)
     except Exception:  # a read-only home, a full disk: the next process builds it again
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        pass
 
 
 # ---------------------------------------------------------------- quoted text

@@ -28,16 +28,16 @@ __all__ = [
     # functions
     "load", "check", "plan", "run", "collect", "iter_rows", "write",
     # what they return and take
-    "Profile", "Summary", "RunResult", "Row", "TraceCallback", "PageCallback", "FinishCallback", "WriteSummary",
-    "RowCallback", "WriteError",
+    "Profile", "Summary", "RunResult", "Row", "TraceCallback", "PageCallback", "FinishCallback", "TotalCallback",
+    "Incremental", "WriteSummary", "RowCallback", "WriteError",
     # errors, each with an exit code
     "RsdError", "InvalidInputError", "ProfileError", "OptionError", "AuthError", "RunError", "HttpError",
     "ScriptThrow", "SinkError", "Diagnostic", "Loc",
 ]
 
 if TYPE_CHECKING:
-    from .api import (FinishCallback, PageCallback, Row, RowCallback, RunResult, TraceCallback, collect, iter_rows,
-                      load, plan, run, write)
+    from .api import (FinishCallback, Incremental, PageCallback, Row, RowCallback, RunResult, TotalCallback,
+                      TraceCallback, collect, iter_rows, load, plan, run, write)
     from .engine.writer import WriteError, WriteSummary
     from .check import check_paths as check
     from .engine.runner import Summary
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 _LAZY = {
     **{name: ("rsd.api", name) for name in ("load", "plan", "run", "collect", "iter_rows", "RunResult", "Row",
                                             "TraceCallback", "PageCallback", "FinishCallback", "write",
-                                            "RowCallback")},
+                                            "RowCallback", "TotalCallback", "Incremental")},
     "WriteSummary": ("rsd.engine.writer", "WriteSummary"),
     "WriteError": ("rsd.engine.writer", "WriteError"),
     "check": ("rsd.check", ""),  # the package, callable as check_paths (see rsd/check/__init__.py)

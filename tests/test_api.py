@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ACCOUNTS = str(ROOT / "samples" / "demo" / "Accounts.rsd")
 
 EXPECTED = [
-    "AuthError", "Diagnostic", "FinishCallback", "HttpError", "InvalidInputError", "Loc", "OptionError",
-    "PageCallback", "Profile", "ProfileError", "Row", "RowCallback", "RsdError", "RunError", "RunResult",
-    "ScriptThrow", "SinkError", "Summary", "TraceCallback", "WriteError", "WriteSummary", "check", "collect",
-    "iter_rows", "load", "plan", "run", "write",
+    "AuthError", "Diagnostic", "FinishCallback", "HttpError", "Incremental", "InvalidInputError", "Loc",
+    "OptionError", "PageCallback", "Profile", "ProfileError", "Row", "RowCallback", "RsdError", "RunError",
+    "RunResult", "ScriptThrow", "SinkError", "Summary", "TotalCallback", "TraceCallback", "WriteError",
+    "WriteSummary", "check", "collect", "iter_rows", "load", "plan", "run", "write",
 ]
 
 

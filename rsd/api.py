@@ -359,8 +359,8 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                 _record(record_run, output, base_dir, job, step, table_name, started, summary, "ok", None)
     except BaseException as e:
         # what the run did before it stopped, for `--summary-json` (a scheduler wants the counts of a failure too)
-        _mark(e, rsd_summary=summary if summary is not None else _so_far(profile, table_name, runner, client,
-                                                                         started))
+        so_far = summary if summary is not None else _so_far(profile, table_name, runner, client, started)
+        _mark(e, rsd_summary=so_far)
         if gate.committed:  # the rows are in and the run recorded as ok: only what came after failed
             _mark(e, rsd_committed=True, rsd_recorded=True)
             raise
@@ -371,10 +371,9 @@ def run(profile: Union[str, Profile], *, options: Sequence[tuple[str, str]] = ()
                 status, error = "failed", redactor.redact(str(e))
             else:  # KeyboardInterrupt, SIGTERM turned into an exception, SystemExit
                 status, error = "interrupted", f"interrupted ({type(e).__name__}); nothing was committed"
-            requests = getattr(client, "requests", 0) if client is not None else 0
+            # no rows were committed; the pages and requests it sent are recorded
             if _record(record_run, output, base_dir, job, step, table_name, started, None, status, error,
-                       requests=requests if isinstance(requests, int) else 0,
-                       warnings=summary.warnings if summary is not None else ()):
+                       requests=so_far.requests, pages=so_far.pages, warnings=so_far.warnings):
                 _mark(e, rsd_recorded=True)  # a job does not record this step again
         raise
     finally:
@@ -407,13 +406,13 @@ def _mark(e: BaseException, **flags: object) -> None:
 
 def _record(record_run: Callable[..., None], output: Optional[str], base_dir: str, job: Optional[str],
             step: Optional[str], table: Optional[str], started: float, summary: Optional[Summary], status: str,
-            error: Optional[str], requests: int = 0, warnings: Sequence[str] = ()) -> bool:
+            error: Optional[str], requests: int = 0, pages: int = 0, warnings: Sequence[str] = ()) -> bool:
     """One row in `_rsd_runs`; a failure to record a failed run must not hide the run's own error.
     Returns whether the row was written."""
     try:
         record_run(output, base_dir=base_dir, job=job or "", step=step or "", table=table, started=started,
                    finished=time.time(),
-                   rows=summary.rows if summary else 0, pages=summary.pages if summary else 0,
+                   rows=summary.rows if summary else 0, pages=summary.pages if summary else pages,
                    requests=summary.requests if summary else requests, status=status, error=error,
                    warnings=summary.warnings if summary else warnings)
     except RsdError:

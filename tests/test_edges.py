@@ -93,6 +93,19 @@ def test_every_retry_is_shown_without_verbose(srv, tmp_path):
     assert "50 rows from 1 page in 3 requests (2 retries)" in p.stderr
 
 
+@pytest.mark.parametrize("concurrency", ["1", "4"])
+def test_a_failed_page_is_named_by_its_number_in_the_run(srv, tmp_path, concurrency):
+    # Accounts.rsd pages with rows@next: every page is an execution of its own, whose first page the message named
+    # "page 1" whatever page of the run it was. Sent ahead (--concurrency 4), its number is not known when it is
+    # sent: the message names the request only (its URL says which page)
+    p = rsd("run", ACCOUNTS, "-o", f"BaseURL={srv.url}", "-o", "CustomUrlParams=fail_page=3", "-f", "csv",
+            "--concurrency", concurrency, cwd=tmp_path)
+    url = f"{srv.url}/api/accounts?page=3&per_page=50&fail_page=3"
+    named = f"GET {url} (page 3): HTTP 500" if concurrency == "1" else f"GET {url}: HTTP 500"
+    assert p.code == 1 and f"rsd: error: {named} Internal Server Error" in p.stderr, p.stderr
+    assert "(page 1)" not in p.stderr
+
+
 def test_retries_and_retry_max_wait_bound_the_waits(srv, tmp_path):
     # Retry-After asks for 30 s; --retry-max-wait 0.2 caps it; --retries 1 gives up after one retry
     p = rsd("run", ACCOUNTS, "-o", f"BaseURL={srv.url}", "-o", "CustomUrlParams=fail=429&fail_times=all&retry_after=30",

@@ -8,6 +8,7 @@ PostgreSQL cases are marked `postgres` and run when RSD_TEST_POSTGRES_URL is set
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -257,8 +258,10 @@ table = "second"
     assert "step 'first'" in p.stderr and "HTTP 500" in p.stderr
     assert not (elsewhere / "w.db").exists()
     con = sqlite3.connect(tmp_path / "w.db")
-    history = con.execute("SELECT step, target_table, rows, status FROM _rsd_runs ORDER BY id").fetchall()
-    assert history == [("token", None, 0, "ok"), ("first", "first", 0, "failed")]
+    history = con.execute("SELECT step, target_table, rows, pages, requests, status FROM _rsd_runs ORDER BY id")
+    # the failed step loaded no rows, but what it sent is recorded: two pages in, the third request failed
+    assert history.fetchall() == [("token", None, 0, 0, 1, "ok"), ("first", "first", 0, 2, 3, "failed")]
+    assert "step first (query): FAILED (0 rows, 2 pages, 3 requests, " in p.stderr, p.stderr
     tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert tables == {"_rsd_runs"}
     assert srv.stats.requests["/api/accounts"] == 3  # pages 1, 2 and the failing 3; nothing of "second"

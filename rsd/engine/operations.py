@@ -226,9 +226,10 @@ class Operations:
                                           None) if self._prefetched and window is None else None
         ahead = None
         if self.fetcher.concurrent and pager is not None:
+            base = self.run.pages  # messages name the run's page number (rows@next runs one page an execution)
             ahead = self.fetcher.lookahead(
                 lambda url, page, from_response: self._fetch(req.method, url, req.headers, req.data, req.timeout,
-                                                             page, node, from_response=from_response))
+                                                             base + page, node, from_response=from_response))
         try:
             if ahead is not None and pager.addressable and first_page is None:
                 # page k's request is known before page 1 arrives (page numbers): the first pages go out together
@@ -243,6 +244,7 @@ class Operations:
     def _page_loop(self, x, req, page_req, pager, mapper, emaps, kind, node, ahead, first_page=None, coercer=None):
         run = self.run
         page_no = 0
+        base = run.pages  # the run's pages before this execution: a message names page `base + page_no`
         last = None  # index of the last page, when the first page tells the total
         while True:
             if run.max_pages is not None and run.pages >= run.max_pages:
@@ -255,12 +257,12 @@ class Operations:
             elif ahead is not None:
                 fetched = ahead.take(page_no, req_url, from_response)
             else:
-                fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, page_no, node,
+                fetched = self._fetch(req.method, req_url, req.headers, req.data, req.timeout, base + page_no, node,
                                       from_response=from_response)
             body, status, resp_headers, final_url, links = fetched
             if not run.secret_seen and self.redactor.finds_in(body, resp_headers):
                 run.secret_seen = True  # the API echoes a secret: every output row is redacted from now on
-            source = f"{req.method} {self.redactor.redact_url(final_url)} (page {page_no})"
+            source = f"{req.method} {self.redactor.redact_url(final_url)} (page {base + page_no})"
             if self.writing and not body.strip():  # 204 No Content (a delete): nothing to push
                 self._response_item(x, status, final_url, resp_headers)
                 return
@@ -341,7 +343,8 @@ class Operations:
         if key not in self._prefetched:
             self._prefetched[key] = self.fetcher.submit(
                 self._fetch, request["method"], request["url"], request["headers"], request["data"],
-                request.get("timeout"), 1, request["node"], request.get("from_response", False))
+                request.get("timeout"), None, request["node"], request.get("from_response", False))  # no page
+                # number: which of the run's pages it will be is known only when it is used (the URL names it)
         return key
 
     def drop_prefetched(self, key: Optional[tuple] = None) -> None:

@@ -316,8 +316,12 @@ class JobRunner:
                                              "then uses and refreshes")
         try:
             summary = self._run_query(step, f, options, inputs, output, table, mode, incremental, auth)
-        except HttpError as e:
-            if e.status == 401 and auth is None:
+        except BaseException as e:
+            # a failed step committed no rows, but its requests and pages were sent: the table and _rsd_runs say so
+            so_far = getattr(e, "rsd_summary", None)
+            if so_far is not None:
+                result.pages, result.requests = so_far.pages, so_far.requests
+            if isinstance(e, HttpError) and e.status == 401 and auth is None:
                 self._hint_expired_token(step, e)
             raise
         result.rows, result.pages, result.requests = summary.rows, summary.pages, summary.requests

@@ -227,3 +227,23 @@ def test_a_run_that_loops_without_progress_stops(tmp_path, monkeypatch):
 
 if sys.platform != "linux":  # os.wait4's peak RSS and named pipes: the machines CI runs on
     pytestmark = pytest.mark.skip("Linux only")
+
+
+def test_recording_a_cassette_reads_within_max_response_bytes(tmp_path):
+    # `--record` reads each body itself (to keep it): an endless body stops at the cap there too, with the same
+    # message, and the cassette keeps nothing of it
+    def handle(conn, request):
+        conn.sendall(head(Content_Type="application/json") + b'{"items": [')  # no length: ends when the socket does
+        try:
+            while True:
+                conn.sendall(b'{"id": 1, "pad": "' + b"x" * 4000 + b'"}, ')
+        except OSError:
+            pass
+
+    with serve_raw(handle) as base:
+        with pytest.raises(HttpError, match=r"GET .*/items \(page 1\): the response is larger than MaxResponseBytes "
+                                            r"\(100,000 bytes"):
+            api.collect(write(tmp_path), options=[("BaseURL", base), ("MaxResponseBytes", "100000")],
+                        record=str(tmp_path / "cassette"), retries=0)
+    kept = sorted(p.name for p in (tmp_path / "cassette").iterdir())
+    assert kept == ["cassette.json"], kept

@@ -172,8 +172,10 @@ def test_summary_json_of_invalid_input_and_of_an_interrupted_run(tmp_path):
     db = make_backend("sqlite", tmp_path)
     profile = write_profile(tmp_path / "Items.rsd")
     with DemoServer(require_auth=False, latency=0.2) as srv:
+        # one request at a time, so that the server's third request means two pages are in (with the default
+        # concurrency, pages 1-4 go out together and none may be in yet)
         proc = rsd_popen("run", profile, "-o", f"BaseURL={srv.url}", "--output", db.url, "--table", "items",
-                         "--summary-json", str(out), cwd=tmp_path)
+                         "--summary-json", str(out), "--concurrency", "1", cwd=tmp_path)
         deadline = time.monotonic() + 30
         while srv.stats.requests["/api/accounts"] < 3:
             assert proc.poll() is None and time.monotonic() < deadline

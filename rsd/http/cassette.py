@@ -29,8 +29,10 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
+from ..atomic import write_atomically
 from ..errors import HttpError, InvalidInputError
 from ..secrets import is_secret_query_name
+from .body import DEFAULT_MAX_RESPONSE_BYTES, read_body
 from .redact import MASK, Redactor
 from .transport import TransportAdapter
 
@@ -166,6 +168,8 @@ class RecordingAdapter(TransportAdapter):
         self._written: list[tuple[str, int]] = []  # file name, secrets known when it was written
         self._count = 0
         self._closed = False
+        #: the decoded size a response may have (the run's MaxResponseBytes: HttpClient sets it when it mounts this)
+        self.max_response_bytes = DEFAULT_MAX_RESPONSE_BYTES
         self._prepare_folder()
 
     def _prepare_folder(self) -> None:
@@ -181,8 +185,19 @@ class RecordingAdapter(TransportAdapter):
 
     def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
              cert: Any = None, proxies: Any = None) -> Response:
-        resp = super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-        body = resp.content  # the whole body; a cut-off one raises here, as it would in the session
+        resp = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+        try:
+            # decoded and bounded as the client reads a body (a hostile API's endless or inflating body stops at
+            # MaxResponseBytes, which the client sets here); a cut-off one raises, as it would in the session
+            body = read_body(resp.raw, resp.headers.get("Content-Encoding"), self.max_response_bytes)
+        except BaseException:
+            resp.close()
+            raise
+        resp._content = body
+        resp._content_consumed = True  # type: ignore[attr-defined]
+        release = getattr(resp.raw, "release_conn", None)
+        if release is not None:
+            release()
         with self._lock:
             self._flush()
             self._count += 1
@@ -212,9 +227,7 @@ class RecordingAdapter(TransportAdapter):
 
     def _write(self, name: str, doc: dict[str, Any]) -> None:
         path = self.folder / name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
 
     def close(self) -> None:
         with self._lock:

@@ -128,6 +128,8 @@ class HttpClient:
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, TransportAdapter(pool_maxsize=pool))
         if transport is not None:  # a `requests` adapter for every URL: the cassettes of `--record`/`--replay`
+            if hasattr(transport, "max_response_bytes"):  # a recording reads bodies itself, within the same cap
+                setattr(transport, "max_response_bytes", self.max_response_bytes)
             self.session.mount("http://", transport)
             self.session.mount("https://", transport)
         if self.proxies:

@@ -173,6 +173,19 @@ def test_scrubbing_forms_bodies_and_lengths():
     assert gz["headers"] == ["Content-Length: 7"]  # kept decoded
 
 
+@pytest.mark.parametrize("body", [
+    '{"echo": "tok\\/9&k<\\u00e9"}',  # PHP's json_encode: `/` escaped, non-ASCII as \u
+    '{"echo": "tok\\/9&k<\\u00E9"}',  # upper-case hex
+    '<r echo="tok/9&amp;k&lt;\u00e9"/>',  # XML attribute
+    '<r><echo>tok/9&amp;k&lt;\u00e9</echo></r>',  # XML text
+])
+def test_a_secret_an_api_echoes_escaped_is_scrubbed_from_a_recorded_body(body):
+    secret = "tok/9&k<\u00e9"
+    r = Redactor([secret])
+    kept = scrub_response(200, "OK", [("Content-Length", str(len(body.encode())))], body.encode(), r)["body"]
+    assert "***" in kept and "tok" not in kept, kept
+
+
 def test_replay_serves_recordings_in_order_then_repeats_the_last(tmp_path):
     folder = tmp_path / "c"
     folder.mkdir()

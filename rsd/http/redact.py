@@ -5,7 +5,9 @@ Owns: the run's set of secret values (every value that came from `${env:}`, `${f
 them in free text, URLs and headers. Must not: print, raise, or keep anything but the secrets.
 
 A secret is hidden in the forms it is likely to appear in: as given, URL-encoded (`%2F`, `+`),
-base64-encoded, JSON-escaped, and (`add_basic`) as the base64 of `user:password` of a Basic header.
+base64-encoded, JSON-escaped (also as PHP writes it, `\\/` for `/`, and with upper-case `\\uXXXX`), XML-escaped
+(`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&apos;`/`&#39;`), and (`add_basic`) as the base64 of `user:password` of a
+Basic header: the forms an API that echoes a secret writes it in, which a raw body (a trace, a cassette) keeps.
 Values shorter than `MIN_SECRET_LENGTH` characters are ignored: hiding every `1` or `ab` in a
 message makes it unreadable and protects nothing a brute force would not find.
 """
@@ -37,13 +39,21 @@ _URL_VALUE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s]+$")
 _QUERY_IN_TEXT = re.compile(r"([?&;])([^=&#\s'\"<>?;]+)=([^&#\s'\"<>;)]*)")
 
 
+#: a `\uXXXX` escape (json writes lower-case hex; other encoders upper-case)
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-f]{4})")
+
+
 def _forms(secret: str) -> set[str]:
     forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret), quote(secret, safe="/:=@")}
     raw = secret.encode("utf-8")
     b64 = base64.b64encode(raw).decode("ascii")
     forms.update({b64, b64.rstrip("="), base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")})
-    forms.add(json.dumps(secret)[1:-1])
-    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    for escaped in (json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]):
+        upper = _UNICODE_ESCAPE.sub(lambda m: "\\u" + m[1].upper(), escaped)
+        forms.update({escaped, escaped.replace("/", "\\/"), upper, upper.replace("/", "\\/")})
+    xml = secret.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    quoted = xml.replace('"', "&quot;")
+    forms.update({xml, quoted.replace("'", "&apos;"), quoted.replace("'", "&#39;")})
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 

@@ -5,10 +5,11 @@ one line naming the request and the parser's reason and position). Must not: kno
 or columns.
 
 JSON goes through `orjson.loads` (several times faster), and through `json.loads` when orjson refuses a body:
-json accepts a few things orjson does not (`NaN`, a byte-order mark, UTF-16) and words the errors; XML through lxml with entity resolution, DTD loading, network access and
-huge trees off. XML namespaces are stripped at parse time (tags and attributes keep their local names)
-because profiles write namespace-free paths (`content/properties/ID` for an Atom/OData feed). CSV becomes a
-list of dicts keyed by the header row, so it maps exactly like a JSON array of objects.
+json accepts a few things orjson does not (`NaN`, a byte-order mark, UTF-16) and words the errors; XML through
+lxml with entity resolution, DTD loading, network access and huge trees off. XML namespaces are stripped at parse
+time (tags and attributes keep their local names) because profiles write namespace-free paths
+(`content/properties/ID` for an Atom/OData feed). CSV becomes a list of dicts keyed by the header row, so it maps
+exactly like a JSON array of objects.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import csv
 import io
 import json
 import re
-from typing import Any
+from typing import Any, TypeAlias, Union
 
 import orjson
 from lxml import etree
@@ -25,6 +26,13 @@ from ..errors import RunError
 
 KINDS = ("json", "xml", "csv")
 
+#: A value of a parsed JSON (or CSV) document: dict, list, str, int, float, bool or None, nested, as `orjson.loads`
+#: returns it. Typed `Any` because it is: the mappers walk it by class tests (`v.__class__ is dict`), which a type
+#: checker cannot narrow, and the hot paths must not pay for `isinstance` calls made only for the checker.
+JsonValue: TypeAlias = Any
+#: What a path is evaluated on: a JSON value or an lxml element (lxml is untyped, so this is `JsonValue` too).
+Node: TypeAlias = Union[JsonValue, "etree._Element"]
+
 
 class Document:
     """One parsed response. `root` is the JSON value (dict, list or scalar; for CSV a list of dicts) or
@@ -32,7 +40,7 @@ class Document:
 
     __slots__ = ("kind", "root", "source", "size")
 
-    def __init__(self, kind: str, root: Any, *, source: str = "", size: int = 0):
+    def __init__(self, kind: str, root: Node, *, source: str = "", size: int = 0):
         self.kind = kind
         self.root = root
         self.source = source
@@ -71,7 +79,7 @@ _DIGITS_ONLY = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _LONG_NUMBER = b"0" * 19
 
 
-def _parse_json(body: bytes, source: str) -> Any:
+def _parse_json(body: bytes, source: str) -> JsonValue:
     # orjson reads integers beyond 64 bits as floats (data lost without a word): a body with a run of 19 digits
     # anywhere (a number, or digits inside a string: json then reads it, a little slower) goes to json
     if _LONG_NUMBER not in body.translate(_DIGITS_ONLY):
@@ -149,7 +157,7 @@ def _parse_xml(body: bytes, source: str) -> etree._Element:
     return root
 
 
-def _parse_csv(body: bytes, source: str) -> list[dict]:
+def _parse_csv(body: bytes, source: str) -> list[dict[str, str | None]]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -162,7 +170,7 @@ def _parse_csv(body: bytes, source: str) -> list[dict]:
             return []
         header = [h.strip() for h in header]
         width = len(header)
-        rows = []
+        rows: list[dict[str, str | None]] = []
         for record in reader:
             if not record:
                 continue  # blank line

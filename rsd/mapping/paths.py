@@ -17,15 +17,29 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Final, Literal, Optional, Sequence, TypeAlias
 
 import orjson
 from lxml import etree
 
 from ..errors import RunError
+from .documents import Document, JsonValue, Node
 
-KEY, INDEX, ANY = "key", "index", "any"
-Step = tuple  # (KEY, name) | (INDEX, n) | (ANY, None)
+if TYPE_CHECKING:
+    from jsonpath_ng import JSONPath as GeneralPath  # imported lazily at run time: only general paths need it
+
+KEY: Final = "key"
+INDEX: Final = "index"
+ANY: Final = "any"
+#: one step of a simple JSON path: (KEY, name) | (INDEX, n) | (ANY, None); `step[0] == KEY` narrows it
+Step: TypeAlias = tuple[Literal["key"], str] | tuple[Literal["index"], int] | tuple[Literal["any"], None]
+#: the steps of a simple JSON path; an XML path's steps are `XmlSteps`, its step texts (`Item[@a='b']`)
+JsonSteps: TypeAlias = tuple[Step, ...]
+XmlSteps: TypeAlias = tuple[str, ...]
+#: a closure reading one raw value (a JSON scalar, JSON or XML text, an XPath number) below a node
+Getter: TypeAlias = Callable[[Node], JsonValue]
+#: a closure listing the repeating elements below a node
+ElementsGetter: TypeAlias = Callable[[Node], list[Node]]
 
 _json_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=True).encode
 _DIFFERS = re.compile(rb"[0-9]e-|\.0000")
@@ -37,7 +51,7 @@ def orjson_differs(text: bytes) -> bool:
     return (b"e-" in text or b".0000" in text) and _DIFFERS.search(text) is not None
 
 
-def _dumps(value: Any) -> str:
+def _dumps(value: JsonValue) -> str:
     """Compact JSON text of an object or array (key order kept, non-ASCII kept), as `json` writes it; orjson
     writes it when its bytes are the same (NaN/Infinity, which no JSON document holds, become null)."""
     try:
@@ -84,7 +98,7 @@ def check_balanced(text: str) -> None:
         raise PathError(f"{what}: {c!r} at offset {i} is never closed", offset=i)
 
 
-def aggregate_text(value: Any) -> Any:
+def aggregate_text(value: JsonValue) -> JsonValue:
     """JSON objects and arrays become compact JSON text (key order kept, non-ASCII kept); scalars pass."""
     cls = value.__class__
     if cls is dict or cls is list:
@@ -92,7 +106,7 @@ def aggregate_text(value: Any) -> Any:
     return value
 
 
-def split_paths(paths: Any) -> list[str]:
+def split_paths(paths: str | Sequence[str | None] | None) -> list[str]:
     """`"$.a;$.a.b"` or `["$.a", "$.a.b"]` -> `["$.a", "$.a.b"]` (blank entries dropped)."""
     if paths is None:
         return []
@@ -115,16 +129,16 @@ class JsonPath:
 
     text: str
     absolute: bool
-    steps: Optional[tuple[Step, ...]]
-    general: Any = None
-    prefix: tuple[Step, ...] = ()
+    steps: JsonSteps | None
+    general: GeneralPath | None = None
+    prefix: JsonSteps = ()
 
     @property
     def is_simple(self) -> bool:
         return self.steps is not None
 
     @property
-    def anchor(self) -> tuple[Step, ...]:
+    def anchor(self) -> JsonSteps:
         """The simple steps every match lies under (all the steps for a simple path)."""
         return self.steps if self.steps is not None else self.prefix
 
@@ -132,8 +146,8 @@ class JsonPath:
 _INT = re.compile(r"-?\d+\Z")
 
 
-def _jsonpath_general(text: str):
-    from jsonpath_ng.ext import parse as jp_parse  # imported lazily: only general paths need it
+def _jsonpath_general(text: str) -> GeneralPath:
+    from jsonpath_ng.ext.parser import parse as jp_parse  # imported lazily: only general paths need it
     try:
         return jp_parse(text)
     except Exception as err:  # jsonpath-ng raises its own and ply's exception types
@@ -144,10 +158,10 @@ def _quote_key(name: str) -> str:
     return "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
 
 
-def _steps_to_jsonpath(steps: tuple[Step, ...]) -> str:
+def _steps_to_jsonpath(steps: JsonSteps) -> str:
     out = "$"
-    for kind, arg in steps:
-        out += _quote_key(arg) if kind == KEY else f"[{arg}]" if kind == INDEX else "[*]"
+    for step in steps:
+        out += _quote_key(step[1]) if step[0] == KEY else f"[{step[1]}]" if step[0] == INDEX else "[*]"
     return out
 
 
@@ -250,7 +264,8 @@ def _descent_path(text: str, absolute: bool) -> JsonPath:
         segments = segments[1:]
     if not segments[-1].strip():
         raise PathError(f"invalid path {text!r}: it ends with '/'")
-    jp, descend, head, before_descent = "$", False, [], True
+    head: list[Step] = []
+    jp, descend, before_descent = "$", False, True
     for pos, seg in enumerate(segments):
         seg = seg.strip()
         if not seg:
@@ -280,7 +295,7 @@ def parse_json_path(text: str) -> JsonPath:
     return _parse_slash(t, False)
 
 
-def _collect_key(items: list, key: str, out: list) -> None:
+def _collect_key(items: list[JsonValue], key: str, out: list[JsonValue]) -> None:
     for item in items:
         cls = item.__class__
         if cls is dict:
@@ -290,13 +305,14 @@ def _collect_key(items: list, key: str, out: list) -> None:
             _collect_key(item, key, out)
 
 
-def walk_json(node: Any, steps: tuple[Step, ...]) -> tuple[list, bool]:
+def walk_json(node: JsonValue, steps: JsonSteps) -> tuple[list[JsonValue], bool]:
     """All nodes `steps` reach from `node`, and whether the walk fanned out (multi-valued)."""
     nodes = [node]
     multi = False
-    for kind, arg in steps:
-        out: list = []
-        if kind == KEY:
+    for step in steps:
+        out: list[JsonValue] = []
+        if step[0] == KEY:
+            arg = step[1]
             for n in nodes:
                 cls = n.__class__
                 if cls is dict:
@@ -305,13 +321,14 @@ def walk_json(node: Any, steps: tuple[Step, ...]) -> tuple[list, bool]:
                 elif cls is list:
                     multi = True
                     _collect_key(n, arg, out)
-        elif kind == INDEX:
+        elif step[0] == INDEX:
+            index = step[1]
             for n in nodes:
                 cls = n.__class__
                 if cls is list:
-                    if -len(n) <= arg < len(n):
-                        out.append(n[arg])
-                elif cls is dict and arg == 0:
+                    if -len(n) <= index < len(n):
+                        out.append(n[index])
+                elif cls is dict and index == 0:
                     out.append(n)  # a single object is element [0] of its name
         else:  # ANY
             for n in nodes:
@@ -328,7 +345,7 @@ def walk_json(node: Any, steps: tuple[Step, ...]) -> tuple[list, bool]:
     return nodes, multi
 
 
-def _nodes_value(nodes: list, multi: bool) -> Any:
+def _nodes_value(nodes: list[JsonValue], multi: bool) -> JsonValue:
     if not nodes:
         return None
     if multi:
@@ -336,9 +353,9 @@ def _nodes_value(nodes: list, multi: bool) -> Any:
     return aggregate_text(nodes[0])
 
 
-def json_elements(nodes: list) -> list:
+def json_elements(nodes: list[JsonValue]) -> list[JsonValue]:
     """Repeat elements from the nodes a repeat path reached: arrays contribute their items, nulls nothing."""
-    out: list = []
+    out: list[JsonValue] = []
     for n in nodes:
         cls = n.__class__
         if cls is list:
@@ -348,26 +365,26 @@ def json_elements(nodes: list) -> list:
     return out
 
 
-def json_slow_getter(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
-    def get(node: Any) -> Any:
+def json_slow_getter(steps: JsonSteps) -> Getter:
+    def get(node: JsonValue) -> JsonValue:
         nodes, multi = walk_json(node, steps)
         return _nodes_value(nodes, multi)
     return get
 
 
-def json_getter(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
+def json_getter(steps: JsonSteps) -> Getter:
     """A closure returning the raw value at `steps` below a node. Paths of keys only take a fast path of
     dict look-ups and fall back to the general walk when they meet an array (fan-out) or a non-object."""
     slow = json_slow_getter(steps)
     if not steps:
         return aggregate_text
-    if any(kind != KEY for kind, _ in steps):
+    keys = tuple([step[1] for step in steps if step[0] == KEY])
+    if len(keys) < len(steps):
         return slow
-    keys = tuple(arg for _, arg in steps)
     if len(keys) == 1:
         (k,) = keys
 
-        def get1(node: Any) -> Any:
+        def get1(node: JsonValue) -> JsonValue:
             try:
                 v = node.get(k)
             except AttributeError:
@@ -380,7 +397,7 @@ def json_getter(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
     if len(keys) == 2:
         k1, k2 = keys
 
-        def get2(node: Any) -> Any:
+        def get2(node: JsonValue) -> JsonValue:
             try:
                 v = node.get(k1)
             except AttributeError:
@@ -397,7 +414,7 @@ def json_getter(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
             return v
         return get2
 
-    def getn(node: Any) -> Any:
+    def getn(node: JsonValue) -> JsonValue:
         v = node
         for k in keys:
             if v.__class__ is dict:
@@ -413,16 +430,17 @@ def json_getter(steps: tuple[Step, ...]) -> Callable[[Any], Any]:
     return getn
 
 
-def json_general_getter(path: JsonPath) -> Callable[[Any], Any]:
+def json_general_getter(path: JsonPath) -> Getter:
     expr = path.general
+    assert expr is not None, "a simple path has its own getters"
 
-    def get(node: Any) -> Any:
+    def get(node: JsonValue) -> JsonValue:
         values = [m.value for m in expr.find(node)]
         return _nodes_value(values, len(values) > 1)
     return get
 
 
-def json_elements_getter(path: JsonPath) -> Callable[[Any], list]:
+def json_elements_getter(path: JsonPath) -> ElementsGetter:
     """A closure returning the repeat elements `path` selects below a node (from the root for general)."""
     if path.general is not None:
         expr = path.general
@@ -433,12 +451,12 @@ def json_elements_getter(path: JsonPath) -> Callable[[Any], list]:
     return lambda node: json_elements(walk_json(node, steps)[0])
 
 
-def find_top_array(root: Any) -> tuple[tuple[Step, ...], list]:
+def find_top_array(root: JsonValue) -> tuple[JsonSteps, list[JsonValue]]:
     """DOCUMENT without a path (docs/reference/rsd-format.md §10): the shallowest array of objects, breadth first, keys
     in document order. Returns its steps and elements; a document without one is a single row (root)."""
-    level: list[tuple[tuple[Step, ...], Any]] = [((), root)]
+    level: list[tuple[JsonSteps, JsonValue]] = [((), root)]
     while level:
-        nxt = []
+        nxt: list[tuple[JsonSteps, JsonValue]] = []
         for steps, node in level:
             if node.__class__ is list:
                 if any(item.__class__ is dict for item in node):
@@ -457,7 +475,7 @@ def find_top_array(root: Any) -> tuple[tuple[Step, ...], list]:
 _XML_SIMPLE_STEP = re.compile(r"^(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*|\*)$")
 
 
-def split_xpath(text: str) -> Optional[tuple[str, ...]]:
+def split_xpath(text: str) -> XmlSteps | None:
     """Top-level `/` steps of an absolute or relative location path, or None when it is not a plain chain
     of child steps (`//`, axes, `..`, unions, functions). Predicates stay inside their step."""
     steps: list[str] = []
@@ -483,7 +501,7 @@ def split_xpath(text: str) -> Optional[tuple[str, ...]]:
         elif c == "|" and depth == 0:
             return None
     steps.append(t[start:])
-    out = []
+    out: list[str] = []
     for s in steps:
         s = s.strip()
         if not s or "::" in s or s in (".", "..") or s.endswith(")") and "[" not in s:
@@ -501,11 +519,11 @@ def compile_xpath(text: str) -> etree.XPath:
         raise PathError(f"invalid XPath {text!r}: {err}") from None
 
 
-def _has_child_element(node: Any) -> bool:
+def _has_child_element(node: etree._Element) -> bool:
     return any(isinstance(child.tag, str) for child in node)  # not entity references or comments
 
 
-def xml_node_value(node: Any, aggregate: bool = False) -> Any:
+def xml_node_value(node: Node, aggregate: bool = False) -> JsonValue:
     """Element text (an empty element is None), or the element's XML text when it has child elements or
     `aggregate` is set; attribute and text() results as plain str; numbers and booleans of XPath functions."""
     if isinstance(node, etree._Element):
@@ -517,7 +535,7 @@ def xml_node_value(node: Any, aggregate: bool = False) -> Any:
     return node
 
 
-def _xml_nodes_value(nodes: Any, aggregate: bool) -> Any:
+def _xml_nodes_value(nodes: Node, aggregate: bool) -> JsonValue:
     if not isinstance(nodes, list):
         return xml_node_value(nodes, aggregate)  # a string, number or boolean XPath result
     if not nodes:
@@ -527,14 +545,14 @@ def _xml_nodes_value(nodes: Any, aggregate: bool) -> Any:
     return _dumps([xml_node_value(n, aggregate) for n in nodes])
 
 
-def _xpath_eval(xp: etree.XPath, node: Any, text: str) -> Any:
+def _xpath_eval(xp: etree.XPath, node: etree._Element, text: str) -> Node:
     try:
         return xp(node)
     except etree.XPathEvalError as err:
         raise RunError(f"cannot evaluate XPath {text!r}: {err}") from None
 
 
-def xml_getter(rel: tuple[str, ...] | str, aggregate: bool = False) -> Callable[[Any], Any]:
+def xml_getter(rel: XmlSteps | str, aggregate: bool = False) -> Getter:
     """A closure returning the value of a relative path below an element. A single child name reads the
     element's children directly; anything longer is an XPath compiled once (faster than `findall`)."""
     if isinstance(rel, tuple):
@@ -543,7 +561,7 @@ def xml_getter(rel: tuple[str, ...] | str, aggregate: bool = False) -> Callable[
         if len(rel) == 1 and rel[0] != "*" and _XML_SIMPLE_STEP.match(rel[0]):
             tag = rel[0]
 
-            def child(el: Any) -> Any:
+            def child(el: etree._Element) -> JsonValue:
                 found = list(el.iterchildren(tag))
                 if not found:
                     return None
@@ -556,7 +574,7 @@ def xml_getter(rel: tuple[str, ...] | str, aggregate: bool = False) -> Callable[
     return lambda el: _xml_nodes_value(_xpath_eval(xp, el, rel), aggregate)
 
 
-def xml_elements_getter(text_or_steps: tuple[str, ...] | str) -> Callable[[Any], list]:
+def xml_elements_getter(text_or_steps: XmlSteps | str) -> ElementsGetter:
     """Repeat elements of an XPath below a node (absolute XPath evaluates from the document)."""
     if isinstance(text_or_steps, tuple):
         if not text_or_steps:
@@ -566,26 +584,26 @@ def xml_elements_getter(text_or_steps: tuple[str, ...] | str) -> Callable[[Any],
         text = text_or_steps
     xp = compile_xpath(text)
 
-    def get(el: Any) -> list:
+    def get(el: etree._Element) -> list[Node]:
         found = _xpath_eval(xp, el, text)
         return [n for n in found if isinstance(n, etree._Element)] if isinstance(found, list) else []
     return get
 
 
-def xml_absolute_elements_getter(text: str) -> Callable[[Any], list]:
+def xml_absolute_elements_getter(text: str) -> ElementsGetter:
     """Repeat elements of an absolute XPath; `/` is the root element (the whole document is one row)."""
     t = text.strip()
     if t in ("/", ""):
         return lambda root: [root]
     xp = compile_xpath(t)
 
-    def get(root: Any) -> list:
+    def get(root: etree._Element) -> list[Node]:
         found = _xpath_eval(xp, root, t)
         return [n for n in found if isinstance(n, etree._Element)] if isinstance(found, list) else []
     return get
 
 
-def element_steps(el: Any) -> tuple[str, ...]:
+def element_steps(el: etree._Element | None) -> XmlSteps:
     """The absolute child steps from the document root to `el` (its tags), e.g. ("feed", "entry")."""
     tags = []
     while el is not None:
@@ -594,12 +612,12 @@ def element_steps(el: Any) -> tuple[str, ...]:
     return tuple(reversed(tags))
 
 
-def find_repeating_element(root: Any) -> list:
+def find_repeating_element(root: etree._Element) -> list[etree._Element]:
     """DOCUMENT without a path, XML: the shallowest element with a repeated child tag, breadth first;
     its children of that (most frequent) tag are the rows. Otherwise the root element is one row."""
     level = [root]
     while level:
-        nxt = []
+        nxt: list[etree._Element] = []
         for el in level:
             counts: dict[str, int] = {}
             for child in el:
@@ -618,19 +636,19 @@ def json_path_to_xpath(path: JsonPath) -> str:
     if path.steps is None:
         raise PathError(f"JSONPath {path.text!r} cannot be used on an XML document; write an XPath")
     out = ""
-    for kind, arg in path.steps:
-        if kind == KEY:
-            out += "/" + arg
-        elif kind == ANY:
+    for step in path.steps:
+        if step[0] == KEY:
+            out += "/" + step[1]
+        elif step[0] == ANY:
             out += "/*"
         else:
-            out += f"[{arg + 1}]"
+            out += f"[{step[1] + 1}]"
     return out or "/"
 
 
 # ------------------------------------------------------------------------------------------ value paths
 
-def compile_value_path(path: str, kind: str = "json") -> Callable[[Any], Any]:
+def compile_value_path(path: str, kind: str = "json") -> Callable[[Document | Node], JsonValue]:
     """One value from a document: paging paths (`$.meta.next`, `/json/next_token`), `ElementMapPath#N`
     (`/Authentication/AccessToken`). Returns None when absent; a path selecting many values returns the
     first; objects and arrays come back as JSON text, XML elements with children as XML text.
@@ -640,9 +658,9 @@ def compile_value_path(path: str, kind: str = "json") -> Callable[[Any], Any]:
     text = (path or "").strip()
     if not text:
         raise PathError("empty path")
-    compiled: dict[str, Callable[[Any], Any]] = {}
+    compiled: dict[str, Getter] = {}
 
-    def for_family(family: str) -> Callable[[Any], Any]:
+    def for_family(family: str) -> Getter:
         fn = compiled.get(family)
         if fn is None:
             fn = compiled[family] = _compile_value(text, family)
@@ -651,7 +669,7 @@ def compile_value_path(path: str, kind: str = "json") -> Callable[[Any], Any]:
     default_family = "xml" if kind == "xml" else "json"
     for_family(default_family)  # compile now so that a bad path fails at compile time
 
-    def value(doc: Any) -> Any:
+    def value(doc: Document | Node) -> JsonValue:
         kind_of_doc = getattr(doc, "kind", None)
         if kind_of_doc is None:
             root = doc
@@ -663,7 +681,7 @@ def compile_value_path(path: str, kind: str = "json") -> Callable[[Any], Any]:
     return value
 
 
-def _compile_value(text: str, family: str) -> Callable[[Any], Any]:
+def _compile_value(text: str, family: str) -> Getter:
     if family == "xml":
         t = text
         if t.startswith("$"):
@@ -672,7 +690,7 @@ def _compile_value(text: str, family: str) -> Callable[[Any], Any]:
             return lambda root: xml_node_value(root)
         xp = compile_xpath(t)  # a relative path is read from the root element, like a JSON key of the root
 
-        def get_xml(root: Any) -> Any:
+        def get_xml(root: etree._Element) -> JsonValue:
             found = _xpath_eval(xp, root, t)
             if isinstance(found, list):
                 return xml_node_value(found[0]) if found else None
@@ -682,14 +700,14 @@ def _compile_value(text: str, family: str) -> Callable[[Any], Any]:
     if p.general is not None:
         expr = p.general
 
-        def get_general(root: Any) -> Any:
+        def get_general(root: JsonValue) -> JsonValue:
             for m in expr.find(root):
                 return aggregate_text(m.value)
             return None
         return get_general
-    steps = p.steps
+    steps = p.steps or ()
 
-    def get_json(root: Any) -> Any:
+    def get_json(root: JsonValue) -> JsonValue:
         nodes, _ = walk_json(root, steps)
         return aggregate_text(nodes[0]) if nodes else None
     return get_json

@@ -15,10 +15,25 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence, TypeAlias
 
 from ..errors import RunError
 from ..truth import FALSE_WORDS, TRUE_WORDS
+
+#: One row: values in column order. Raw rows (from `rsd.mapping.models`) hold JSON scalars and text; converted rows
+#: the Python value of each column's canonical type (below), or whatever `on_error="keep"` kept: any value.
+Row: TypeAlias = tuple[Any, ...]
+
+
+class ColumnLike(Protocol):
+    """What a coercer reads of a column (`rsd.reader.ast.Column` is one)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> Optional[str]: ...
+
 
 CANONICAL_TYPES: tuple[str, ...] = ("string", "integer", "number", "boolean", "date", "datetime")
 
@@ -299,7 +314,7 @@ class _NeverReady:
 
 _READY_CLASS = {"string": str, "integer": int, "number": float, "boolean": bool}
 
-class TypedRows(list):  # type: ignore[type-arg]
+class TypedRows(list[Row]):
     """A page of rows already converted by the run's coercer (`Coercer.inline`, fused into the row mapping): the
     runner writes them without converting them again."""
 
@@ -312,7 +327,7 @@ class Coercer:
 
     __slots__ = ("names", "types", "written", "on_error", "failures", "_convert", "_ready", "_rows")
 
-    def __init__(self, columns: Sequence[Any], on_error: str = "raise"):
+    def __init__(self, columns: Sequence[ColumnLike], on_error: str = "raise"):
         if on_error not in ("raise", "keep", "null"):
             raise ValueError(f"on_error must be 'raise', 'keep' or 'null', not {on_error!r}")
         self.names = tuple(c.name for c in columns)
@@ -347,7 +362,7 @@ class Coercer:
         env[f"t{i}"] = ready
         return f"({v} if ({v} := {value}).__class__ is t{i} else {otherwise}c{i}({v}))"
 
-    def rows(self, rows: Sequence[tuple]) -> list[tuple]:
+    def rows(self, rows: Sequence[Row]) -> list[Row]:
         """`[self(row) for row in rows]` as one generated list comprehension (no call per row or per value that is
         already of its column's type); a value that does not convert falls back to `self(row)`, row by row, so
         errors and `on_error` are exactly those of `__call__`."""
@@ -356,15 +371,15 @@ class Coercer:
         except (_Unconvertible, ValueError):  # ValueError: a row of another length (zip in __call__ cuts it)
             return [self(row) for row in rows]
 
-    def __call__(self, row: tuple) -> tuple:
+    def __call__(self, row: Row) -> Row:
         try:
             return tuple([v if v.__class__ is ready else convert(v)
                           for convert, ready, v in zip(self._convert, self._ready, row)])
         except _Unconvertible:
             return self._one_by_one(row)  # rare: find the column, then raise or keep/null
 
-    def _one_by_one(self, row: tuple) -> tuple:
-        out = []
+    def _one_by_one(self, row: Row) -> Row:
+        out: list[Any] = []
         for convert, v, name, type_name, xs in zip(self._convert, row, self.names, self.types, self.written):
             try:
                 out.append(convert(v))
@@ -376,7 +391,7 @@ class Coercer:
         return tuple(out)
 
 
-def _compile_rows(coercer: Coercer) -> Callable[[Sequence[tuple]], list]:
+def _compile_rows(coercer: Coercer) -> Callable[[Sequence[Row]], list[Row]]:
     """Generated once per profile: `[(v0 if v0.__class__ is int or v0 is None else c0(v0), ...) for v0, ... in rows]`
     (`Coercer.inline`); date and date-time text is checked, not only typed."""
     env: dict[str, Any] = {}
@@ -386,9 +401,10 @@ def _compile_rows(coercer: Coercer) -> Callable[[Sequence[tuple]], list]:
     values = [coercer.inline(i, name, env) for i, name in enumerate(names)]
     source = f"def rows(rows):\n    return [({', '.join(values)},) for {', '.join(names)}, in rows]\n"
     exec(compile(source, "<rsd coercion>", "exec"), env)
-    return env["rows"]  # type: ignore[no-any-return]
+    rows: Callable[[Sequence[Row]], list[Row]] = env["rows"]  # generated above
+    return rows
 
 
-def compile_coercer(columns: Sequence[Any], *, on_error: str = "raise") -> Coercer:
+def compile_coercer(columns: Sequence[ColumnLike], *, on_error: str = "raise") -> Coercer:
     """A row coercer for `columns` (anything with `.name` and `.type`, e.g. `rsd.reader.ast.Column`)."""
     return Coercer(columns, on_error)

@@ -236,6 +236,35 @@ def test_explain_column_paths():
     ]
 
 
+def test_explain_relational_paths():
+    """RELATIONAL plans answer where a path is read too (they had no routes: the warnings raised AttributeError)."""
+    cols = [Column("_id", L), Column("people_id", L), Column("name", L), Column("nmae", L),
+            Column("page", L, xpath="/json/meta/pge")]
+    mapper = compile_mapper(cols, repeat_paths="$.people;$.people.vehicles", data_model="RELATIONAL", kind="json")
+    doc = _json({"meta": {"page": 1}, "people": [{"name": "a", "vehicles": [{"name": "x"}, {"name": "y"}]}]})
+    assert list(mapper.rows(doc)) == [(1, 1, "x", None, None), (2, 1, "y", None, None)]
+    said = [explain_column(mapper, doc, i) for i in range(len(cols))]
+    assert [m.describe() if m else None for m in said] == [
+        None, None, None,
+        "nmae matched nothing: the records hold name; did you mean name?",
+        "/json/meta/pge matched nothing: $.meta holds page; did you mean /json/meta/page?",
+    ]
+    wrong = _json({"peoples": [{"name": "a", "vehicles": [{"name": "x"}]}]})
+    assert list(mapper.rows(wrong)) == []
+    assert explain_repeat(mapper, wrong).describe() == (
+        "$.people matched nothing: the document holds peoples; did you mean $.peoples?")
+
+
+def test_explain_relational_xml_column():
+    cols = [Column("_id", L), Column("nmae", L)]
+    mapper = compile_mapper(cols, repeat_paths="/people/person;/people/person/car", data_model="RELATIONAL",
+                            kind="xml")
+    doc = _xml("<people><person><car><name>x</name></car></person></people>")
+    assert list(mapper.rows(doc)) == [(1, None)]
+    assert explain_column(mapper, doc, 1).describe() == (
+        "nmae matched nothing: the records hold name; did you mean name?")
+
+
 # ------------------------------------------------------------------------------------------------- _rsd_runs
 
 OLD_RUNS = {  # `_rsd_runs` as rsd created it before the warnings column

@@ -12,13 +12,15 @@ not wrong paths, and `{"a": null}` with a path `a/b` is a null value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 from lxml import etree
 
 from ..errors import closest
-from .models import Mapper, Route
-from .paths import ANY, INDEX, KEY, element_steps, find_repeating_element, find_top_array, walk_json
+from .documents import Document, JsonValue, Node
+from .models import JsonRoute, Mapper, XmlRoute
+from .paths import (ANY, INDEX, KEY, JsonSteps, Step, element_steps, find_repeating_element, find_top_array,
+                    walk_json)
 
 #: names shown of what a document holds at a place (the rest are counted)
 SHOWN_NAMES = 12
@@ -51,7 +53,7 @@ class Miss:
         return text
 
 
-def explain_repeat(mapper: Mapper, doc: Any) -> Optional[Miss]:
+def explain_repeat(mapper: Mapper, doc: Document) -> Optional[Miss]:
     """Why a page mapped no rows, when the repeating path (not an empty array) is the reason; else None."""
     route = mapper.repeat_route(doc)
     if route is None or route.steps is None:
@@ -74,7 +76,7 @@ def explain_repeat(mapper: Mapper, doc: Any) -> Optional[Miss]:
     return Miss(route.written, at, name, near, _suggest(route.written, name, near), _alternative(route))
 
 
-def explain_column(mapper: Mapper, doc: Any, index: int) -> Optional[Miss]:
+def explain_column(mapper: Mapper, doc: Document, index: int) -> Optional[Miss]:
     """Why column `index` found nothing on this page, when its path (not a null value) is the reason; else None."""
     route = mapper.column_route(doc, index)
     if not route.nodes:
@@ -94,19 +96,18 @@ def explain_column(mapper: Mapper, doc: Any, index: int) -> Optional[Miss]:
 
 # ------------------------------------------------------------------------------------------------- walking
 
-def _walk(route: Route, *, elements_only: bool) -> Optional[tuple[int, tuple[str, ...]]]:
+def _walk(route: JsonRoute | XmlRoute, *, elements_only: bool) -> Optional[tuple[int, tuple[str, ...]]]:
     """The first step that matched nothing where the document holds other things: (step, names there)."""
     nodes = route.nodes
-    steps = route.steps or ()
     start = 0
-    if route.family == "xml" and route.from_root and steps:
+    if route.family == "xml" and route.from_root and route.steps:
         root = nodes[0]
-        base = _xml_base(steps[0])
+        base = _xml_base(route.steps[0])
         if base not in ("*", root.tag):
             return 0, (root.tag,)
         start = 1
-    for i in range(start, len(steps)):
-        found = _json_step(nodes, steps[i]) if route.family == "json" else _xml_step(nodes, steps[i])
+    for i in range(start, len(route.steps or ())):
+        found = _replay(route, nodes, i)
         if found is None:
             return None  # a step we cannot replay one at a time: nothing to say
         if not found:
@@ -116,19 +117,26 @@ def _walk(route: Route, *, elements_only: bool) -> Optional[tuple[int, tuple[str
     return None
 
 
-def _json_step(nodes: list, step: tuple) -> list:
-    out: list = []
+def _replay(route: JsonRoute | XmlRoute, nodes: list[Node], i: int) -> Optional[list[Node]]:
+    """What step `i` of the route finds below `nodes`; None when it cannot be replayed one step at a time."""
+    if route.family == "json":
+        return _json_step(nodes, (route.steps or ())[i])
+    return _xml_step(nodes, (route.steps or ())[i])
+
+
+def _json_step(nodes: list[JsonValue], step: Step) -> list[JsonValue]:
+    out: list[JsonValue] = []
     for n in nodes:
         out.extend(walk_json(n, (step,))[0])
     return out
 
 
-def _xml_step(nodes: list, step: str) -> Optional[list]:
+def _xml_step(nodes: list[Node], step: str) -> Optional[list[Node]]:
     try:
         xp = etree.XPath(step)
     except etree.XPathSyntaxError:
         return None
-    out: list = []
+    out: list[Node] = []
     for n in nodes:
         if not isinstance(n, etree._Element):
             continue
@@ -140,7 +148,7 @@ def _xml_step(nodes: list, step: str) -> Optional[list]:
     return out
 
 
-def _names(nodes: Sequence[Any], *, elements_only: bool, family: str) -> tuple[str, ...]:
+def _names(nodes: Sequence[Node], *, elements_only: bool, family: str) -> tuple[str, ...]:
     """What the document holds at `nodes`: object keys (of objects inside arrays too), or child element tags
     and, unless `elements_only`, `@attributes`; in order of first appearance."""
     seen: dict[str, None] = {}
@@ -161,10 +169,9 @@ def _names(nodes: Sequence[Any], *, elements_only: bool, family: str) -> tuple[s
 
 # ---------------------------------------------------------------------------------------------- messages
 
-def _step_name(step: Any) -> str:
+def _step_name(step: Step | str) -> str:
     if isinstance(step, tuple):
-        kind, arg = step
-        return str(arg) if kind == KEY else "*" if kind == ANY else f"[{arg}]"
+        return str(step[1]) if step[0] == KEY else "*" if step[0] == ANY else f"[{step[1]}]"
     return str(step)
 
 
@@ -173,35 +180,40 @@ def _xml_base(step: str) -> str:
     return (step if i < 0 else step[:i]).strip()
 
 
-def _json_place(steps: Sequence[tuple]) -> str:
+def _json_place(steps: JsonSteps) -> str:
     out = "$"
-    for kind, arg in steps:
-        if kind == KEY:
+    for step in steps:
+        if step[0] == KEY:
+            arg = step[1]
             out += f".{arg}" if str(arg).replace("_", "a").isalnum() else f"['{arg}']"
-        elif kind == INDEX:
-            out += f"[{arg}]"
+        elif step[0] == INDEX:
+            out += f"[{step[1]}]"
         else:
             out += "[*]"
     return out
 
 
-def _xml_place(route: Route, step: int) -> str:
+def _xml_place(route: XmlRoute, step: int) -> str:
     steps = route.steps or ()
     if route.from_root:
         return "/" + "/".join(steps[:step]) if step else "the document's root"
     return "/" + "/".join((route.nodes[0].tag, *steps[:step]))
 
 
-def _column_place(route: Route, step: int) -> str:
-    steps = (route.steps or ())[:step]
+def _column_place(route: JsonRoute | XmlRoute, step: int) -> str:
+    if route.family == "json":
+        json_steps = (route.steps or ())[:step]
+        if not json_steps:
+            return "the document holds" if route.at_root else "the records hold"
+        if route.at_root:
+            return f"{_json_place(json_steps)} holds"
+        return f"the records' {_json_place(json_steps)[1:].lstrip('.')} holds"
+    xml_steps = (route.steps or ())[:step]
+    if not xml_steps:
+        return "the document holds" if route.at_root else "the records hold"
     if route.at_root:
-        if not steps:
-            return "the document holds"
-        return f"{_json_place(steps) if route.family == 'json' else _xml_place(route, step)} holds"
-    if not steps:
-        return "the records hold"
-    inner = _json_place(steps)[1:].lstrip(".") if route.family == "json" else "/".join(steps)
-    return f"the records' {inner} holds"
+        return f"{_xml_place(route, step)} holds"
+    return f"the records' {'/'.join(xml_steps)} holds"
 
 
 def _suggest(written: str, missing: str, near: Sequence[str]) -> Optional[str]:
@@ -217,7 +229,7 @@ def _suggest(written: str, missing: str, near: Sequence[str]) -> Optional[str]:
     return written[:at] + replacement + written[at + len(missing):]
 
 
-def _alternative(route: Route) -> Optional[str]:
+def _alternative(route: JsonRoute | XmlRoute) -> Optional[str]:
     """Where this document does hold records (the shallowest array of objects, or repeated XML elements)."""
     root = route.nodes[0]
     if route.family == "json":

@@ -19,8 +19,7 @@ from lxml import etree
 from ..errors import closest
 from .documents import Document, JsonValue, Node
 from .models import JsonRoute, Mapper, XmlRoute
-from .paths import (ANY, INDEX, KEY, JsonSteps, Step, element_steps, find_repeating_element, find_top_array,
-                    walk_json)
+from .paths import ANY, INDEX, KEY, JsonSteps, Step, element_steps, find_repeating_element, find_top_array, walk_json
 
 #: names shown of what a document holds at a place (the rest are counted)
 SHOWN_NAMES = 12

@@ -909,7 +909,7 @@ class Mapper:
         page without rows (`rsd.mapping.diagnose`). None when the mapper finds the repeating element itself."""
         family, root = self._root(doc)
         if family == "xml":
-            repeat: Optional[_Repeat[Step]] | Optional[_Repeat[str]] = self._xml_plan().top_repeat()
+            repeat: _Repeat[Step] | _Repeat[str] | None = self._xml_plan().top_repeat()
         else:
             repeat = self._json_plan().top_repeat()
         if repeat is None:

@@ -16,10 +16,10 @@ or hold a whole result in memory (only the terminal table keeps its first rows).
 from __future__ import annotations
 
 import sys
-from typing import IO, TYPE_CHECKING, Optional, Sequence
+from typing import IO, TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from ..errors import OptionError
-from .registry import DATABASES, FORMATS, MODES, format_for_extension
+from .registry import DATABASES, FORMATS, MODES, Format, format_for_extension
 
 __all__ = [
     "CANONICAL_TYPES", "DATABASES", "FORMATS", "MODES", "DatabaseSink", "Sink", "SinkColumn", "canonical_type",
@@ -34,7 +34,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:  # whatever the lazily imported module defines under that name
     if name in _LAZY:
         import importlib
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
@@ -43,9 +43,10 @@ def __getattr__(name: str):
 
 if TYPE_CHECKING:
     from .base import Sink
+    from .columns import AstColumn, SinkColumn
 
 
-def _choose_format(fmt: Optional[str], path: Optional[str], stream: IO[str]):
+def _choose_format(fmt: Optional[str], path: Optional[str], stream: IO[str]) -> Format:
     if fmt:
         f = FORMATS.get(fmt.lower())
         if f is None:
@@ -60,7 +61,7 @@ def _choose_format(fmt: Optional[str], path: Optional[str], stream: IO[str]):
 def open_sink(
     target: Optional[str],
     fmt: Optional[str],
-    columns: Sequence,
+    columns: Sequence[Union[SinkColumn, AstColumn]],
     *,
     table: str,
     mode: str = "truncate",
@@ -74,13 +75,13 @@ def open_sink(
     `OptionError` for a bad table name, mode or URL, `SinkError` when the target cannot be opened or its table has
     other columns."""
     from .columns import sink_columns
-    from .targets import parse_target
+    from .targets import DatabaseTarget, parse_target
 
     cols = sink_columns(columns)
     out = parse_target(target, base_dir)
     if mode is not None and mode.lower() not in MODES:
         raise OptionError(f"invalid --mode {mode!r}: use one of {', '.join(MODES)}")
-    if out.is_database:
+    if isinstance(out, DatabaseTarget):
         return DATABASES[out.kind].load().open(out, cols, table=table, mode=mode)
     stream = stream if stream is not None else sys.stdout
     f = _choose_format(fmt, out.location, stream)

@@ -5,9 +5,11 @@ and turning driver/OS errors into `SinkError`. Must not: know formats or databas
 """
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Iterable, Optional, Sequence
 
 from ..errors import OptionError, OutputClosed, RsdError, SinkError
+from ..mapping.types import Row
 from .columns import SinkColumn
 
 
@@ -24,6 +26,8 @@ class Sink:
     mark: Optional[str] = None
     #: True: `write` takes a `pyarrow.RecordBatch` per page instead of row tuples (`arrow.page_writer`)
     takes_arrow = False
+    #: the load mode (`registry.MODES`): database targets and the file outputs that keep state read it
+    mode: str = "truncate"
 
     def __init__(self, columns: Sequence[SinkColumn]):
         self.columns = tuple(columns)
@@ -31,7 +35,7 @@ class Sink:
         self._state = "open"
 
     # -- public API -------------------------------------------------------------------------------------
-    def write(self, rows: Iterable[tuple]) -> int:
+    def write(self, rows: Iterable[Row]) -> int:
         """Write rows (tuples in column order; a `RecordBatch` for a sink that `takes_arrow`); returns how many
         were written by this call."""
         if self._state != "open":
@@ -82,14 +86,15 @@ class Sink:
     def __enter__(self) -> "Sink":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             self.close()
         else:
             self.abort()
 
     # -- for subclasses ---------------------------------------------------------------------------------
-    def _write(self, rows: Iterable[tuple]) -> int:
+    def _write(self, rows: Iterable[Row]) -> int:
         raise NotImplementedError
 
     def _commit(self) -> None:

@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+if TYPE_CHECKING:
+    from .base import Sink
+    from .database import DatabaseSink
 
 #: load modes of database targets (and of the file outputs that keep state, see docs/targets.md)
 MODES = ("truncate", "append", "replace", "upsert")
@@ -32,8 +37,11 @@ class Format:
     extensions: tuple[str, ...] = ()
     binary: bool = False  # written to a path (never to a text stream)
 
-    def load(self):
-        return _load(self.sink)
+    def load(self) -> Callable[..., Sink]:
+        """The sink class: `Class(columns, output)` (`output` a `files.Output`; the table format also takes
+        `max_rows=`), or for a binary format `Class(columns, path)`."""
+        sink_class: Callable[..., Sink] = _load(self.sink)
+        return sink_class
 
 
 @dataclass(frozen=True)
@@ -48,8 +56,9 @@ class Database:
     #: file names that are this database (`--output x.db` is refused, pointing to `sqlite:///x.db`)
     extensions: tuple[str, ...] = ()
 
-    def load(self):
-        return _load(self.sink)
+    def load(self) -> type[DatabaseSink]:
+        sink_class: type[DatabaseSink] = _load(self.sink)
+        return sink_class
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -73,7 +82,7 @@ DATABASES: dict[str, Database] = {d.kind: d for d in (
 SCHEMES: dict[str, str] = {s: d.kind for d in DATABASES.values() for s in d.schemes}
 
 
-def database_for_extension(path: str):
+def database_for_extension(path: str) -> Optional[Database]:
     """The file database (`in_file`) a file name asks for by its extension (`x.db`: SQLite), or None."""
     low = path.lower()
     for d in DATABASES.values():
@@ -82,7 +91,7 @@ def database_for_extension(path: str):
     return None
 
 
-def format_for_extension(path: str):
+def format_for_extension(path: str) -> Optional[Format]:
     """The format a file name asks for by its extension, or None."""
     low = path.lower()
     for f in FORMATS.values():
@@ -91,6 +100,6 @@ def format_for_extension(path: str):
     return None
 
 
-def _load(spec: str):
+def _load(spec: str) -> Any:  # the class a "module:Class" names, whatever it is
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)

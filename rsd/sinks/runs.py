@@ -19,7 +19,7 @@ from typing import Optional, Sequence, Union
 
 from ..errors import OptionError
 from .registry import DATABASES
-from .targets import RUNS_TABLE, parse_target
+from .targets import RUNS_TABLE, DatabaseTarget, parse_target
 
 Instant = Union[_dt.datetime, float, int, str, None]
 
@@ -57,7 +57,7 @@ def record_run(
 ) -> None:
     """Insert one row into `_rsd_runs` of the database `target_url` (created if absent)."""
     target = parse_target(target_url, base_dir)
-    if not target.is_database:
+    if not isinstance(target, DatabaseTarget):
         raise OptionError(f"run history needs a database target ({', '.join(d.example for d in DATABASES.values())}),"
                           f" not {target_url!r}")
     values = (job, step, table, _iso(started), _iso(finished), rows, pages, requests, status, error,

@@ -26,6 +26,7 @@ from typing import Optional, Sequence
 
 from ..atomic import write_atomically
 from ..errors import OptionError
+from ..mapping.documents import JsonValue
 from .columns import SinkColumn
 from .targets import quote_ident
 
@@ -110,7 +111,7 @@ class FileIdentity:
             return None
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
-    def to_json(self) -> list:
+    def to_json(self) -> list[int]:
         return [self.device, self.inode, self.size, self.mtime_ns]
 
 
@@ -144,7 +145,7 @@ class FileState:
         """Step 2, after the rename."""
         self._write(new, None)
 
-    def _load(self) -> dict:
+    def _load(self) -> dict[str, JsonValue]:
         try:
             doc = json.loads(Path(self.path).read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -154,11 +155,11 @@ class FileState:
                               f"with --full-refresh") from exc
         return doc if isinstance(doc, dict) else {}
 
-    def _write(self, mark: Optional[str], pending: Optional[dict]) -> None:
+    def _write(self, mark: Optional[str], pending: Optional[dict[str, JsonValue]]) -> None:
         doc = self._load()
         doc["output"] = os.path.basename(self.output)
         cursors = doc.setdefault("cursors", {})
-        entry = {"column": self.cursor, "mark": mark, "updated": utc_now()}
+        entry: dict[str, JsonValue] = {"column": self.cursor, "mark": mark, "updated": utc_now()}
         if pending is not None:
             entry["pending"] = pending
         cursors[self.cursor.lower()] = entry

@@ -37,7 +37,16 @@ class Target:
         return self.kind in DATABASES
 
 
-def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
+@dataclass(frozen=True, slots=True)
+class DatabaseTarget(Target):
+    """A database target (`parse_target` returns one for every kind of `registry.DATABASES`): `location` is the
+    database file's path, or the URL the driver takes; `url` the text given."""
+
+    location: str = ""
+    url: str = ""
+
+
+def parse_target(target: Optional[str], base_dir: str = ".") -> Target | DatabaseTarget:
     """`None`/`-` -> stdout; `sqlite:///rel.db`, `sqlite:////abs.db`, `postgresql://...` (the schemes of
     `registry.DATABASES`); anything else a path. A file database's relative path is relative to `base_dir`."""
     if target is None or target == "-":
@@ -56,7 +65,7 @@ def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
             hint="use a file path or one of " + ", ".join(d.example for d in DATABASES.values()),
         )
     if not DATABASES[kind].in_file:
-        return Target(kind, target, target)
+        return DatabaseTarget(kind, target, target)
     # a database in a file: scheme:///relative/path or scheme:////absolute/path
     rest = target[m.end():]
     if not rest.startswith("/") or rest == "/":
@@ -67,7 +76,7 @@ def parse_target(target: Optional[str], base_dir: str = ".") -> Target:
     path = rest[1:]  # sqlite:///x.db -> x.db ; sqlite:////abs/x.db -> /abs/x.db
     if path != ":memory:" and not os.path.isabs(path):
         path = os.path.join(base_dir, path)
-    return Target(kind, path, target)
+    return DatabaseTarget(kind, path, target)
 
 
 def _refuse_database_lookalike(target: str) -> None:
@@ -85,14 +94,14 @@ def _refuse_database_lookalike(target: str) -> None:
             fix, where = f"{scheme}://{rest.lstrip('/')}", "as libpq reads it"
         raise OptionError(f"--output {target!r} is not a database URL (no '//' after '{scheme}:'): write --output "
                           f"{fix} ({where})", hint=f"database URLs: {', '.join(d.example for d in DATABASES.values())}")
-    db = database_for_extension(target)
-    if db is not None:
+    by_name = database_for_extension(target)
+    if by_name is not None:
         path = os.path.expanduser(target)
-        fix = f"{db.schemes[0]}:///{path}"  # sqlite:///rel.db, or sqlite:////abs.db for an absolute path
-        raise OptionError(f"--output {target} names a {db.kind} database file, which rsd would fill with CSV text: "
-                          f"to load a table into it, write --output {fix}",
-                          hint=f"{db.schemes[0]}:///relative.db is relative to the working directory, "
-                               f"{db.schemes[0]}:////abs/path.db absolute; for a CSV file, name it .csv")
+        fix = f"{by_name.schemes[0]}:///{path}"  # sqlite:///rel.db, or sqlite:////abs.db for an absolute path
+        raise OptionError(f"--output {target} names a {by_name.kind} database file, which rsd would fill with CSV "
+                          f"text: to load a table into it, write --output {fix}",
+                          hint=f"{by_name.schemes[0]}:///relative.db is relative to the working directory, "
+                               f"{by_name.schemes[0]}:////abs/path.db absolute; for a CSV file, name it .csv")
 
 
 def redact_url(url: str) -> str:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..mapping.types import Row
 from .base import Sink
 from .columns import SinkColumn
 from .files import Output
@@ -28,7 +29,7 @@ class _Console(Console):
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
 
-def _cell(value) -> Text | str:
+def _cell(value: object) -> Text | str:
     if value is None:
         return _NULL
     if value is True:
@@ -45,9 +46,9 @@ class TableSink(Sink):
         self.output = output
         self.max_rows = max(0, max_rows)
         self.title = title
-        self._rows: list[tuple] = []
+        self._rows: list[Row] = []
 
-    def _write(self, rows: Iterable[tuple]) -> int:
+    def _write(self, rows: Iterable[Row]) -> int:
         keep = self._rows
         n = 0
         for row in rows:

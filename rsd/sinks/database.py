@@ -1,10 +1,10 @@
 """What the SQLite and PostgreSQL sinks share: load modes, the staging-table name, the column check, and the
 steps of opening and committing a load in the SQL both dialects speak.
 
-Owns: checking a load mode (`registry.MODES`) against the columns (upsert needs key columns), comparing an existing table with
-the profile's columns (a different set of names, an incompatible type, or for upsert different key columns is a
-`SinkError` that says to use `--mode replace`), column definitions from a dialect's type table, and the order of
-a commit (replace drops, an absent table is created, truncate empties, then the staging table is merged).
+Owns: checking a load mode (`registry.MODES`) against the columns (upsert needs key columns), comparing an existing
+table with the profile's columns (a different set of names, an incompatible type, or for upsert different key
+columns is a `SinkError` that says to use `--mode replace`), column definitions from a dialect's type table, and the
+order of a commit (replace drops, an absent table is created, truncate empties, then the staging table is merged).
 Must not: know a driver: connecting, transactions, column types, reading a table's definition, emptying a table
 and the merge statement are the dialect modules'.
 """
@@ -12,16 +12,30 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 from ..errors import OptionError, SinkError
 from .base import Sink
 from .columns import SinkColumn
 from .registry import MODES
 from .state import STATE_DDL, check_cursor, mark_text, state_upsert, utc_now
-from .targets import STAGE_PREFIX, Target, quote_ident
+from .targets import STAGE_PREFIX, DatabaseTarget, quote_ident
 
 BATCH_ROWS = 5000
+
+
+class DbCursor(Protocol):
+    """What the shared steps read of a query's result (sqlite3, psycopg and duckdb cursors are ones)."""
+
+    def fetchone(self) -> Optional[Sequence[Any]]: ...  # a row of database values: any type
+
+
+class DbConnection(Protocol):
+    """What the shared steps ask of a dialect's connection; each dialect declares its driver's own class."""
+
+    def execute(self, query: str, params: Sequence[Any] = ..., /) -> DbCursor: ...
+
+    def close(self) -> None: ...
 
 
 def check_mode(mode: str, columns: Sequence[SinkColumn], table: str) -> str:
@@ -78,7 +92,7 @@ def compare_columns(
     fold_case: bool,
 ) -> Optional[str]:
     """None when `existing` can take the rows as they are; otherwise a message naming the differences."""
-    norm = (lambda s: s.lower()) if fold_case else (lambda s: s)
+    norm: Callable[[str], str] = (lambda s: s.lower()) if fold_case else (lambda s: s)
     have = {norm(c.name): c for c in existing}
     want = {norm(c.name): c for c in expected}
     missing = [c.name for k, c in want.items() if k not in have]
@@ -130,6 +144,9 @@ class DatabaseSink(Sink):
     _param = "?"
     cursor: Optional[SinkColumn] = None  # the incremental cursor column (`track_cursor`)
     mark: Optional[str] = None  # its mark when the load began, then (after `close`) the mark stored with the rows
+    conn: DbConnection  # set by the dialect, with `_target` and `_stage` (quoted names)
+    _target: str
+    _stage: str
 
     def __init__(self, columns: Sequence[SinkColumn], *, table: str, mode: str):
         super().__init__(columns)
@@ -140,12 +157,12 @@ class DatabaseSink(Sink):
         self._closed = False
 
     @classmethod
-    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "DatabaseSink":
+    def open(cls, target: DatabaseTarget, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "DatabaseSink":
         """The sink for `target` (a database of this dialect), its staging table created."""
         raise NotImplementedError
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+    def record(cls, target: DatabaseTarget, table: str, fields: Sequence[str], values: Sequence[object],
                added: Mapping[str, str] = {}) -> None:
         """Insert one row into the run-history table `table` (created when absent, see `runs.py`); an existing
         table without a column of `added` (name -> canonical type) gets it first."""
@@ -183,26 +200,26 @@ class DatabaseSink(Sink):
                 self._empty_target()
         conn.execute(self._merge_sql())
         if self.cursor is not None:
-            self._store_mark()
+            self._store_mark(self.cursor)
 
     # -- incremental loads --------------------------------------------------------------------------------------
     def track_cursor(self, column: str) -> Optional[str]:
         """Make `column` the cursor of an incremental load; returns its high-water mark in the target as
         `[_input.NAME]` takes it (None when the table is absent or has no value in that column)."""
-        self.cursor = check_cursor(self.columns, column)
-        self.mark = self._max_cursor() if self.existing_columns() else None
+        self.cursor = cursor = check_cursor(self.columns, column)
+        self.mark = self._max_cursor(cursor) if self.existing_columns() else None
         return self.mark
 
-    def _max_cursor(self) -> Optional[str]:
-        row = self.conn.execute(f"SELECT MAX({quote_ident(self.cursor.name)}) FROM {self._target}").fetchone()
+    def _max_cursor(self, cursor: SinkColumn) -> Optional[str]:
+        row = self.conn.execute(f"SELECT MAX({quote_ident(cursor.name)}) FROM {self._target}").fetchone()
         return mark_text(row[0]) if row else None
 
-    def _store_mark(self) -> None:
+    def _store_mark(self, cursor: SinkColumn) -> None:
         """Inside the commit transaction: the target's new mark into `_rsd_state`."""
-        self.mark = self._max_cursor()
+        self.mark = self._max_cursor(cursor)
         self._lock_state()
         self.conn.execute(STATE_DDL)
-        self.conn.execute(state_upsert(self._param), (self.table, self.cursor.name, self.mark, utc_now()))
+        self.conn.execute(state_upsert(self._param), (self.table, cursor.name, self.mark, utc_now()))
 
     def _lock_state(self) -> None:
         """Serialise concurrent first creations of `_rsd_state` where the database needs it."""

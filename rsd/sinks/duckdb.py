@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence
 
 from ..errors import OptionError, SinkError
 from .arrow import TakesArrow, import_pyarrow
 from .columns import SinkColumn
 from .database import DatabaseSink, ExistingColumn
-from .targets import Target, quote_ident, validate_table_name
+from .targets import DatabaseTarget, quote_ident, validate_table_name
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
 SQL_TYPES = {
@@ -61,22 +63,24 @@ def family(declared: str) -> str:
     return t.lower()  # boolean, date, or something we do not load into
 
 
-def import_duckdb():
+def import_duckdb() -> ModuleType:
     try:
         import duckdb
     except ImportError as exc:
         raise OptionError("DuckDB targets need duckdb and pyarrow, which are not installed",
                           hint="pip install 'rsd-profiles[duckdb]'") from exc
-    return duckdb
+    module: ModuleType = duckdb  # untyped (see pyproject.toml): its attributes are Any
+    return module
 
 
-def _connect_file(duckdb, path: str):
+def _connect_file(driver: ModuleType, path: str) -> duckdb.DuckDBPyConnection:
     """A connection to the database file, waiting up to LOCK_WAIT_S while another process holds it."""
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
-            return duckdb.connect(path)
-        except duckdb.IOException as exc:
+            conn: duckdb.DuckDBPyConnection = driver.connect(path)
+            return conn
+        except driver.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise
             time.sleep(0.1)
@@ -85,6 +89,7 @@ def _connect_file(duckdb, path: str):
 class DuckDbSink(TakesArrow, DatabaseSink):
     _fold_case = True  # DuckDB resolves identifiers case-insensitively, quoted or not
     sql_types = SQL_TYPES
+    conn: duckdb.DuckDBPyConnection
 
     def __init__(self, path: str, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
         validate_table_name(table, allow_schema=False)
@@ -113,17 +118,17 @@ class DuckDbSink(TakesArrow, DatabaseSink):
         self._insert = f"INSERT INTO {self._stage} ({self._names}) SELECT * FROM rsd_batch"
 
     @classmethod
-    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "DuckDbSink":
+    def open(cls, target: DatabaseTarget, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "DuckDbSink":
         return cls(target.location, target.url, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+    def record(cls, target: DatabaseTarget, table: str, fields: Sequence[str], values: Sequence[object],
                added: Mapping[str, str] = {}) -> None:
-        duckdb = import_duckdb()
+        driver = import_duckdb()
         names = ", ".join(quote_ident(f) for f in fields)
         try:
-            conn = _connect_file(duckdb, target.location)
-        except duckdb.Error as exc:
+            conn = _connect_file(driver, target.location)
+        except driver.Error as exc:
             raise SinkError(f"recording the run in {target.url}: {exc}") from exc
         try:
             conn.execute("BEGIN")
@@ -159,7 +164,7 @@ class DuckDbSink(TakesArrow, DatabaseSink):
     def _detach(self) -> None:
         self.conn.execute(f"DETACH {TARGET_CATALOG}")
 
-    def track_cursor(self, column: str):
+    def track_cursor(self, column: str) -> Optional[str]:
         """Incremental loads (`DatabaseSink.track_cursor`): the mark is read with the file attached."""
         self._attach()
         try:
@@ -192,7 +197,8 @@ class DuckDbSink(TakesArrow, DatabaseSink):
             conn.execute(self._insert)
         finally:
             conn.unregister("rsd_batch")
-        return batch.num_rows
+        n: int = batch.num_rows
+        return n
 
     def _commit(self) -> None:
         conn = self.conn

@@ -9,12 +9,17 @@ is one COPY). The staging table is a temp table: the server drops it when the se
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..errors import OptionError, SinkError
+from ..mapping.types import Row
 from .columns import SinkColumn
 from .database import DatabaseSink, ExistingColumn
-from .targets import Target, quote_ident, quote_qualified, redact_url, url_password, validate_table_name
+from .targets import DatabaseTarget, quote_ident, quote_qualified, redact_url, url_password, validate_table_name
+
+if TYPE_CHECKING:
+    import psycopg
 
 SQL_TYPES = {
     "string": "text",
@@ -43,7 +48,7 @@ def family(declared: str) -> str:
     return t  # boolean, date, or something we do not load into
 
 
-def import_psycopg():
+def import_psycopg() -> ModuleType:
     try:
         import psycopg
     except ImportError as exc:
@@ -54,12 +59,12 @@ def import_psycopg():
     return psycopg
 
 
-def connect(url: str):
-    psycopg = import_psycopg()
+def connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    driver = import_psycopg()
     try:
-        conn = psycopg.connect(url, autocommit=True)
+        conn: psycopg.Connection[tuple[Any, ...]] = driver.connect(url, autocommit=True)
         conn.execute("SET TIME ZONE 'UTC'")
-    except psycopg.Error as exc:
+    except driver.Error as exc:
         raise SinkError(scrub(f"cannot connect to {redact_url(url)}: {exc}".strip(), url)) from exc
     return conn
 
@@ -81,6 +86,7 @@ ORDER BY a.attnum
 class PostgresSink(DatabaseSink):
     sql_types = SQL_TYPES
     _param = "%s"
+    conn: psycopg.Connection[tuple[Any, ...]]
 
     def __init__(self, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
         parts = validate_table_name(table, allow_schema=True)
@@ -98,13 +104,13 @@ class PostgresSink(DatabaseSink):
         self._copy = f"COPY {self._stage} ({self._names}) FROM STDIN"
 
     @classmethod
-    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "PostgresSink":
+    def open(cls, target: DatabaseTarget, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "PostgresSink":
         return cls(target.location, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+    def record(cls, target: DatabaseTarget, table: str, fields: Sequence[str], values: Sequence[object],
                added: Mapping[str, str] = {}) -> None:
-        psycopg = import_psycopg()
+        driver = import_psycopg()
         conn = connect(target.location)
         names = ", ".join(quote_ident(f) for f in fields)
         try:
@@ -121,7 +127,7 @@ class PostgresSink(DatabaseSink):
                                      f"{SQL_TYPES[kind]}")
                 conn.execute(f"INSERT INTO {quote_ident(table)} ({names}) VALUES ({', '.join(['%s'] * len(fields))})",
                              values)
-        except psycopg.Error as exc:
+        except driver.Error as exc:
             raise SinkError(scrub(f"recording the run in {redact_url(target.location)}: {exc}", target.location)) \
                 from exc
         finally:
@@ -141,7 +147,7 @@ class PostgresSink(DatabaseSink):
     def _accepts(self, column: SinkColumn, existing: ExistingColumn) -> bool:
         return existing.family == column.type
 
-    def _write(self, rows: Iterable[tuple]) -> int:
+    def _write(self, rows: Iterable[Row]) -> int:
         n = 0
         with self.conn.cursor() as cur:
             with cur.copy(self._copy) as copy:

@@ -13,9 +13,10 @@ from itertools import islice
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import SinkError
+from ..mapping.types import Row
 from .columns import SinkColumn
 from .database import BATCH_ROWS, DatabaseSink, ExistingColumn
-from .targets import Target, quote_ident, validate_table_name
+from .targets import DatabaseTarget, quote_ident, validate_table_name
 
 SQL_TYPES = {
     "string": "TEXT",
@@ -67,6 +68,7 @@ def connect(path: str) -> sqlite3.Connection:
 class SqliteSink(DatabaseSink):
     _fold_case = True  # SQLite column names are case-insensitive
     sql_types = SQL_TYPES
+    conn: sqlite3.Connection
 
     def __init__(self, path: str, url: str, columns: Sequence[SinkColumn], *, table: str, mode: str):
         validate_table_name(table, allow_schema=False)
@@ -82,11 +84,11 @@ class SqliteSink(DatabaseSink):
         self._insert = f"INSERT INTO {self._stage} ({self._names}) VALUES ({marks})"
 
     @classmethod
-    def open(cls, target: Target, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "SqliteSink":
+    def open(cls, target: DatabaseTarget, columns: Sequence[SinkColumn], *, table: str, mode: str) -> "SqliteSink":
         return cls(target.location, target.url, columns, table=table, mode=mode)
 
     @classmethod
-    def record(cls, target: Target, table: str, fields: Sequence[str], values: Sequence,
+    def record(cls, target: DatabaseTarget, table: str, fields: Sequence[str], values: Sequence[object],
                added: Mapping[str, str] = {}) -> None:
         conn = connect(target.location)
         names = ", ".join(quote_ident(f) for f in fields)
@@ -113,7 +115,7 @@ class SqliteSink(DatabaseSink):
     def _accepts(self, column: SinkColumn, existing: ExistingColumn) -> bool:
         return existing.family == "BLOB" or existing.family in _ACCEPTED_AFFINITY[column.type]
 
-    def _write(self, rows: Iterable[tuple]) -> int:
+    def _write(self, rows: Iterable[Row]) -> int:
         conn, insert = self.conn, self._insert
         if isinstance(rows, list) and len(rows) <= BATCH_ROWS:  # a page: one executemany, no copy
             if rows:

@@ -18,9 +18,11 @@ value.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from ..errors import OptionError
+from ..mapping.types import Row
 from .columns import SinkColumn
 
 if TYPE_CHECKING:
@@ -39,14 +41,15 @@ ARROW_TYPES: dict[str, str] = {
 }
 
 
-def import_pyarrow():
+def import_pyarrow() -> ModuleType:
     """pyarrow, or an `OptionError` (exit 2) that says which extra installs it."""
     try:
         import pyarrow
     except ImportError as exc:
         raise OptionError("Parquet and DuckDB targets need pyarrow, which is not installed",
                           hint="pip install 'rsd-profiles[parquet]' (or 'rsd-profiles[duckdb]')") from exc
-    return pyarrow
+    module: ModuleType = pyarrow  # untyped (see pyproject.toml): its attributes are Any
+    return module
 
 
 def arrow_type(canonical: str) -> "pa.DataType":
@@ -71,7 +74,7 @@ class BatchBuilder:
         self.schema = arrow_schema(self.columns)
         self._build = tuple(self._builder(c) for c in self.columns)
 
-    def __call__(self, rows: Sequence[tuple]) -> "pa.RecordBatch":
+    def __call__(self, rows: Sequence[Row]) -> "pa.RecordBatch":
         pa = self.pa
         if not rows:
             return pa.RecordBatch.from_pylist([], schema=self.schema)
@@ -110,19 +113,20 @@ class TakesArrow:
     `as_batch` so that a direct `sink.write(list_of_rows)` (library users, tests) works too."""
 
     takes_arrow = True
-    columns: tuple
+    columns: tuple[SinkColumn, ...]
+    _batch_builder: Optional[BatchBuilder] = None
 
-    def as_batch(self, data) -> "pa.RecordBatch":
+    def as_batch(self, data: "pa.RecordBatch | Iterable[Row]") -> "pa.RecordBatch":
         pa = import_pyarrow()
         if isinstance(data, pa.RecordBatch):
             return data
-        builder = getattr(self, "_batch_builder", None)
+        builder = self._batch_builder
         if builder is None:
             builder = self._batch_builder = BatchBuilder(self.columns)
         return builder(list(data))
 
 
-def page_writer(sink: "Sink") -> Callable[[list], Any]:
+def page_writer(sink: "Sink") -> Callable[[list[Row]], int]:
     """What the runner calls with each page of rows: `sink.write` itself, or, for a sink that takes Arrow
     batches (`takes_arrow`), `sink.write` of the page as one `RecordBatch`."""
     if not getattr(sink, "takes_arrow", False):

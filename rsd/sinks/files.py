@@ -20,12 +20,12 @@ import os
 import stat
 from itertools import islice
 from operator import itemgetter
-from typing import IO, Callable, Iterable, Iterator, Optional, Sequence
+from typing import IO, Any, Callable, Generic, Iterable, Iterator, Optional, Sequence, TypeVar
 
 import orjson
 
 from ..mapping.paths import orjson_differs
-from ..mapping.types import TypedRows
+from ..mapping.types import Row, TypedRows
 
 from ..atomic import temp_beside
 from ..errors import OptionError, SinkError
@@ -34,11 +34,16 @@ from .columns import SinkColumn
 from .state import FileState, check_cursor, greatest, mark_text
 
 _BUFFER = 1 << 20
+#: what `TextSink._previous` reads back of one row of the previous file and `_copy` writes again
+Raw = TypeVar("Raw")
 
 
 class Output:
     """A text destination: a stream we do not own, or a file written through a temporary sibling (opened in binary
     mode with `binary=True`, for the Parquet sink)."""
+
+    #: the text stream or file; a binary file (bytes) with `binary=True`
+    file: IO[Any]
 
     def __init__(self, path: Optional[str], stream: Optional[IO[str]], *, binary: bool = False):
         self.path = path
@@ -46,15 +51,17 @@ class Output:
         self._tmp: Optional[str] = None
         self._owned = False
         if path is None:
+            if stream is None:
+                raise ValueError("an Output writes to a path or to a stream: both are None")
             self.file = stream
-            self.name = "stdout" if stream is None or getattr(stream, "name", None) == "<stdout>" else str(
+            self.name = "stdout" if getattr(stream, "name", None) == "<stdout>" else str(
                 getattr(stream, "name", "stream"))
             return
         self.name = path
         self.file = self._open(path)
         self._owned = True
 
-    def _open(self, path: str) -> IO[str]:
+    def _open(self, path: str) -> IO[Any]:
         try:
             st = os.stat(path)
         except FileNotFoundError:
@@ -110,7 +117,7 @@ class Output:
         if self._tmp is not None:
             if before_replace is not None:
                 before_replace(self._tmp)
-            os.replace(self._tmp, self.path)
+            os.replace(self._tmp, self.name)  # an owned file's name is its path
             self._tmp = None
 
     def discard(self) -> None:
@@ -138,7 +145,7 @@ def _umask() -> int:
     return mask
 
 
-class TextSink(Sink):
+class TextSink(Sink, Generic[Raw]):
     """Base of the streamed text formats. A subclass writes rows (`_write`), ends the text (`_finish`) and, for
     incremental loads, reads the rows of the previous file back (`_previous`) and copies one (`_copy`)."""
 
@@ -157,21 +164,23 @@ class TextSink(Sink):
     def track_cursor(self, column: str) -> Optional[str]:
         from .database import check_mode
 
-        if not self.output.replaceable:  # stdout, a device, a FIFO
+        path = self.output.path if self.output.replaceable else None
+        if path is None:  # stdout, a device, a FIFO
             return super().track_cursor(column)
-        mode = check_mode(self.mode, self.columns, os.path.basename(self.output.path))
+        mode = check_mode(self.mode, self.columns, os.path.basename(path))
         if mode == "replace":
             mode = "truncate"  # a file has no definition to keep: both rewrite it
         self.cursor = check_cursor(self.columns, column)
-        state = FileState(self.output.path, self.cursor.name)
-        self.mark = state.read() if os.path.exists(self.output.path) else None
+        state = FileState(path, self.cursor.name)
+        self.mark = state.read() if os.path.exists(path) else None
         self._merge = _Merge(self.columns, self.cursor, mode, state, self.mark)
         return self.mark
 
-    def write(self, rows: Iterable[tuple]) -> int:
+    def write(self, rows: Iterable[Row]) -> int:
         if self._merge is not None:
-            rows = rows if isinstance(rows, list) else list(rows)
-            self._merge.note(rows)
+            page = rows if isinstance(rows, list) else list(rows)
+            self._merge.note(page)
+            return super().write(page)
         return super().write(rows)
 
     def _commit(self) -> None:
@@ -180,9 +189,10 @@ class TextSink(Sink):
             self._finish()
             self.output.commit()
             return
-        if merge.keeps_previous and os.path.exists(self.output.path):
+        path = merge.state.output
+        if merge.keeps_previous and os.path.exists(path):
             try:
-                for key, raw in self._previous(self.output.path):
+                for key, raw in self._previous(path, merge):
                     if merge.keep(key):
                         self._copy(raw)
             except (OSError, ValueError, csv.Error) as exc:
@@ -196,11 +206,11 @@ class TextSink(Sink):
     def _finish(self) -> None:
         """End the text (a header for an empty CSV, the closing bracket of JSON)."""
 
-    def _previous(self, path: str) -> Iterator[tuple[tuple, object]]:
+    def _previous(self, path: str, merge: _Merge) -> Iterator[tuple[tuple[str, ...], Raw]]:
         """(key as `_Merge.key` compares it, what `_copy` writes) for every row of the previous file."""
         raise OptionError(f"--incremental is not available for {self.description}'s format")
 
-    def _copy(self, raw) -> None:
+    def _copy(self, raw: Raw) -> None:
         raise NotImplementedError
 
     def _rollback(self) -> None:
@@ -217,14 +227,14 @@ class _Merge:
         self.key_index = tuple(i for i, c in enumerate(columns) if c.key) if mode == "upsert" else ()
         self.key_names = tuple(columns[i].name for i in self.key_index)
         self.cursor_index = next(i for i, c in enumerate(columns) if c is cursor)
-        self.keys: set = set()
+        self.keys: set[tuple[str, ...]] = set()
         self.greatest: Optional[str] = None
 
     @property
     def keeps_previous(self) -> bool:
         return self.mode in ("upsert", "append")
 
-    def note(self, rows: list) -> None:
+    def note(self, rows: list[Row]) -> None:
         ki, ci = self.key_index, self.cursor_index
         if ki:
             self.keys.update(tuple(_key_value(row[i]) for i in ki) for row in rows)
@@ -233,14 +243,14 @@ class _Merge:
             best = greatest(best, mark_text(row[ci]), self.cursor)
         self.greatest = best
 
-    def keep(self, key: tuple) -> bool:
+    def keep(self, key: tuple[str, ...]) -> bool:
         return not self.key_index or key not in self.keys
 
     def new_mark(self) -> Optional[str]:
         return self.greatest if self.mode == "truncate" else greatest(self.old_mark, self.greatest, self.cursor)
 
 
-def _key_value(value) -> str:
+def _key_value(value: object) -> str:
     """A key as text, the same whether it comes from a typed row or back from a CSV, JSON Lines or JSON file."""
     if value is None:
         return ""
@@ -251,22 +261,23 @@ def _key_value(value) -> str:
     return str(value)
 
 
-class CsvSink(TextSink):
-    def __init__(self, columns, output):
+class CsvSink(TextSink[list[str]]):
+    def __init__(self, columns: Sequence[SinkColumn], output: Output):
         super().__init__(columns, output)
         self._writer = csv.writer(output.file, lineterminator="\n")
         self._bool_indexes = tuple(i for i, c in enumerate(self.columns) if c.type == "boolean")
 
-    def _write(self, rows: Iterable[tuple]) -> int:
+    def _write(self, rows: Iterable[Row]) -> int:
         if not self._started:
             self._writer.writerow([c.name for c in self.columns])
             self._started = True
         writerows = self._writer.writerows
         bools = self._bool_indexes
+        records: Iterable[Sequence[object]] = rows
         if bools:
-            rows = (_csv_booleans(row, bools) for row in rows)
+            records = (_csv_booleans(row, bools) for row in rows)
         n = 0
-        it = iter(rows)
+        it = iter(records)
         while True:
             batch = list(islice(it, 1000))
             if not batch:
@@ -279,7 +290,7 @@ class CsvSink(TextSink):
             self._writer.writerow([c.name for c in self.columns])
             self._started = True
 
-    def _previous(self, path: str):
+    def _previous(self, path: str, merge: _Merge) -> Iterator[tuple[tuple[str, ...], list[str]]]:
         names = [c.name for c in self.columns]
         with open(path, encoding="utf-8", newline="") as f:
             reader = csv.reader(f)
@@ -288,17 +299,17 @@ class CsvSink(TextSink):
                 return
             if header != names:
                 raise ValueError(f"its header is {', '.join(header)}, the profile's columns are {', '.join(names)}")
-            index = self._merge.key_index
+            index = merge.key_index
             for record in reader:
                 yield tuple(record[i] if i < len(record) else "" for i in index), record
 
-    def _copy(self, raw) -> None:
+    def _copy(self, raw: list[str]) -> None:
         self._finish()
         self._writer.writerow(raw)
 
 
-def _csv_booleans(row: tuple, indexes: tuple[int, ...]) -> list:
-    out = list(row)
+def _csv_booleans(row: Row, indexes: tuple[int, ...]) -> list[object]:
+    out: list[object] = list(row)
     for i in indexes:
         v = out[i]
         if v is True:
@@ -308,7 +319,7 @@ def _csv_booleans(row: tuple, indexes: tuple[int, ...]) -> list:
     return out
 
 
-def _json_default(value):
+def _json_default(value: object) -> object:
     if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
@@ -318,7 +329,7 @@ def _json_default(value):
     return str(value)
 
 
-def _finite(value):
+def _finite(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
@@ -344,10 +355,10 @@ class _JsonEncoding:
         self.names = tuple(c.name for c in columns)
         self._encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_json_default).encode
         self._fast = bool(self.names)
-        self._objects: Optional[Callable[[Sequence[tuple]], list]] = None
+        self._objects: Optional[Callable[[Sequence[Row]], list[dict[str, Any]]]] = None
         self._floats = tuple(i for i, c in enumerate(columns) if c.type == "number")
 
-    def page(self, rows: Sequence[tuple], sep: bytes) -> bytes:
+    def page(self, rows: Sequence[Row], sep: bytes) -> bytes:
         """The rows' JSON texts joined by `sep`, as UTF-8 bytes: exactly `sep.join(self.lines(rows))`, written by one
         orjson call for the page where it can. The rows become objects in one generated comprehension (a dict display
         per row); orjson writes the list indented, one member a line, and the lines are joined back: a raw newline
@@ -375,7 +386,7 @@ class _JsonEncoding:
         body = text[10:-6].replace(b"\n  },\n  {\n    ", b"}" + sep + b"{").replace(b",\n    ", b", ")
         return b"{" + body + b"}"
 
-    def lines(self, rows: Iterable[tuple]) -> list[bytes]:
+    def lines(self, rows: Iterable[Row]) -> list[bytes]:
         """Each row's JSON text as UTF-8 bytes, exactly `encode(row)`."""
         if not self._fast:
             return [self.encode(row).encode("utf-8") for row in rows]
@@ -394,7 +405,7 @@ class _JsonEncoding:
             append(b"{" + text[4:-2].replace(b",\n  ", b", ") + b"}")
         return out
 
-    def encode(self, row: tuple) -> str:
+    def encode(self, row: Row) -> str:
         obj = dict(zip(self.names, row))
         try:
             return self._encode(obj)
@@ -402,57 +413,58 @@ class _JsonEncoding:
             return self._encode({k: _finite(v) for k, v in obj.items()})
 
 
-def _compile_objects(names: Sequence[str]) -> Callable[[Sequence[tuple]], list]:
+def _compile_objects(names: Sequence[str]) -> Callable[[Sequence[Row]], list[dict[str, Any]]]:
     """`[dict(zip(names, row)) for row in rows]` as one generated comprehension of dict displays (a repeated name
     keeps its first place and its last value, as `dict(zip(...))` does)."""
     values = [f"v{i}" for i in range(len(names))]
     members = ", ".join(f"{name!r}: {v}" for name, v in zip(names, values))
     source = f"def objects(rows):\n    return [{{{members}}} for {', '.join(values)}, in rows]\n"
-    env: dict = {}
+    env: dict[str, Any] = {}
     exec(compile(source, "<rsd json objects>", "exec"), env)
-    return env["objects"]
+    objects: Callable[[Sequence[Row]], list[dict[str, Any]]] = env["objects"]  # generated above
+    return objects
 
 
-class JsonLinesSink(TextSink):
-    def __init__(self, columns, output):
+class JsonLinesSink(TextSink[str]):
+    def __init__(self, columns: Sequence[SinkColumn], output: Output):
         super().__init__(columns, output)
         self._encoding = _JsonEncoding(self.columns)
 
-    def _write(self, rows: Iterable[tuple]) -> int:
-        rows = rows if isinstance(rows, list) else list(rows)
-        if rows:
-            self.output.write_bytes(self._encoding.page(rows, b"\n") + b"\n")
-        return len(rows)
+    def _write(self, rows: Iterable[Row]) -> int:
+        page = rows if isinstance(rows, list) else list(rows)
+        if page:
+            self.output.write_bytes(self._encoding.page(page, b"\n") + b"\n")
+        return len(page)
 
-    def _previous(self, path: str):
-        names = self._merge.key_names
+    def _previous(self, path: str, merge: _Merge) -> Iterator[tuple[tuple[str, ...], str]]:
+        names = merge.key_names
         with open(path, encoding="utf-8") as f:
             for line in f:
                 if line.strip():
                     obj = json.loads(line)
                     yield tuple(_key_value(obj.get(n)) for n in names), line if line.endswith("\n") else line + "\n"
 
-    def _copy(self, raw) -> None:
+    def _copy(self, raw: str) -> None:
         self.output.file.write(raw)
 
 
-class JsonSink(TextSink):
-    def __init__(self, columns, output):
+class JsonSink(TextSink[str]):
+    def __init__(self, columns: Sequence[SinkColumn], output: Output):
         super().__init__(columns, output)
         self._encoding = _JsonEncoding(self.columns)
 
-    def _write(self, rows: Iterable[tuple]) -> int:
-        rows = rows if isinstance(rows, list) else list(rows)
-        if rows:
-            self.output.write_bytes((b",\n" if self._started else b"[\n") + self._encoding.page(rows, b",\n"))
+    def _write(self, rows: Iterable[Row]) -> int:
+        page = rows if isinstance(rows, list) else list(rows)
+        if page:
+            self.output.write_bytes((b",\n" if self._started else b"[\n") + self._encoding.page(page, b",\n"))
             self._started = True
-        return len(rows)
+        return len(page)
 
     def _finish(self) -> None:
         self.output.file.write("\n]\n" if self._started else "[]\n")
 
-    def _previous(self, path: str):
-        names = self._merge.key_names
+    def _previous(self, path: str, merge: _Merge) -> Iterator[tuple[tuple[str, ...], str]]:
+        names = merge.key_names
         with open(path, encoding="utf-8") as f:
             ours = f.readline().strip() in ("[", "[]")
         if ours:  # rsd's own layout, one object a line: streamed
@@ -466,7 +478,7 @@ class JsonSink(TextSink):
                 raise ValueError("it is not an array of objects")
             yield tuple(_key_value(obj.get(n)) for n in names), text
 
-    def _copy(self, raw) -> None:
+    def _copy(self, raw: str) -> None:
         self.output.file.write((",\n" if self._started else "[\n") + raw)
         self._started = True
 

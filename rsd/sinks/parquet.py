@@ -24,6 +24,7 @@ COMPRESSION = "zstd"
 
 
 class ParquetSink(TakesArrow, Sink):
+    _pending: list[pa.RecordBatch]  # the batches of the row group being gathered
     def __init__(self, columns: Sequence[SinkColumn], path: Optional[str]):
         super().__init__(columns)
         if path is None:
@@ -41,12 +42,12 @@ class ParquetSink(TakesArrow, Sink):
         except BaseException:
             self.output.discard()
             raise
-        self._pending: list = []
+        self._pending = []
         self._pending_rows = 0
 
     def _write(self, batch: "pa.RecordBatch") -> int:
         batch = self.as_batch(batch)
-        n = batch.num_rows
+        n: int = batch.num_rows
         if n:
             self._pending.append(batch)
             self._pending_rows += n

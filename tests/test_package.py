@@ -126,7 +126,7 @@ def test_the_wheel_installs_in_a_fresh_venv_and_rsd_demo_runs(version, wheel, tm
 def test_ci_runs_readmes_test_command_then_the_slow_tests():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = re.search(r"```sh\n(.*?)```", readme, re.S).group(1).splitlines()
-    assert first_block[1] == ".venv/bin/python -m pytest -q -m 'not slow'"  # install + demo, then the tests
+    assert first_block[1] == ".venv/bin/python -m pytest -q -m 'not slow' -n 4"  # install + demo, then the tests
     ci = [line for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
           if line.startswith(".venv/bin/python -m pytest")]
     assert ci == [first_block[1], ".venv/bin/python -m pytest -q -m slow"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 
@@ -138,7 +138,30 @@ class DuckDbBackend:
 
 
 def postgres_url():
-    return os.environ.get(POSTGRES_ENV)
+    """RSD_TEST_POSTGRES_URL; under pytest-xdist (`-n N`), a database of the worker's own beside it (created once),
+    so that what one worker's test asks of the whole database (its staging tables) sees no other worker's run."""
+    url = os.environ.get(POSTGRES_ENV)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    return _worker_database(url, worker)
+
+
+_WORKER_URLS: dict[str, str] = {}
+
+
+def _worker_database(url: str, worker: str) -> str:
+    if url not in _WORKER_URLS:
+        import psycopg
+        from psycopg import sql
+
+        parts = urlsplit(url)
+        name = f"{parts.path.lstrip('/') or 'postgres'}_{worker}"
+        with psycopg.connect(url, autocommit=True) as c:
+            if not c.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        _WORKER_URLS[url] = urlunsplit(parts._replace(path="/" + name))
+    return _WORKER_URLS[url]
 
 
 def require_postgres_url() -> str:

@@ -299,7 +299,8 @@ def near_miss(name: str, candidates: Iterable[str], cutoff: float = 0.88) -> Opt
     return best
 
 
-def misspelt_options(options: Mapping[str, str], candidates: Iterable[str] = AUTH_OPTION_NAMES) -> list[tuple[str, str]]:
+def misspelt_options(options: Mapping[str, str],
+                     candidates: Iterable[str] = AUTH_OPTION_NAMES) -> list[tuple[str, str]]:
     """(given, meant) for each option that looks like a misspelling of a candidate that was not given."""
     candidates = tuple(candidates)
     given = {option_key(n) for n in options}

@@ -106,7 +106,8 @@ for _names, _unit in [
 
 
 @register("dateadd", args=(0, 4), category="date", signature="dateadd([interval][, n][, outformat][, informat])",
-          doc="The input date plus n (default 1) intervals (year, quarter, month, week, day (default), hour, minute, second, millisecond).")
+          doc="The input date plus n (default 1) intervals (year, quarter, month, week, day (default), hour, minute, "
+              "second, millisecond).")
 def _dateadd(value: object, args: list[Any], ctx: FormatterContext) -> object:
     interval = (args[0] if args and args[0] else "day").strip().lower()
     if interval not in _INTERVALS:

@@ -51,13 +51,15 @@ def _xml_escape(s: str, entities: dict[str, str]) -> str:
 _TABLE: list[tuple[str, Callable[[str], str], str]] = [
     ("urlencode", lambda s: quote(s, safe="-._~"), "Percent-encodes the input for a URL (space as %20)."),
     ("urldecode", unquote_plus, "Decodes %XX escapes and + as space."),
-    ("base64encode", lambda s: base64.b64encode(s.encode("utf-8")).decode("ascii"), "Base64 of the input's UTF-8 bytes."),
+    ("base64encode", lambda s: base64.b64encode(s.encode("utf-8")).decode("ascii"),
+     "Base64 of the input's UTF-8 bytes."),
     ("base64decode", _b64decode, "Text from Base64 (standard or URL-safe, padding optional)."),
     ("xmlencode", lambda s: _xml_escape(s, _XML_QUOTES), "Escapes & < > \" ' as XML entities."),
     ("xmldecode", lambda s: _html().unescape(s), "Replaces XML/HTML entities with their characters."),
     ("htmlencode", lambda s: _html().escape(s, quote=True), "Escapes & < > \" ' as HTML entities."),
     ("htmldecode", lambda s: _html().unescape(s), "Replaces HTML entities with their characters."),
-    ("jsonencode", lambda s: json.dumps(s, ensure_ascii=False)[1:-1], "Escapes the input for use inside a JSON string (no quotes added)."),
+    ("jsonencode", lambda s: json.dumps(s, ensure_ascii=False)[1:-1],
+     "Escapes the input for use inside a JSON string (no quotes added)."),
     ("hexencode", lambda s: s.encode("utf-8").hex(), "Lower-case hex of the input's UTF-8 bytes."),
     ("hexdecode", _hexdecode, "Text from hex of UTF-8 bytes."),
 ]

@@ -65,7 +65,8 @@ _binary("add mathadd", operator.add, 1, "add([value])", "Adds value (default 1) 
 _binary("subtract mathsub", operator.sub, 1, "subtract([value])", "Subtracts value (default 1) from the input.")
 _binary("multiply", operator.mul, 2, "multiply([value])", "Multiplies the input by value (default 2).")
 _binary("div divide", _divide, 2, "div([value])", "Divides the input by value (default 2).")
-_binary("mathmod modulus", _modulus, None, "mathmod(value)", "Remainder of the input divided by value (sign of the input).")
+_binary("mathmod modulus", _modulus, None, "mathmod(value)",
+        "Remainder of the input divided by value (sign of the input).")
 _binary("pow mathpow", _power, 2, "pow([value])", "The input raised to the power value (default 2).")
 
 
@@ -138,8 +139,10 @@ def _comparison(names: str, op: Callable[[Number, Number], bool], word: str) -> 
         return args[2] if len(args) > 2 else "false"
 
     register(names, args=(1, 3), category="math", signature=sig,
-             doc=f"Numeric test: if{word} (default true) when the input is {word} than value, else ifnot{word} (default false)."
-             if word != "equal" else "Numeric test: ifequal (default true) when the input equals value, else ifnotequal (default false).",
+             doc=f"Numeric test: if{word} (default true) when the input is {word} than value, else ifnot{word} "
+                 f"(default false)."
+             if word != "equal" else "Numeric test: ifequal (default true) when the input equals value, else "
+                                     "ifnotequal (default false).",
              )(apply)
 
 

@@ -59,7 +59,8 @@ def _contains(value: object, args: list[Any], ctx: FormatterContext) -> object:
 
 
 @register("equals ifequal", args=(1, 3), category="logical", signature="equals(value[, ifequal][, ifnotequal])",
-          doc="ifequal (default true) when the input is the text value (case-sensitive), else ifnotequal (default false).")
+          doc="ifequal (default true) when the input is the text value (case-sensitive), else ifnotequal "
+              "(default false).")
 def _equals(value: object, args: list[Any], ctx: FormatterContext) -> object:
     return _choose(to_text(value) == args[0], args, 1)
 
@@ -78,7 +79,8 @@ def _char_test(name: str, test: Callable[[str], bool], what: str) -> None:
         return _choose(bool(text) and test(text), args, 0)
 
     register(name, args=(0, 2), category="logical", signature=f"{name}([if{word}][, ifnot{word}])",
-             doc=f"if{word} (default true) when the input is non-empty and {what}, else ifnot{word} (default false).")(apply)
+             doc=f"if{word} (default true) when the input is non-empty and {what}, else ifnot{word} "
+                 f"(default false).")(apply)
 
 
 _char_test("isalphabetic", str.isalpha, "all letters")
@@ -197,8 +199,10 @@ def _dotnet_replacement(template: str) -> Callable[[re.Match[str]], str]:
 
 
 
-@register("regexreplace", args=(1, 3), category="searching", signature="regexreplace(pattern[, newvalue][, startindex])",
-          doc="Replaces every match of the regular expression with newvalue (.NET `$1`, `${name}` groups; default empty).")
+@register("regexreplace", args=(1, 3), category="searching",
+          signature="regexreplace(pattern[, newvalue][, startindex])",
+          doc="Replaces every match of the regular expression with newvalue (.NET `$1`, `${name}` groups; default "
+              "empty).")
 def _regexreplace(value: object, args: list[Any], ctx: FormatterContext) -> object:
     rx = _regex(args[0], "", "regexreplace")
     text = to_text(value)
@@ -211,7 +215,8 @@ def _regexreplace(value: object, args: list[Any], ctx: FormatterContext) -> obje
 # ---------------------------------------------------------------- parsing
 
 @register("replace", args=(1, 3), category="parsing", signature="replace(oldvalue[, newvalue][, ishex])",
-          doc="Replaces every occurrence of the literal text oldvalue with newvalue (default empty); ishex=true reads both as hex bytes.")
+          doc="Replaces every occurrence of the literal text oldvalue with newvalue (default empty); ishex=true reads "
+              "both as hex bytes.")
 def _replace(value: object, args: list[Any], ctx: FormatterContext) -> object:
     old = args[0]
     new = args[1] if len(args) > 1 else ""

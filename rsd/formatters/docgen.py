@@ -37,7 +37,8 @@ def generate() -> str:
         names = [n for n in PRIMARY_NAMES if REGISTRY[n].category == category]
         if not names:
             continue
-        lines += [f"## {_TITLES.get(category, category.title())}", "", "| formatter | does | aliases |", "|---|---|---|"]
+        title = _TITLES.get(category, category.title())
+        lines += [f"## {title}", "", "| formatter | does | aliases |", "|---|---|---|"]
         for n in names:
             f = REGISTRY[n]
             aliases = ", ".join(f"`{a}`" for a in f.aliases)

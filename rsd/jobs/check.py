@@ -268,7 +268,8 @@ def _check_values(step: Step, where: _Lines, diag: Callable[..., None]) -> None:
         diag("JOB008", "error", f"{label}: full_refresh needs incremental = {{ cursor = ..., input = ... }}",
              where.field(step.index, "full_refresh"))
     grant = step.fields.get("grant_type")
-    if step.type == "oauth2" and isinstance(grant, str) and "${" not in grant and grant.lower() not in set(GRANT_TYPES.values()):
+    if (step.type == "oauth2" and isinstance(grant, str) and "${" not in grant
+            and grant.lower() not in set(GRANT_TYPES.values())):
         diag("JOB008", "error", f"{label}: unknown grant_type {grant!r}", where.field(step.index, "grant_type"),
              "use refresh_token, client_credentials or password")
     if step.type == "oauth2" and isinstance(step.fields.get("set"), dict):

@@ -86,7 +86,8 @@ def rule_credentials(f: Facts, src: Source) -> Iterator[Diagnostic]:
                     yield diag("RSD603", loc, f"the {hname} header is set to a literal value", hint)
                     continue
         else:
-            pairs = [(p.name, p, p.value) for k, p in n.params.items() if k not in ("op", "in", "out", "input", "output")]
+            pairs = [(p.name, p, p.value) for k, p in n.params.items()
+                     if k not in ("op", "in", "out", "input", "output")]
         for pname, p, value in pairs:
             for code, off, msg in secret_findings(pname, value):
                 loc = src.at(p, off) if p is not None else n.loc

@@ -63,8 +63,8 @@ def rule_paths(f: Facts, src: Source) -> Iterator[Diagnostic]:
             m = _PATH_INDEX.search(value)
             if m:
                 loc = src.at(a.param, m.start()) if a.param is not None else a.node.loc
-                yield diag("RSD407", loc, f"'{m.group(0)}' in {a.target.value.strip()} is evaluated as a template, not kept "
-                           "as a path index", "use api:setc for paths, or escape the brackets: \\[0\\]")
+                yield diag("RSD407", loc, f"'{m.group(0)}' in {a.target.value.strip()} is evaluated as a template, "
+                           "not kept as a path index", "use api:setc for paths, or escape the brackets: \\[0\\]")
                 continue
         if not a.raw and (not is_literal(value) or "\\" in value):
             continue  # a template (or escapes): checked once it has a value, at run time

@@ -1,6 +1,7 @@
 """`rsd check` rules, 2xx templates and formatters, 3xx references.
 
-Owns: template syntax, formatter names and arity, references nothing sets, unused inputs, URI placeholders. Must not: run anything.
+Owns: template syntax, formatter names and arity, references nothing sets, unused inputs, URI placeholders.
+Must not: run anything.
 """
 from __future__ import annotations
 

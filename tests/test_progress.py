@@ -215,3 +215,26 @@ def test_a_summary_that_cannot_be_written_is_a_warning(tmp_path):
                 cwd=tmp_path)
     assert p.code == 0
     assert p.stderr.startswith(f"rsd: warning: --summary-json {where}: cannot write it (No such file or directory)")
+
+
+def test_a_total_count_of_parents_is_no_row_total_when_rows_join_children(tmp_path):
+    # Orders.rsd (FLATTENEDDOCUMENTS): the API's totalSize counts orders, the run writes a row per order line.
+    # Read as a row total it drew a bar past 100 %; only DOCUMENT rows are what a total count counts
+    from rsd import api
+
+    text = (SAMPLES / "demo" / "Orders.rsd").read_text()
+    counted = tmp_path / "Orders.rsd"
+    count = '<api:set attr="totalcountpath" value="$.totalSize" />\n  '
+    counted.write_text(text.replace('<api:set attr="EnablePaging"', count + '<api:set attr="EnablePaging"'))
+    documents = tmp_path / "OrdersDocuments.rsd"
+    orders_only = [line for line in counted.read_text().splitlines() if "/lines/" not in line]  # no line columns
+    documents.write_text("\n".join(orders_only).replace('value="FLATTENEDDOCUMENTS"', 'value="DOCUMENT"')
+                         .replace("$.records;$.records.lines", "$.records"))
+    totals: dict[str, list] = {"flat": [], "doc": []}
+    with DemoServer(require_auth=False) as srv:
+        flat = api.run(str(counted), options=[("BaseURL", srv.url)], output=str(tmp_path / "f.csv"),
+                       on_total=lambda pages, rows: totals["flat"].append((pages, rows)))
+        doc = api.run(str(documents), options=[("BaseURL", srv.url)], output=str(tmp_path / "d.csv"),
+                      on_total=lambda pages, rows: totals["doc"].append((pages, rows)))
+    assert flat.rows > doc.rows > 0
+    assert totals == {"flat": [], "doc": [(None, doc.rows)]}  # next-URL paging tells no page total

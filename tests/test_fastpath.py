@@ -136,3 +136,17 @@ def test_a_page_of_a_runs_typed_rows_is_written_as_its_rows_one_by_one(rows, sep
 
     enc = _JsonEncoding(COLUMNS)
     assert enc.page(TypedRows(rows), sep) == sep.join(enc.encode(row).encode("utf-8") for row in rows)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_TRICKY | st.sampled_from(["%", "%b", "%%s", "a"]), min_size=1, max_size=4),
+       st.integers(min_value=1, max_value=3))
+def test_a_typed_page_with_any_column_names_is_its_rows_one_by_one(names, n):
+    # the page is a row template with the names written in (`%` doubled) and the values put in: names holding
+    # `%`, quotes or controls, and a name that repeats (the object keeps one member), give json's bytes too
+    from rsd.mapping.types import TypedRows
+
+    columns = [SinkColumn(name or "x", "string") for name in names]
+    rows = [tuple(f"v{r}{i}%s" for i in range(len(columns))) for r in range(n)]
+    enc = _JsonEncoding(columns)
+    assert enc.page(TypedRows(rows), b"\n") == b"\n".join(enc.encode(row).encode("utf-8") for row in rows)

@@ -176,7 +176,7 @@ class HttpClient:
             base_headers[k] = v
         if not token_endpoint and not from_response:
             self.policy.pin(url)
-        shown_url = self._show_url(method, url, params)
+        shown_url: Optional[str] = None  # the URL as messages show it, worked out when one needs it
         attempt = 0
         unauthorized_retried = False
         while True:
@@ -188,10 +188,13 @@ class HttpClient:
             try:
                 resp, sent = self._send(method, url, base_headers, body, _param_pairs(params), req_timeout, auth,
                                         from_response=from_response, token_endpoint=token_endpoint, page=page)
-                shown_url = self.redactor.redact_url(resp.request.url) if resp.request is not None else shown_url
+                shown_url = self.redactor.redact_url(resp.request.url) if resp.request is not None else \
+                    shown_url or self._show_url(method, url, params)
                 self._check_complete(resp, method)
             except _Transient as t:
                 elapsed = self.clock() - started
+                if shown_url is None:
+                    shown_url = self._show_url(method, url, params)
                 if t.sent and not retry_after_send:
                     self._trace(f"{method} {shown_url} -> {t.reason} ({_ms(elapsed)}); not sent again: it may "
                                 f"have reached the server")

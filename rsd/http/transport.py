@@ -83,11 +83,15 @@ class _Watchdog:
 
     def watch(self, deadline: Deadline) -> None:
         with self._cond:
+            # the thread is woken only when it must wake earlier than it will: a deadline after the first one it
+            # waits for is seen when that one is due (waking it for every request cost each page a thread switch)
+            sooner = not self._heap or deadline.at < self._heap[0][0]
             heapq.heappush(self._heap, (deadline.at, next(self._seq), deadline))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="rsd-deadlines", daemon=True)
                 self._thread.start()
-            self._cond.notify()
+            if sooner:
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:

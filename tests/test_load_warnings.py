@@ -255,6 +255,45 @@ def test_explain_relational_paths():
         "$.people matched nothing: the document holds peoples; did you mean $.peoples?")
 
 
+RELATIONAL_PROFILE = """\
+<api:script xmlns:api="http://apiscript.com/ns?v1" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <api:info title="Rel" xmlns:other="http://apiscript.com/ns?v1">
+    <attr name="_id" xs:type="integer"/>
+    <attr name="people_id" xs:type="integer"/>
+    <attr name="name" xs:type="string"/>
+    <attr name="nmae" xs:type="string"/>
+  </api:info>
+  <api:set attr="URI" value="{uri}"/>
+  <api:set attr="DataModel" value="RELATIONAL"/>
+  <api:set attr="JSONPath" value="{paths}"/>
+  <api:script method="GET">
+    <api:call op="jsonproviderGet"><api:push/></api:call>
+  </api:script>
+</api:script>
+"""
+
+
+@pytest.mark.parametrize("paths, rows, said", [
+    ("$.people;$.people.vehicles", 3,
+     "column 'nmae' ({profile}:6:5) is null in all 3 rows: its path nmae matched nothing: the records hold name; "
+     "did you mean name?"),
+    ("$.peple;$.peple.vehicles", 0,
+     "GET {uri} (page 1): a response of {size} bytes gave no rows: the repeating element $.peple matched nothing: "
+     "the document holds people; did you mean $.people?"),
+])
+def test_a_relational_run_warns_about_its_paths(tmp_path, capsys, paths, rows, said):
+    """A RELATIONAL run with a mistyped path ended in `internal error: AttributeError` after writing its rows."""
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps({"people": [{"name": "a", "vehicles": [{"name": "x"}, {"name": "y"}]},
+                                           {"name": "b", "vehicles": [{"name": "z"}]}]}))
+    profile = tmp_path / "Rel.rsd"
+    profile.write_text(RELATIONAL_PROFILE.format(uri=data.as_uri(), paths=paths), encoding="utf-8")
+    code, out, err = run_cli(capsys, profile, "-f", "csv")
+    assert code == 0, err
+    assert out.splitlines() == ["_id,people_id,name,nmae"] + ["1,1,x,", "2,1,y,", "3,2,z,"][:rows]
+    assert warning_lines(err) == [said.format(profile=profile, uri=data.as_uri(), size=f"{data.stat().st_size:,}")]
+
+
 def test_explain_relational_xml_column():
     cols = [Column("_id", L), Column("nmae", L)]
     mapper = compile_mapper(cols, repeat_paths="/people/person;/people/person/car", data_model="RELATIONAL",

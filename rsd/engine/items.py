@@ -17,7 +17,7 @@ from ..provenance import mark
 _MISSING = None
 
 
-class Multi(list):
+class Multi(list[object]):
     """The values of a multi-valued attribute (`attr#1`, `attr#2`, ...). 1-based to the script."""
 
     __slots__ = ()
@@ -43,8 +43,8 @@ class Item:
 
     __slots__ = ("name", "values", "names", "data")
 
-    def __init__(self, name: str = "", values: Optional[dict] = None, names: Optional[dict] = None,
-                 data: bool = False):
+    def __init__(self, name: str = "", values: Optional[dict[str, object]] = None,
+                 names: Optional[dict[str, str]] = None, data: bool = False):
         self.name = name
         self.values: dict[str, object] = values if values is not None else {}
         self.names: dict[str, str] = names if names is not None else {}

@@ -10,7 +10,7 @@ per-call `Timeout`. Must not: send anything, page, or map responses (that is `op
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 from urllib.parse import quote, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError, OptionError
@@ -57,7 +57,7 @@ class Attrs:
             v = v[0] if v else None
         return default if v is None else text_of(v)
 
-    def multi(self, lname: str) -> list:
+    def multi(self, lname: str) -> list[object]:
         v = self.raw(lname)
         if v is None:
             return []
@@ -70,14 +70,14 @@ class Request:
 
     method: str
     url: str  # with CustomUrlParams
-    headers: list = field(default_factory=list)  # [(name, value)]
+    headers: list[tuple[str, str]] = field(default_factory=list)  # [(name, value)]
     data: Optional[str] = None
     timeout: Optional[float] = None
-    url_params: list = field(default_factory=list)  # CustomUrlParams, for every page's URL
+    url_params: list[tuple[str, str]] = field(default_factory=list)  # CustomUrlParams, for every page's URL
     from_response: bool = False  # a response value supplied the URI's scheme (never read from disk)
 
 
-def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[list] = None) -> Request:
+def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[list[str]] = None) -> Request:
     """The request of a provider call. `missing` (a dry run) collects URI placeholders without a value instead of
     failing on them."""
     uri = a.get("uri")
@@ -98,7 +98,7 @@ def build_request(x: Exec, a: Attrs, op: str, node: ast.Node, missing: Optional[
                    url_params, from_response)
 
 
-def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list:
+def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list[tuple[str, str]]:
     """`CustomHeaders` lines, then the `Header:Name#N`/`Header:Value#N` pairs of the call. Blanks around a name or
     value are not part of it (RFC 9110 §5.5); what HTTP cannot carry is invalid input naming the header."""
     headers = []
@@ -119,11 +119,11 @@ def request_headers(a: Attrs, node: Optional[ast.Node] = None) -> list:
     return headers
 
 
-def fill_placeholders(uri: str, x: Exec, node, missing: Optional[list] = None) -> str:
+def fill_placeholders(uri: str, x: Exec, node: ast.Node, missing: Optional[list[str]] = None) -> str:
     """`{name}` in a URI: an attribute of the scope, else an input; URL-encoded, one path segment or query value.
     Only the profile's text has placeholders: a `{name}` inside a response value (a cursor in `rows@next`, a next
     URL, an item's field) is data and goes as it is (`rsd.provenance`, `substitute_placeholders`)."""
-    def lookup(name):
+    def lookup(name: str) -> Optional[str]:
         v = x.scope.resolve(name)
         if v is None:
             v = x.scope.resolve("_input." + name)
@@ -137,7 +137,7 @@ def fill_placeholders(uri: str, x: Exec, node, missing: Optional[list] = None) -
     return substitute_placeholders(uri, lookup, encode=lambda v: quote(v, safe="-._~"))
 
 
-def with_query(url: str, params) -> str:
+def with_query(url: str, params: Sequence[tuple[str, str]]) -> str:
     """`url` with `params` (pairs) set in its query string. Keys given replace the same keys already
     there; every other part of the query is kept byte for byte (no re-encoding of what the author wrote)."""
     if not params:

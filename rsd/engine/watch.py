@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from functools import partial
 from operator import is_not, itemgetter
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ..mapping.diagnose import explain_column, explain_repeat
+from ..mapping.diagnose import Miss, explain_column, explain_repeat
+from ..reader.ast import Column
+
+if TYPE_CHECKING:
+    from ..mapping import Document, Mapper
 
 _MISSING = object()
 _not_none = partial(is_not, None)
@@ -27,15 +31,15 @@ class LoadWatch:
 
     __slots__ = ("columns", "unseen", "rows", "_samples", "_explained", "_warnings")
 
-    def __init__(self, columns: Sequence[Any]):
+    def __init__(self, columns: Sequence[Column]):
         self.columns = tuple(columns)
         self.unseen = set(range(len(self.columns)))  # column indexes not yet seen holding a value
         self.rows = 0
-        self._samples: dict = {}  # mapper -> the first page it mapped rows from
-        self._explained: set = set()  # mappers whose empty pages were already explained
+        self._samples: dict[Mapper, Document] = {}  # mapper -> the first page it mapped rows from
+        self._explained: set[Mapper] = set()  # mappers whose empty pages were already explained
         self._warnings: list[str] = []
 
-    def page(self, mapper: Any, doc: Any, rows: int, source: str, size: int) -> None:
+    def page(self, mapper: Mapper, doc: Document, rows: int, source: str, size: int) -> None:
         """A data page: `rows` rows mapped from `doc` (the response of `source`, `size` bytes)."""
         if rows:
             if mapper not in self._samples:
@@ -49,7 +53,7 @@ class LoadWatch:
             self._warnings.append(f"{source}: a response of {size:,} bytes gave no rows: the repeating element "
                                   f"{miss.describe()}")
 
-    def batch(self, rows: Sequence[tuple]) -> None:
+    def batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Typed rows about to be written."""
         self.rows += len(rows)
         if not self.unseen:
@@ -72,7 +76,7 @@ class LoadWatch:
                        f"{miss.describe()}")
         return out
 
-    def _explain(self, index: int) -> Optional[Any]:
+    def _explain(self, index: int) -> Optional[Miss]:
         for mapper, doc in self._samples.items():
             if index < len(mapper.columns) and mapper.columns[index] is self.columns[index]:
                 return explain_column(mapper, doc, index)

@@ -452,3 +452,36 @@ def test_element_map_values_fill_columns_also_when_the_body_only_pushes(srv, tmp
                 '<attr name="total_count" xs:type="integer"/>')
     r = collect(p, srv)
     assert [row[1] for row in r.rows] == [123, 123]
+
+
+# --- a profile nobody checked ------------------------------------------------------------------
+
+@pytest.mark.parametrize("statement, message", [
+    ('<api:unset item="x"/>', "api:unset is missing its required parameter 'attr'"),
+    ('<api:map from="x"/>', "api:map is missing its required parameter 'to'"),
+    ('<api:validate item="x"/>', "api:validate is missing its required parameter 'attr'"),
+    ('<api:call><api:push/></api:call>', "api:call is missing its required parameter 'op'"),
+    ('<api:select><api:default/></api:select>', "api:select needs one of the parameters 'value' or 'attr'"),
+])
+def test_a_statement_missing_a_required_parameter_refuses_where_it_runs(tmp_path, statement, message):
+    # a `Profile` object handed to the library is not checked (`api.load` passes it on as it is): a keyword without
+    # a parameter it cannot run without says so where it runs (exit 2), not with a Python error; one that does not
+    # run (a branch not taken) changes nothing
+    from rsd.reader import read_profile
+
+    data = tmp_path / "d.json"
+    data.write_text(json.dumps({"items": [{"k": "a"}]}))
+    p = profile(tmp_path, f"""\
+        <api:set attr="URI" value="{data.as_uri()}"/>
+        <api:set attr="JSONPath" value="$.items"/>
+        <api:call op="jsonproviderGet">
+          <api:if exp="[k] == b">{statement}</api:if>
+          <api:push/>
+        </api:call>""", '<attr name="k" xs:type="string"/>')
+    assert api.collect(read_profile(p)).rows == [("a",)]
+    Path(p).write_text(Path(p).read_text().replace('exp="[k] == b"', 'exp="[k] == a"'))
+    with pytest.raises(ProfileError) as e:
+        api.collect(read_profile(p))
+    assert str(e.value) == f"{p}:8:26: {message}"
+    assert e.value.exit_code == 2
+

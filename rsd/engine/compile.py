@@ -7,12 +7,14 @@ Must not: run statements, or read anything but the AST.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
+from ..errors import ProfileError
 from ..reader import ast
 from .interpreter import (
     Break_,
     Call,
+    Catches,
     Check,
     Continue_,
     Enum,
@@ -21,6 +23,7 @@ from .interpreter import (
     If,
     Map,
     Match,
+    MissingParameter,
     Nothing,
     Null,
     Push,
@@ -43,21 +46,26 @@ class Compiler:
     def block(self, nodes: Sequence[ast.Node]) -> tuple[Stmt, ...]:
         return tuple(s for s in (self.stmt(n) for n in nodes) if not isinstance(s, Nothing))
 
-    def catches(self, node: ast.Node):
+    def catches(self, node: ast.Node) -> Catches:
         return tuple(((n.value("code") or "*").strip(), self.block(n.body))
                      for n in node.body if isinstance(n, ast.Catch))
 
     def stmt(self, n: ast.Node) -> Stmt:
         make = STATEMENTS.get(type(n))
-        # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try, unknown
-        # keywords: `rsd check` reports them; at run time they do nothing
-        return make(n, self) if make is not None else Nothing(n)
+        if make is None:
+            # api:else/api:case/api:default outside their parent, api:catch/api:finally outside a try, unknown
+            # keywords: `rsd check` reports them; at run time they do nothing
+            return Nothing(n)
+        try:
+            return make(n, self)
+        except MissingParameter as e:  # `rsd check` reports it too; run, it says what is missing (exit 2)
+            return Unsupported(n, str(e), ProfileError)
 
 
 _INCLUDE_REFUSED = "api:include is not supported: rsd does not let a profile read other files"
 
 # keyword node type -> compiled statement
-STATEMENTS = {
+STATEMENTS: dict[type[ast.Node], Callable[[ast.Node, Compiler], Stmt]] = {
     ast.Set: lambda n, c: Set(n),
     ast.SetC: lambda n, c: Set(n, raw=True),
     ast.SetM: lambda n, c: SetM(n),

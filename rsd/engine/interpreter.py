@@ -14,14 +14,23 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import partial
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, TypeVar, overload
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
 from ..formatters import to_text
 from ..provenance import DATA_TYPES, data_chooses_item, is_data, mark
 from ..reader import ast
-from ..template import compile_template
+from ..template import Template, compile_template
 from .items import Item, Scope
+
+if TYPE_CHECKING:  # the statements are built by the compile step and run with a run's operations and state
+    from .compile import Compiler
+    from .operations import Operations, PageItems, RequestKey
+    from .runner import RunState
+
+T = TypeVar("T")
+#: the `api:catch` handlers of a try or a call: (code, body) pairs
+Catches = tuple[tuple[str, tuple["Stmt", ...]], ...]
 
 
 class Break(Exception):
@@ -45,11 +54,13 @@ class Exec:
 
     __slots__ = ("scope", "emit", "emit_many", "ops", "columns", "run", "profile_path")
 
-    def __init__(self, scope: Scope, emit: Callable, ops, columns: Sequence[str], run, profile_path: str,
-                 emit_many: Optional[Callable] = None):
+    def __init__(self, scope: Scope, emit: Callable[[tuple[Any, ...]], object], ops: Operations,
+                 columns: Sequence[str], run: RunState, profile_path: str,
+                 emit_many: Optional[Callable[[list[tuple[Any, ...]]], object]] = None):
         self.scope = scope
         self.emit = emit  # emit(row_tuple)
-        self.emit_many = emit_many or (lambda rows: [emit(r) for r in rows])  # emit_many(list_of_rows)
+        self.emit_many: Callable[[list[tuple[Any, ...]]], object] = \
+            emit_many or (lambda rows: [emit(r) for r in rows])  # emit_many(list_of_rows)
         self.ops = ops
         self.columns = columns  # lower-case column names, in order
         self.run = run  # RunState: paging state, counters
@@ -64,11 +75,36 @@ def truthy(value: object) -> bool:
     return text_of(value).strip().lower() == "true"
 
 
-def _tpl(node: ast.Node, name: str, default: Optional[str] = None, raw: bool = False):
+@overload
+def _tpl(node: ast.Node, name: str, default: str, raw: bool = False) -> Template: ...
+
+
+@overload
+def _tpl(node: ast.Node, name: str, default: None = None, raw: bool = False) -> Optional[Template]: ...
+
+
+def _tpl(node: ast.Node, name: str, default: Optional[str] = None, raw: bool = False) -> Optional[Template]:
     p = node.param(name)
     if p is None:
         return None if default is None else compile_template(default, node.loc, raw=raw)
     return compile_template(p.value, p.loc, raw=raw)
+
+
+class MissingParameter(Exception):
+    """A keyword lacks a parameter it cannot run without (`rsd check`'s RSD101, in a profile nobody checked: a
+    `Profile` object handed to the library). The compile step turns the statement into one that refuses to run."""
+
+    def __init__(self, node: ast.Node, *names: str):
+        super().__init__(f"{node.tag} is missing its required parameter {names[0]!r}" if len(names) == 1 else
+                         f"{node.tag} needs one of the parameters {' or '.join(repr(n) for n in names)}")
+
+
+def _required(node: ast.Node, name: str) -> Template:
+    """The template of parameter `name`, which `node` cannot run without (`MissingParameter` when it is absent)."""
+    t = _tpl(node, name)
+    if t is None:
+        raise MissingParameter(node, name)
+    return t
 
 
 class Stmt:
@@ -88,7 +124,7 @@ def run_block(block: Sequence[Stmt], x: Exec) -> None:
 
 # --- setting attributes -------------------------------------------------------------------------
 
-def _target(x: Exec, item_t, name: str) -> tuple[Item, str]:
+def _target(x: Exec, item_t: Optional[Template], name: str) -> tuple[Item, str]:
     """The item and attribute name an `api:set`-like statement writes."""
     scope = x.scope
     if item_t is not None:
@@ -116,6 +152,7 @@ class Set(Stmt):
         self.attr = _tpl(node, "attr")
         self.item = _tpl(node, "item")
         p = node.param("value")
+        self.value: Optional[Template]
         if p is not None:
             self.value = compile_template(p.value, p.loc, raw=raw)
         elif node.text is not None:
@@ -151,7 +188,7 @@ class SetM(Stmt):
     def __init__(self, node: ast.Node):
         super().__init__(node)
         self.item = _tpl(node, "item")
-        pairs = []
+        pairs: list[tuple[str, Template]] = []
         for n, line in enumerate((node.text or "").splitlines()):
             line = line.strip()
             if not line or "=" not in line:
@@ -170,9 +207,9 @@ class SetM(Stmt):
 class Unset(Stmt):
     __slots__ = ("attr", "item")
 
-    def __init__(self, node):
+    def __init__(self, node: ast.Node):
         super().__init__(node)
-        self.attr = _tpl(node, "attr")
+        self.attr = _required(node, "attr")
         self.item = _tpl(node, "item")
 
     def run(self, x: Exec) -> None:
@@ -186,9 +223,9 @@ class Map(Stmt):
 
     __slots__ = ("to", "frm", "mapping")
 
-    def __init__(self, node):
+    def __init__(self, node: ast.Node):
         super().__init__(node)
-        self.to = _tpl(node, "to")
+        self.to = _required(node, "to")
         self.frm = _tpl(node, "from")
         self.mapping = _tpl(node, "map", "*=*")
 
@@ -260,20 +297,25 @@ def compare(a: str, op: str, b: str) -> bool:
     """Numeric comparison when both sides are numbers, else text (docs/reference/rsd-format.md §13)."""
     na, nb = _as_number(a), _as_number(b)
     if na is not None and nb is not None:
-        l, r = na, nb
-    else:
-        l, r = a, b
+        return _compare(na, op, nb)
+    return _compare(a, op, b)
+
+
+_Compared = TypeVar("_Compared", float, str)
+
+
+def _compare(left: _Compared, op: str, right: _Compared) -> bool:
     if op == "==":
-        return l == r
+        return left == right
     if op == "!=":
-        return l != r
+        return left != right
     if op == "<":
-        return l < r
+        return left < right
     if op == ">":
-        return l > r
+        return left > right
     if op == "<=":
-        return l <= r
-    return l >= r
+        return left <= right
+    return left >= right
 
 
 class Conditional(Stmt):
@@ -282,7 +324,7 @@ class Conditional(Stmt):
 
     __slots__ = ("then", "otherwise", "action", "attr", "item")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node)
         self.then = compiler.block([n for n in node.body if not isinstance(n, ast.Else)])
         self.otherwise = compiler.block([c for n in node.body if isinstance(n, ast.Else) for c in n.body])
@@ -318,18 +360,20 @@ class Conditional(Stmt):
 class If(Conditional):
     __slots__ = ("left", "op", "right", "value", "operator")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node, compiler)
-        self.left = self.op = self.right = None
+        self.left: Optional[Template] = None
+        # `exp="left OP right"`: the operator and the right side (None: `exp` is a single value, true or not)
+        self.op: Optional[tuple[str, Template]] = None
         p = node.param("exp")
         if p is not None:
             parts = _split_exp(p.value)
             if parts is None:
                 self.left = compile_template(p.value.strip(), p.loc)
             else:
-                l, self.op, r = parts
-                self.left = compile_template(l.strip(), p.loc)
-                self.right = compile_template(r.strip(), p.loc)
+                left, op, right = parts
+                self.left = compile_template(left.strip(), p.loc)
+                self.op = (op, compile_template(right.strip(), p.loc))
         self.value = _tpl(node, "value")
         op = (node.value("operator") or "").strip().lower()
         self.operator = op or ("equals" if self.value is not None else "notnull")
@@ -340,7 +384,8 @@ class If(Conditional):
             left = _unquote(self.left.render(scope))
             if self.op is None:
                 return left.strip().lower() == "true"
-            return compare(left.strip(), self.op, _unquote(self.right.render(scope)).strip())
+            op, right = self.op
+            return compare(left.strip(), op, _unquote(right.render(scope)).strip())
         v = self.lookup(x)
         op = self.operator
         if op == "null":
@@ -369,7 +414,7 @@ class If(Conditional):
 class Check(Conditional):
     __slots__ = ("value",)
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node, compiler)
         self.value = _tpl(node, "value")
 
@@ -383,7 +428,7 @@ class Check(Conditional):
 class Equals(Conditional):
     __slots__ = ("value", "ignore_case", "negate")
 
-    def __init__(self, node, compiler, negate: bool = False):
+    def __init__(self, node: ast.Node, compiler: Compiler, negate: bool = False):
         super().__init__(node, compiler)
         self.value = _tpl(node, "value", "")
         self.ignore_case = (node.value("case") or "").lower() == "ignore"
@@ -416,7 +461,7 @@ class Null(Conditional):
         return v is None or text_of(v) == ""
 
 
-def _pattern(p: Optional[ast.Param], kind: str, node: ast.Node):
+def _pattern(p: Optional[ast.Param], kind: str, node: ast.Node) -> Template:
     """A compiled pattern: a template, or (a regex or glob written with `[...]` classes) the text as it is."""
     text = p.value if p is not None else ""
     loc = p.loc if p is not None else node.loc
@@ -442,7 +487,7 @@ class Match(Conditional):
 
     __slots__ = ("pattern", "kind", "value")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node, compiler)
         p, self.kind = ast.pattern_of(node)
         self.pattern = _pattern(p, self.kind, node)
@@ -454,13 +499,20 @@ class Match(Conditional):
 
 
 class Select(Stmt):
-    __slots__ = ("value", "attr", "cases", "default")
+    __slots__ = ("subject", "by_attr", "cases", "default")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node)
-        self.value = _tpl(node, "value")
-        self.attr = _tpl(node, "attr")
-        cases, default = [], ()
+        # what is compared: `value`, else the value of the attribute `attr` names (one of the two is required)
+        value, attr = _tpl(node, "value"), _tpl(node, "attr")
+        if value is not None:
+            self.subject, self.by_attr = value, False
+        elif attr is not None:
+            self.subject, self.by_attr = attr, True
+        else:
+            raise MissingParameter(node, "value", "attr")
+        cases: list[tuple[Template, str, tuple[Stmt, ...], ast.Node]] = []
+        default: tuple[Stmt, ...] = ()
         for n in node.body:
             if isinstance(n, ast.Case):
                 p, kind = ast.pattern_of(n)
@@ -471,10 +523,9 @@ class Select(Stmt):
 
     def run(self, x: Exec) -> None:
         scope = x.scope
-        if self.value is not None:
-            subject = self.value.render(scope)
-        else:
-            subject = text_of(scope.resolve(self.attr.render(scope)))
+        subject = self.subject.render(scope)
+        if self.by_attr:
+            subject = text_of(scope.resolve(subject))
         for pattern_t, kind, body, case in self.cases:
             if matches(subject, kind, pattern_t.render(scope), case):
                 run_block(body, x)
@@ -484,7 +535,7 @@ class Select(Stmt):
 
 # --- loops --------------------------------------------------------------------------------------
 
-def _lookahead(it: Iterator) -> Iterator[tuple[object, bool]]:
+def _lookahead(it: Iterator[T]) -> Iterator[tuple[T, bool]]:
     """(element, is_last) pairs."""
     try:
         prev = next(it)
@@ -504,7 +555,7 @@ class LoopBody:
 
     __slots__ = ("first", "last", "rest", "catches", "finals", "needs_last", "otherwise", "output", "loc")
 
-    def __init__(self, node: ast.Node, compiler, output: bool = False):
+    def __init__(self, node: ast.Node, compiler: Compiler, output: bool = False):
         self.loc = node.loc
         self.first = compiler.block([c for n in node.body if isinstance(n, ast.First) for c in n.body])
         self.last = compiler.block([c for n in node.body if isinstance(n, ast.Last) for c in n.body])
@@ -557,7 +608,7 @@ def _error_code(e: RsdError) -> str:
     return str(status) if status else type(e).__name__
 
 
-def handle(catches, e: RsdError, x: Exec) -> bool:
+def handle(catches: Catches, e: RsdError, x: Exec) -> bool:
     """Run the first `api:catch` whose code matches `e`; True when one did (never for an error that is not the
     profile's to handle, `catchable = False`: a replayed run that asks what was never recorded)."""
     if not e.catchable:
@@ -585,9 +636,9 @@ class Call(Stmt):
 
     __slots__ = ("op", "input", "output", "body", "fast_push", "nested")
 
-    def __init__(self, node, compiler, push_each: bool = False):
+    def __init__(self, node: ast.Node, compiler: Compiler, push_each: bool = False):
         super().__init__(node)
-        self.op = _tpl(node, "op")
+        self.op = _required(node, "op")
         self.input = _tpl(node, "in") or _tpl(node, "input")
         self.output = _tpl(node, "out") or _tpl(node, "output")
         self.body = LoopBody(node, compiler, output=True)
@@ -618,16 +669,17 @@ class Call(Stmt):
             if not handle(self.body.catches, e, x):
                 raise
             return
-        items = x.ops.items(x, op, in_item, self.node, out_name or "_")
+        page_items = x.ops.items(x, op, in_item, self.node, out_name or "_")
+        items: Iterator[Item] = page_items
         if self.nested and x.ops.fetcher.concurrent and x.ops.plan_hook is None and x.run.limit is None \
                 and x.run.max_pages is None:  # `--limit`/`--max-pages` may end the run at any item: none sent ahead
-            items = _sending_ahead(x, items, self.body, out_name)
+            items = _sending_ahead(x, page_items, self.body, out_name)
         if out_name:
             items = _keep_last(items, scope, out_name)
         self.body.iterate(x, items)
 
 
-def _sending_ahead(x: Exec, items: Any, body: "LoopBody", out_name: str) -> Iterator[Item]:
+def _sending_ahead(x: Exec, items: PageItems, body: LoopBody, out_name: str) -> Iterator[Item]:
     """The items of a call whose body calls again (a child request per row), with the child requests of the next
     items of the page sent ahead (`--concurrency`, at most that many): before an item's body runs, the body runs for
     each of the next items on copies of the items, rows dropped, up to its first request, which is sent ahead
@@ -635,7 +687,7 @@ def _sending_ahead(x: Exec, items: Any, body: "LoopBody", out_name: str) -> Iter
     their order are those of `--concurrency 1`; one it did not use is counted and dropped after it ran."""
     ops = x.ops
     window = ops.fetcher.concurrency
-    keys: dict[int, Optional[tuple]] = {}
+    keys: dict[int, Optional[RequestKey]] = {}
     for index, item in enumerate(items):
         for offset, later in enumerate(items.upcoming(window - 1), 1):
             if index + offset not in keys:
@@ -646,7 +698,7 @@ def _sending_ahead(x: Exec, items: Any, body: "LoopBody", out_name: str) -> Iter
             ops.drop_prefetched(key)
 
 
-def _body_until_request(x: Exec, body: "LoopBody", item: Item, out_name: str) -> None:
+def _body_until_request(x: Exec, body: LoopBody, item: Item, out_name: str) -> None:
     """A call body for `item` as its turn would run it, on copies of the scope's items (see `_sending_ahead`)."""
     scope = x.scope.copy()
     mine = item.copy()
@@ -673,7 +725,7 @@ def _keep_last(items: Iterator[Item], scope: Scope, name: str) -> Iterator[Item]
 class Push(Stmt):
     __slots__ = ("item", "call")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node)
         self.item = _tpl(node, "item")
         self.call = Call(node, compiler, push_each=True) if node.param("op") is not None else None
@@ -700,7 +752,7 @@ class Push(Stmt):
 class Enum(Stmt):
     __slots__ = ("item", "attr", "list", "sep", "range", "prefix", "expand", "body")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node)
         self.item = _tpl(node, "item")
         self.attr = _tpl(node, "attr")
@@ -721,13 +773,13 @@ class Enum(Stmt):
             if a.lstrip("-").isdigit() and b.lstrip("-").isdigit():
                 lo, hi = int(a), int(b)
                 step = 1 if hi >= lo else -1
-                for v in range(lo, hi + step, step):
-                    yield str(v), v
+                for number in range(lo, hi + step, step):
+                    yield str(number), number
             elif len(a) == 1 and len(b) == 1:
                 lo, hi = ord(a), ord(b)
                 step = 1 if hi >= lo else -1
-                for v in range(lo, hi + step, step):
-                    yield chr(v), chr(v)
+                for code in range(lo, hi + step, step):
+                    yield chr(code), chr(code)
             return
         if self.list is not None:
             text = self.list.render(scope)
@@ -756,14 +808,14 @@ class Enum(Stmt):
                     return
             for it in items:
                 n = it.get(lname + "#") if "#" not in lname else None
-                if n:
-                    for i in range(1, int(n) + 1):
+                if type(n) is int and n:  # the number of values (`Item.get` of `attr#`)
+                    for i in range(1, n + 1):
                         v = it.get(f"{lname}#{i}")
                         yield f"{name}#{i}", (mark(v) if it.data else v)
                     return
 
     def run(self, x: Exec) -> None:
-        def items():
+        def items() -> Iterator[Item]:
             for index, (name, value) in enumerate(self._pairs(x)):
                 item = Item("_enum")
                 item.set("_attr", name)
@@ -776,14 +828,14 @@ class Enum(Stmt):
 class Break_(Stmt):
     __slots__ = ()
 
-    def run(self, x):
+    def run(self, x: Exec) -> None:
         raise Break()
 
 
 class Continue_(Stmt):
     __slots__ = ()
 
-    def run(self, x):
+    def run(self, x: Exec) -> None:
         raise Continue()
 
 
@@ -795,9 +847,9 @@ class Validate(Stmt):
 
     __slots__ = ("attr", "item", "code", "desc")
 
-    def __init__(self, node):
+    def __init__(self, node: ast.Node):
         super().__init__(node)
-        self.attr = _tpl(node, "attr")
+        self.attr = _required(node, "attr")
         self.item = _tpl(node, "item")
         self.code = node.value("code") or "api:validate"
         self.desc = _tpl(node, "desc") or _tpl(node, "description")
@@ -832,7 +884,7 @@ class Validate(Stmt):
 class Throw(Stmt):
     __slots__ = ("code", "desc", "details")
 
-    def __init__(self, node):
+    def __init__(self, node: ast.Node):
         super().__init__(node)
         self.code = _tpl(node, "code", "")
         self.desc = _tpl(node, "desc") or _tpl(node, "description") or compile_template("", node.loc)
@@ -846,7 +898,7 @@ class Throw(Stmt):
 class Try(Stmt):
     __slots__ = ("body", "catches", "finals")
 
-    def __init__(self, node, compiler):
+    def __init__(self, node: ast.Node, compiler: Compiler):
         super().__init__(node)
         self.body = compiler.block([n for n in node.body if not isinstance(n, (ast.Catch, ast.Finally))])
         self.catches = compiler.catches(node)
@@ -863,29 +915,32 @@ class Try(Stmt):
 
 
 class Unsupported(Stmt):
-    __slots__ = ("why",)
+    """A statement that refuses to run, saying `why` (`error`: the kind of error it raises)."""
 
-    def __init__(self, node, why: str):
+    __slots__ = ("why", "error")
+
+    def __init__(self, node: ast.Node, why: str, error: type[RsdError] = RsdError):
         super().__init__(node)
         self.why = why
+        self.error = error
 
     def run(self, x: Exec) -> None:
-        raise RsdError(f"{self.node.loc}: {self.why}")
+        raise self.error(f"{self.node.loc}: {self.why}")
 
 
 class Nothing(Stmt):
     __slots__ = ()
 
-    def run(self, x):
+    def run(self, x: Exec) -> None:
         pass
 
 
 class Seq(Stmt):
     __slots__ = ("body",)
 
-    def __init__(self, node, body):
+    def __init__(self, node: ast.Node, body: tuple[Stmt, ...]):
         super().__init__(node)
         self.body = body
 
-    def run(self, x):
+    def run(self, x: Exec) -> None:
         run_block(self.body, x)

@@ -485,3 +485,17 @@ def test_a_statement_missing_a_required_parameter_refuses_where_it_runs(tmp_path
     assert str(e.value) == f"{p}:8:26: {message}"
     assert e.value.exit_code == 2
 
+
+def test_a_runner_made_without_an_http_client_says_so_when_a_call_sends(tmp_path):
+    # `http=None` is for dry runs, whose plan hook stops every call first; a run without one must not fail with a
+    # Python error at its first request
+    from rsd.engine.runner import Runner
+    from rsd.http.redact import Redactor
+
+    p = profile(tmp_path, """\
+        <api:set attr="URI" value="http://127.0.0.1:9/x"/>
+        <api:call op="jsonproviderGet"><api:push/></api:call>""", '<attr name="k" xs:type="string"/>')
+    runner = Runner(api.load(p), connection=[], inputs={}, http=None, redactor=Redactor())
+    with pytest.raises(RunError) as e:
+        runner.run(lambda rows: None)
+    assert str(e.value) == f"{p}:6:1: the run was made without an HTTP client, so it cannot send this call's request"

@@ -28,14 +28,14 @@ from ..mapping import normalize_type
 from ..options import custom_headers, oauth_params
 from ..reader import ast, read_apip, read_profile
 from .interpreter import Exec
-from .operations import Operations, operation
+from .operations import Operations, Page, PlannedRequest, operation
 from .request import Attrs
 
 #: the results of oauthGetAccessToken, as the operation's page names them
 TOKEN_RESULTS = ("OAuthAccessToken", "OAuthRefreshToken", "ExpiresIn")
 
 
-def _grant(a: Attrs, node: ast.Node) -> tuple[str, list]:
+def _grant(a: Attrs, node: ast.Node) -> tuple[str, list[tuple[str, Optional[str]]]]:
     """The RFC 6749 grant type and its form fields."""
     refresh = a.get("oauthrefreshtoken")
     user, password = a.get("user"), a.get("password")
@@ -64,7 +64,7 @@ def _grant(a: Attrs, node: ast.Node) -> tuple[str, list]:
 
 @operation("oauthGetAccessToken")
 def _oauth_get_access_token(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str,
-                            kind: Optional[str]) -> Iterator[tuple[list, tuple]]:
+                            kind: Optional[str], typed: bool = False) -> Iterator[Page]:
     for secret in ("oauthclientsecret", "oauthrefreshtoken", "password", "verifier"):
         ops.redactor.add(a.get(secret))
     grant, fields = _grant(a, node)
@@ -78,9 +78,9 @@ def _oauth_get_access_token(ops: Operations, x: Exec, a: Attrs, node: ast.Node, 
         scope=a.get("scope"), extra=oauth_params({"OAuthParams": a.get("oauthparams") or ""}),
         headers=custom_headers({"OAuthTokenHeaders": a.get("oauthtokenheaders") or ""}, "OAuthTokenHeaders"))
     if ops.plan_hook is not None:  # `rsd plan`: the token request is the first request; it is not sent
-        ops.plan_hook(dict(op=op, node=node, method="POST", kind="json", url=url, headers=[],
+        ops.plan_hook(PlannedRequest(op=op, node=node, method="POST", kind="json", url=url, headers=[],
                            data=f"grant_type={grant}", pager=None, repeat=None, model=""))
-    payload = endpoint.request(ops.http, grant, [(k, v) for k, v in fields if v is not None], ops.redactor)
+    payload = endpoint.request(ops.client(node), grant, [(k, v) for k, v in fields if v is not None], ops.redactor)
     values = (payload.get("access_token"), payload.get("refresh_token") or a.get("oauthrefreshtoken"),
               payload.get("expires_in"))
     yield [(None,) * len(ops.colnames)], tuple(zip(TOKEN_RESULTS, values))
@@ -98,7 +98,7 @@ def _siblings(profile_path: str) -> list[ast.Profile]:
 
 @operation("coreListIndexes")
 def _core_list_indexes(ops: Operations, x: Exec, a: Attrs, node: ast.Node, *, op: str,
-                       kind: Optional[str]) -> Iterator[tuple[list, tuple]]:
+                       kind: Optional[str], typed: bool = False) -> Iterator[Page]:
     wanted = (a.get("tablename") or "").strip().lower()
     own = Path(x.profile_path).name.lower()
     schema = Path(x.profile_path.replace("\\", "/").split(".apip/")[0]).stem if ".apip/" in x.profile_path \

@@ -104,7 +104,7 @@ class Pager:
     `selector` the attribute that chooses it (and `selector_value` when the attribute is a shared switch such as
     `pagingtype`); `requires` the attributes it needs, each with what goes wrong without it; `counter` when the
     selector is written `name;start` (a whole-number start); `sized` when `pagesize`/`pagesizeparam` apply;
-    `addressable` when page k's request is known without fetching page k-1 (`request_at`).
+    `addressable` when page k's request is known without fetching page k-1 (`request_at`, `start_at`).
 
     For the fetch scheduler (`rsd.engine.fetch`), which sends requests ahead and uses them only when `next` asks
     for exactly that request: `request_at(index)` is page `index`'s request when it is known before the pages
@@ -179,6 +179,11 @@ class Pager:
     def last_index(self, first: PageResult) -> Optional[int]:
         """The index of the last page as the first page tells it, or None when it does not."""
         return None
+
+    def start_at(self, index: int, rows_before: int) -> PageRequest:  # pragma: no cover - abstract
+        """An `addressable` strategy: begin at page `index` as if `index` pages holding `rows_before` rows had been
+        read (the first request of a Spark partition's page range, rsd.spark)."""
+        raise NotImplementedError
 
     def totals(self, first: PageResult) -> tuple[Optional[int], Optional[int]]:
         """(pages, rows) of the whole call as its first page tells them (a progress bar's total): pages from

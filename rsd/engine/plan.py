@@ -5,22 +5,26 @@ shape. Must not: send anything, or show a secret (headers and URLs pass through 
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from ..reader import ast
+from .operations import PlannedRequest
 from .runner import Runner
-from .writer import plan_write, write_script
+from .writer import RowValues, plan_write, write_script
+
+if TYPE_CHECKING:
+    from ..http.redact import Redactor
 
 
 class _Planned(BaseException):
     """Raised by the plan hook to stop at the first request (not catchable by api:catch)."""
 
-    def __init__(self, request: dict):
+    def __init__(self, request: PlannedRequest):
         super().__init__("planned")
         self.request = request
 
 
-def _sets_rows_next(nodes) -> bool:
+def _sets_rows_next(nodes: Sequence[ast.Node]) -> bool:
     for n in nodes:
         if isinstance(n, (ast.Set, ast.SetC)) and (n.value("attr") or "").strip().lower().endswith("rows@next"):
             return True
@@ -29,12 +33,13 @@ def _sets_rows_next(nodes) -> bool:
     return False
 
 
-def _auth_description(options) -> Optional[str]:
-    get = lambda k: options.get(k) if hasattr(options, "get") else None  # noqa: E731
+def _auth_description(options: Mapping[str, str]) -> Optional[str]:
+    get = options.get
     scheme = (get("AuthScheme") or "").strip().lower()
     if scheme in ("oauth", "oauth2"):
         grant = (get("OAuthGrantType") or "REFRESH").upper()
-        return f"Authorization: Bearer *** (OAuth 2 {grant} grant from {get('OAuthAccessTokenURL') or '?'}, obtained at run time)"
+        return (f"Authorization: Bearer *** (OAuth 2 {grant} grant from {get('OAuthAccessTokenURL') or '?'}, "
+                "obtained at run time)")
     if get("OAuthAccessToken"):
         return "Authorization: Bearer *** (OAuthAccessToken)"
     if scheme == "basic":
@@ -42,7 +47,8 @@ def _auth_description(options) -> Optional[str]:
     return None
 
 
-def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor, method: str = "GET") -> dict:
+def make_plan(profile: ast.Profile, options: Mapping[str, str], inputs: RowValues, redactor: Redactor,
+              method: str = "GET") -> dict[str, Any]:
     """The plan of the GET script, or with `method` POST/MERGE/DELETE (INSERT/UPDATE...) of the write script that
     method runs (`writer.py`), given the inputs of one row."""
     write = method.strip().upper() != "GET"
@@ -51,9 +57,9 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
     runner = Runner(profile, connection=list(options.items()), inputs=inputs, http=None, redactor=redactor,
                     method=method, dry_run=True)
     if write:
-        plan_write(runner, method, inputs.items() if isinstance(inputs, Mapping) else inputs)
+        plan_write(runner, method, inputs)
 
-    def hook(request):
+    def hook(request: PlannedRequest) -> None:
         raise _Planned(request)
 
     runner.ops.plan_hook = hook
@@ -65,8 +71,9 @@ def make_plan(profile: ast.Profile, options, inputs: Mapping[str, str], redactor
     method_node = profile.method(method)
     script_paging = _sets_rows_next(profile.statements) or (method_node is not None
                                                             and _sets_rows_next(method_node.body))
-    plan: dict = {"profile": profile.path, "table": profile.title, "request": None, "paging": None, "columns": [],
-                  "missing": list(dict.fromkeys(runner.missing or ())), "method": method.upper()}
+    plan: dict[str, Any] = {"profile": profile.path, "table": profile.title, "request": None, "paging": None,
+                            "columns": [], "missing": list(dict.fromkeys(runner.missing or ())),
+                            "method": method.upper()}
     if request is not None:
         headers = [(k, v) for k, v in request["headers"]]
         red = redactor.redact_headers(dict(headers)) if headers else {}

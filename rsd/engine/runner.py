@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, TypedDict, Union
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
@@ -28,13 +28,25 @@ from .compile import compile_script
 from .fetch import Fetcher
 from .interpreter import Break, Continue, Exec, StopRun, run_block, text_of
 from .items import Item, Scope
-from .operations import Operations
+from .operations import Operations, RequestKey
 from .watch import LoadWatch
+
+if TYPE_CHECKING:
+    from ..http.client import HttpClient
+    from ..http.redact import Redactor
+    from ..paging import Pager
 
 BATCH = 1000
 #: loop iterations a run may go through without a request or a row (a window), and a dry run in all
 RUN_STEP_BUDGET = 1_000_000
 PLAN_STEP_BUDGET = 100_000
+
+#: a batch of output rows, as `Runner.run` hands them to its `write` callback (typed, in column order)
+Rows = list[tuple[Any, ...]]
+#: inputs as given: a mapping, or (name, value) pairs (a name given more than once is multi-valued)
+Inputs = Union[Mapping[str, object], Iterable[tuple[str, object]]]
+#: inputs grouped by `group_inputs`: lower-case name -> (the name as given, its values)
+GroupedInputs = dict[str, tuple[str, list[object]]]
 
 
 @dataclass
@@ -103,7 +115,7 @@ class RunState:
                  "page_window", "pager", "on_total", "total_pages", "total_rows",
                  "steps", "step_budget", "fetches", "progress", "dry_run", "secret_seen", "on_next")
 
-    def __init__(self, max_pages: Optional[int], on_page: Optional[Callable] = None,
+    def __init__(self, max_pages: Optional[int], on_page: Optional[Callable[[int, int], object]] = None,
                  watch: Optional[LoadWatch] = None, limit: Optional[int] = None, dry_run: bool = False):
         # the step budget: loop iterations and script executions, counted so that no profile loops for ever
         self.steps = 0
@@ -118,7 +130,7 @@ class RunState:
         self.max_pages = max_pages
         self.limit = limit
         self.next_set = False
-        self.next_value = None
+        self.next_value: object = None
         self.exec_rows = 0
         self.stop_reason: Optional[str] = None
         self.declarative_stop: Optional[str] = None
@@ -127,13 +139,13 @@ class RunState:
         # rsd.spark: a partition's pages (first page index, rows before it, pages or None = to the end), and the
         # pager of the last paged call (its totals plan the partitions)
         self.page_window: Optional[tuple[int, int, Optional[int]]] = None
-        self.pager = None
+        self.pager: Optional[Pager] = None
         # what the first page of a paged call said about the whole (a progress bar's total), and who wants it
-        self.on_total: Optional[Callable] = None
+        self.on_total: Optional[Callable[[Optional[int], Optional[int]], object]] = None
         self.total_pages: Optional[int] = None
         self.total_rows: Optional[int] = None
         # called with each value the script gives rows@next (the runner sends the next execution's request ahead)
-        self.on_next: Optional[Callable[[Any], None]] = None
+        self.on_next: Optional[Callable[[object], None]] = None
 
     def tick(self, loc: object) -> None:
         """One loop iteration or script execution (at `loc`). A run may go through `RUN_STEP_BUDGET` of them at a
@@ -157,7 +169,7 @@ class RunState:
         """Whether `--limit` will be reached once `rows` more rows are pushed (no page is sent ahead then)."""
         return self.limit is not None and self.rows + rows >= self.limit
 
-    def set_next(self, value) -> None:
+    def set_next(self, value: object) -> None:
         self.next_set = True
         self.next_value = value
         if self.on_next is not None:
@@ -182,6 +194,14 @@ class RunState:
             self.declarative_stop = reason
 
 
+class _Ahead(TypedDict):
+    """The next rows@next execution's first request, sent ahead (`Runner._pages`)."""
+
+    on: bool  # still guessing (off once rows@next changed after it was first set)
+    value: Optional[str]  # the rows@next value it was sent for
+    key: Optional[RequestKey]  # the key it was sent under (`Operations.prefetch`)
+
+
 def output_columns(profile: Profile) -> tuple[Column, ...]:
     """What a run outputs: the `attr` columns of `api:info`, or for a stored-procedure schema that declares
     only `output` parameters (GetOAuthAccessToken), those."""
@@ -193,16 +213,17 @@ def output_columns(profile: Profile) -> tuple[Column, ...]:
     return tuple(Column(name=o.name, loc=o.loc, params=o.params) for o in info.outputs if o.name)
 
 
-def group_inputs(inputs) -> dict[str, tuple[str, list]]:
+def group_inputs(inputs: Inputs) -> GroupedInputs:
     """Inputs given as a mapping or as (name, value) pairs -> lower name: (name, [values])."""
     pairs = inputs.items() if isinstance(inputs, Mapping) else inputs
-    out: dict[str, tuple[str, list]] = {}
+    out: GroupedInputs = {}
     for k, v in pairs:
         out.setdefault(k.lower(), (k, []))[1].append(v)
     return out
 
 
-def input_item(profile: Profile, given: Mapping[str, tuple[str, list]], missing: Optional[list] = None) -> Item:
+def input_item(profile: Profile, given: Mapping[str, tuple[str, list[object]]],
+               missing: Optional[list[str]] = None) -> Item:
     """`_input`: the given inputs, then the defaults of `api:info`; required inputs and `values` checked.
     An input given more than once is multi-valued (`[_input.name#2]`).
 
@@ -235,9 +256,9 @@ def input_item(profile: Profile, given: Mapping[str, tuple[str, list]], missing:
 class Runner:
     """Runs one profile. `run(write)` calls `write(list_of_rows)` with typed row tuples, page by page."""
 
-    def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs,
-                 http, redactor, method: str = "GET", limit: Optional[int] = None,
-                 max_pages: Optional[int] = None, on_page: Optional[Callable] = None,
+    def __init__(self, profile: Profile, *, connection: Sequence[tuple[str, str]], inputs: Inputs,
+                 http: Optional[HttpClient], redactor: Redactor, method: str = "GET", limit: Optional[int] = None,
+                 max_pages: Optional[int] = None, on_page: Optional[Callable[[int, int], object]] = None,
                  clock: Callable[[], float] = time.monotonic, dry_run: bool = False, batch: int = BATCH,
                  concurrency: int = 1):
         self.profile = profile
@@ -268,22 +289,22 @@ class Runner:
         self.ops.coercer = self.coerce
         self.colnames = tuple(c.name.lower() for c in self.columns)
         # a dry run (`rsd plan`) notes missing inputs and URI placeholders instead of failing on them
-        self.missing: Optional[list] = [] if dry_run else None
+        self.missing: Optional[list[str]] = [] if dry_run else None
         self.ops.missing = self.missing
         self.query: Optional[Item] = None  # `_query` of the executions (a write's `_query.selectcolumns`)
 
-    def _pages(self, base_inputs: Item, connection: Item, summary: Summary, emit, emit_many) -> str:
+    def _pages(self, base_inputs: Item, connection: Item, summary: Summary,
+               emit: Callable[[tuple[Any, ...]], None], emit_many: Callable[[Rows], None]) -> str:
         """Run the script, again and again while `rows@next` advances; the reason paging stopped."""
         state = self.state
-        seen: set = set()
-        page_state = None
+        seen: set[str] = set()
+        page_state: Optional[str] = None
         executions = 0
         # `--concurrency` > 1: the next execution's first request is sent ahead as soon as the script first sets
         # rows@next (usually on the page's first row), so it overlaps the rest of this page; used only if the next
         # execution sends exactly it. A script whose rows@next then changes (a cursor set row by row) is not
         # speculated on again: one request sent for nothing at most.
-        ahead: dict[str, Any] = {"on": self.fetcher.concurrent and self.ops.plan_hook is None, "value": None,
-                                 "key": None}
+        ahead: _Ahead = {"on": self.fetcher.concurrent and self.ops.plan_hook is None, "value": None, "key": None}
 
         def on_next(value: Any) -> None:
             text = text_of(value)
@@ -294,7 +315,7 @@ class Runner:
             ahead["value"] = text
             nxt = base_inputs.copy()
             nxt.set("rows@next", text)
-            ahead["key"] = self._speculate(None, connection, nxt)
+            ahead["key"] = self._speculate(nxt, connection)
 
         while True:
             executions += 1
@@ -338,26 +359,26 @@ class Runner:
             seen.add(nxt)
             page_state = nxt
 
-    def _watched(self, write: Callable[[list], None]) -> Callable[[list], None]:
+    def _watched(self, write: Callable[[Rows], object]) -> Callable[[Rows], None]:
         """`write`, letting the run's `LoadWatch` see each batch first (columns that never hold a value)."""
         see = self.state.watch.batch
         state, redact_rows = self.state, self._redacted
 
-        def watched(batch: list) -> None:
+        def watched(batch: Rows) -> None:
             if state.secret_seen:
                 batch = redact_rows(batch)
             see(batch)
             write(batch)
         return watched
 
-    def _speculate(self, given, connection: Item, inputs: Optional[Item] = None) -> Optional[tuple]:
-        """Run the script for a later query-slicer value (or with the `inputs` of the next rows@next execution) with
-        nothing kept (a copy of the items, rows dropped, a state of its own) up to its first request, and send that
-        request ahead (`Operations.prefetch`); its key, or None. The real execution uses the response only if it
-        sends exactly that request; anything that goes wrong here just means nothing is sent ahead."""
+    def _speculate(self, given: Union[GroupedInputs, Item], connection: Item) -> Optional[RequestKey]:
+        """Run the script for a later query-slicer value (`given` inputs, or the `_input` item of the next rows@next
+        execution) with nothing kept (a copy of the items, rows dropped, a state of its own) up to its first request,
+        and send that request ahead (`Operations.prefetch`); its key, or None. The real execution uses the response
+        only if it sends exactly that request; anything that goes wrong here just means nothing is sent ahead."""
         def execute() -> None:
             query = self.query.copy() if self.query is not None else None
-            inp = inputs if inputs is not None else input_item(self.profile, given)
+            inp = given if isinstance(given, Item) else input_item(self.profile, given)
             x = Exec(Scope(inp, connection.copy(), query), lambda row: None, self.ops,
                      self.colnames, RunState(None), self.profile.path, lambda rows: None)
             run_block(self.globals, x)
@@ -365,11 +386,11 @@ class Runner:
 
         return self.ops.speculate(execute)
 
-    def _redacted(self, rows: list) -> list:
+    def _redacted(self, rows: Rows) -> Rows:
         """Rows with every known secret in their text replaced by `***` (docs/credentials.md, "Secrets in data"):
         only once a response held one (`RunState.secret_seen`), so an API that echoes no secret costs nothing."""
         finds, redact = self.redactor.finds, self.redactor.redact
-        out = []
+        out: Rows = []
         for row in rows:
             if any(type(v) is str and finds(v) for v in row):
                 row = tuple(redact(v) if type(v) is str and finds(v) else v for v in row)
@@ -382,18 +403,18 @@ class Runner:
             item.set(k, v)
         return item
 
-    def run(self, write: Callable[[list[tuple[Any, ...]]], object]) -> Summary:
+    def run(self, write: Callable[[Rows], object]) -> Summary:
         started = self.clock()
         state = self.state
         write = self._watched(write)
         summary = Summary(profile=self.profile.path, table=self.profile.title)
-        buf: list = []
+        buf: Rows = []
         limit = self.limit
         batch = self.batch
         columns = {c.name.lower(): c for c in self.columns}
         raw_coerce = self.coerce
 
-        def coerce(row):
+        def coerce(row: tuple[Any, ...]) -> tuple[Any, ...]:
             try:
                 return raw_coerce(row)
             except CoercionError as e:
@@ -402,7 +423,7 @@ class Runner:
                                hint='if the API really sends such values, declare the column as '
                                     'xs:type="string" in the profile') from None
 
-        def emit(row):
+        def emit(row: tuple[Any, ...]) -> None:
             buf.append(coerce(row))
             state.rows += 1
             if limit is not None and state.rows >= limit:
@@ -411,7 +432,7 @@ class Runner:
                 write(TypedRows(buf))
                 buf.clear()
 
-        def emit_many(rows):
+        def emit_many(rows: Rows) -> None:
             if limit is not None and state.rows + len(rows) >= limit:
                 for row in rows:
                     emit(row)  # raises StopRun at the limit
@@ -430,9 +451,10 @@ class Runner:
 
         connection = self._connection_item()
         slices = [self.inputs]
+        sliced_by = ""  # the input whose values are run one by one, as given
         if self.slicer and len(self.inputs.get(self.slicer, ("", []))[1]) > 1:
-            name, values = self.inputs[self.slicer]
-            slices = [{**self.inputs, self.slicer: (name, [v])} for v in values]
+            sliced_by, values = self.inputs[self.slicer]
+            slices = [{**self.inputs, self.slicer: (sliced_by, [v])} for v in values]
         reason = STOP_SINGLE
         speculated = 0
         try:
@@ -456,7 +478,7 @@ class Runner:
         self.ops.drop_prefetched()
         self.fetcher.close()
         if len(slices) > 1:
-            reason = f"{reason} (last of {len(slices)} slices of {self.inputs[self.slicer][0]})"
+            reason = f"{reason} (last of {len(slices)} slices of {sliced_by})"
         if buf:
             write(TypedRows(buf))
             buf.clear()

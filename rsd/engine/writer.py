@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 from ..errors import AuthError, InvalidInputError, OptionError, ProfileError, RsdError, RunError, SinkError
 from ..reader import ast
 from .items import Item
-from .runner import Runner, group_inputs, output_columns
+from .runner import Rows, Runner, group_inputs, output_columns
 
 #: write command -> the `api:script method=` blocks that serve it, in order of preference
 WRITE_SCRIPTS: Mapping[str, tuple[str, ...]] = {
@@ -209,7 +209,7 @@ class Writer:
         item.set("selectcolumns", ",".join(f"[{n}]" for n in seen.values()))
         return item
 
-    def execute(self, row: int, values: RowValues, write: Callable[[list], object]) -> Optional[RowFailure]:
+    def execute(self, row: int, values: RowValues, write: Callable[[Rows], object]) -> Optional[RowFailure]:
         """Run the script for one row; its pushed rows go to `write`. A failure of the row is returned (redacted);
         errors that would fail every row (options, credentials, the profile, the output) are raised."""
         pairs = pairs_of(values)
@@ -218,7 +218,7 @@ class Writer:
         runner.query = self.query_item(pairs)
         summary = self.summary
         summary.sent += 1
-        pushed: list = []
+        pushed: Rows = []
         try:
             result = runner.run(pushed.extend)
         except (OptionError, AuthError, ProfileError, SinkError):

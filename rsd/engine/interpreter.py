@@ -14,7 +14,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Sequence, TypeVar, overload
 
 from ..errors import InvalidInputError, Loc, OptionError, RsdError, ScriptThrow
 from ..formatters import to_text
@@ -24,6 +24,7 @@ from ..template import Template, compile_template
 from .items import Item, Scope
 
 if TYPE_CHECKING:  # the statements are built by the compile step and run with a run's operations and state
+    from ..mapping.types import Row
     from .compile import Compiler
     from .operations import Operations, PageItems, RequestKey
     from .runner import RunState
@@ -54,12 +55,12 @@ class Exec:
 
     __slots__ = ("scope", "emit", "emit_many", "ops", "columns", "run", "profile_path")
 
-    def __init__(self, scope: Scope, emit: Callable[[tuple[Any, ...]], object], ops: Operations,
+    def __init__(self, scope: Scope, emit: Callable[[Row], object], ops: Operations,
                  columns: Sequence[str], run: RunState, profile_path: str,
-                 emit_many: Optional[Callable[[list[tuple[Any, ...]]], object]] = None):
+                 emit_many: Optional[Callable[[list[Row]], object]] = None):
         self.scope = scope
         self.emit = emit  # emit(row_tuple)
-        self.emit_many: Callable[[list[tuple[Any, ...]]], object] = \
+        self.emit_many: Callable[[list[Row]], object] = \
             emit_many or (lambda rows: [emit(r) for r in rows])  # emit_many(list_of_rows)
         self.ops = ops
         self.columns = columns  # lower-case column names, in order

@@ -28,8 +28,7 @@ reasons do not depend on the concurrency.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, NotRequired, Optional, Protocol, Sequence, \
-    TypedDict
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, NotRequired, Optional, Protocol, Sequence, TypedDict
 
 from ..errors import ProfileError, RunError
 from ..http.methods import IDEMPOTENT_METHODS
@@ -58,10 +57,12 @@ if TYPE_CHECKING:
     from ..http.client import HttpClient
     from ..http.redact import Redactor
     from ..mapping import Coercer, Mapper
+    from ..mapping.documents import JsonValue
+    from ..mapping.types import Row
     from .runner import RunState
 
 #: one page of an operation's feed: row tuples in column order, and the (name, value) pairs every item of it carries
-Page = tuple[list[tuple[Any, ...]], tuple[tuple[str, Any], ...]]
+Page = tuple[list["Row"], tuple[tuple[str, "JsonValue"], ...]]
 #: a response as the page loop reads it: body, status, headers, final URL, parsed `Link` header
 Fetched = tuple[bytes, int, Mapping[str, str], str, Mapping[str, Mapping[str, str]]]
 #: what identifies a request sent ahead: method, URL, headers, body
@@ -146,7 +147,7 @@ def _page_url(req: Request, page_req: PageRequest) -> str:
     return with_query(url, list(page_req.params.items()))
 
 
-def _filled(row: tuple[Any, ...], fill: list[tuple[int, Any]]) -> tuple[Any, ...]:
+def _filled(row: Row, fill: list[tuple[int, JsonValue]]) -> Row:
     out = list(row)
     for i, v in fill:
         out[i] = v
@@ -204,7 +205,7 @@ class Operations:
         self.speculating = False  # inside `speculate`: an operation that sends no API request stops it too
 
     # -- the two ways a call consumes a feed -------------------------------------------------------
-    def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list[tuple[Any, ...]]]:
+    def pages(self, x: Exec, op: str, in_item: Optional[Item], node: ast.Node) -> Iterator[list[Row]]:
         """Lists of row tuples in column order, a page at a time (for calls whose body only pushes).
         `ElementMapName#N` values fill the columns of that name, as they would on an item."""
         position = {name: i for i, name in enumerate(self.colnames)}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 
 from ..errors import InvalidInputError, ProfileError, RunError
 from ..mapping import CoercionError, compile_coercer
-from ..mapping.types import TypedRows
+from ..mapping.types import Row, TypedRows
 from ..paging import (
     STOP_EMPTY,
     STOP_LIMIT,
@@ -42,7 +42,7 @@ RUN_STEP_BUDGET = 1_000_000
 PLAN_STEP_BUDGET = 100_000
 
 #: a batch of output rows, as `Runner.run` hands them to its `write` callback (typed, in column order)
-Rows = list[tuple[Any, ...]]
+Rows = list[Row]
 #: inputs as given: a mapping, or (name, value) pairs (a name given more than once is multi-valued)
 Inputs = Union[Mapping[str, object], Iterable[tuple[str, object]]]
 #: inputs grouped by `group_inputs`: lower-case name -> (the name as given, its values)
@@ -294,7 +294,7 @@ class Runner:
         self.query: Optional[Item] = None  # `_query` of the executions (a write's `_query.selectcolumns`)
 
     def _pages(self, base_inputs: Item, connection: Item, summary: Summary,
-               emit: Callable[[tuple[Any, ...]], None], emit_many: Callable[[Rows], None]) -> str:
+               emit: Callable[[Row], None], emit_many: Callable[[Rows], None]) -> str:
         """Run the script, again and again while `rows@next` advances; the reason paging stopped."""
         state = self.state
         seen: set[str] = set()
@@ -414,7 +414,7 @@ class Runner:
         columns = {c.name.lower(): c for c in self.columns}
         raw_coerce = self.coerce
 
-        def coerce(row: tuple[Any, ...]) -> tuple[Any, ...]:
+        def coerce(row: Row) -> Row:
             try:
                 return raw_coerce(row)
             except CoercionError as e:
@@ -423,7 +423,7 @@ class Runner:
                                hint='if the API really sends such values, declare the column as '
                                     'xs:type="string" in the profile') from None
 
-        def emit(row: tuple[Any, ...]) -> None:
+        def emit(row: Row) -> None:
             buf.append(coerce(row))
             state.rows += 1
             if limit is not None and state.rows >= limit:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from functools import partial
 from operator import is_not, itemgetter
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..mapping.diagnose import Miss, explain_column, explain_repeat
 from ..reader.ast import Column
 
 if TYPE_CHECKING:
     from ..mapping import Document, Mapper
+    from ..mapping.types import Row
 
 _MISSING = object()
 _not_none = partial(is_not, None)
@@ -53,7 +54,7 @@ class LoadWatch:
             self._warnings.append(f"{source}: a response of {size:,} bytes gave no rows: the repeating element "
                                   f"{miss.describe()}")
 
-    def batch(self, rows: Sequence[tuple[Any, ...]]) -> None:
+    def batch(self, rows: Sequence[Row]) -> None:
         """Typed rows about to be written."""
         self.rows += len(rows)
         if not self.unseen:

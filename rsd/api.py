@@ -23,6 +23,8 @@ from typing import (IO, TYPE_CHECKING, Any, Callable, Generator, Iterable, Itera
 from .errors import InvalidInputError, OptionError, ProfileError, RsdError, RunError
 from .reader import read_profile
 from .reader.ast import Profile
+# a row: one value per column of the profile's `api:info`, in order, typed by `xs:type`; public as rsd.Row
+from .rows import Row as Row
 
 if TYPE_CHECKING:
     from .engine.runner import Runner, Summary
@@ -32,10 +34,6 @@ if TYPE_CHECKING:
     from .http.redact import Redactor
     from .options import ConnectionOptions
     from .sinks.base import Sink
-
-#: a row: one value per column of the profile's `api:info`, in order, typed by `xs:type`
-Row = tuple[Any, ...]
-
 
 class TraceCallback(Protocol):
     """`trace=`: receives one line per request and response (`rsd run -v`), secrets already redacted."""

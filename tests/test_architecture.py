@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rsd"
 
 #: the pipeline, from the ground up: a module may import only from layers below its own (or its own package)
 LAYERS = (
-    ("rsd.errors", "rsd.truth", "rsd.secrets", "rsd.provenance", "rsd.atomic"),  # vocabulary every stage shares
+    ("rsd.errors", "rsd.truth", "rsd.secrets", "rsd.provenance", "rsd.atomic",
+     "rsd.rows"),  # vocabulary every stage shares
     ("rsd.reader", "rsd.formatters"),  # read: text -> AST; the formatter registry
     ("rsd.template",),  # compile: templates -> closures
     ("rsd.mapping", "rsd.paging", "rsd.http"),  # what a run calls: responses -> rows, paging rules, HTTP

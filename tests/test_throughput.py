@@ -291,8 +291,9 @@ def test_a_rate_of_10_requests_a_second_is_held_within_10_percent_over_200_reque
     assert summary.rows == 200 and len(app.times) == 200
     observed = (len(app.times) - 1) / (app.times[-1] - app.times[0])
     assert 9.0 <= observed <= 11.0, observed
-    # and never a burst: no 10 consecutive requests inside less than 0.9 s
-    assert min(b - a for a, b in zip(app.times, app.times[9:])) > 0.85
+    # and never a burst: 10 consecutive requests span 0.9 s at 10 a second; a burst would put them within a few ms.
+    # The bound leaves room for a starved machine's jitter (0.8495 s was seen once under a load of 5)
+    assert min(b - a for a, b in zip(app.times, app.times[9:])) > 0.75
 
 
 def test_ctrl_c_ends_a_concurrent_run_without_waiting_for_requests_in_flight(tmp_path):

@@ -15,14 +15,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Optional, Protocol, Sequence, TypeAlias
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 from ..errors import RunError
+from ..rows import Row as Row  # re-exported for the mapping package; rsd/rows.py is its home
 from ..truth import FALSE_WORDS, TRUE_WORDS
-
-#: One row: values in column order. Raw rows (from `rsd.mapping.models`) hold JSON scalars and text; converted rows
-#: the Python value of each column's canonical type (below), or whatever `on_error="keep"` kept: any value.
-Row: TypeAlias = tuple[Any, ...]
 
 
 class ColumnLike(Protocol):

@@ -444,8 +444,10 @@ def test_sqlite_does_not_hold_the_write_lock_while_loading(tmp_path):
         other = sqlite3.connect(db.path, timeout=0.1)
         other.execute("INSERT INTO items VALUES (9, 'other writer', 0)")  # would raise 'database is locked'
         other.commit()
+        assert other.execute("SELECT count(*) FROM items").fetchone() == (2,)  # nor a reader's lock
         other.close()
-    assert db.rows("items") == [(2, "b", 2.0)]
+        sink.write([(3, "c", 3.0)])  # the load's own transaction (the staging table's) goes on
+    assert db.rows("items") == [(2, "b", 2.0), (3, "c", 3.0)]
 
 
 def test_sqlite_missing_folder(tmp_path):

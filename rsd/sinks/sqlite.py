@@ -117,15 +117,13 @@ class SqliteSink(DatabaseSink):
 
     def _write(self, rows: Iterable[Row]) -> int:
         conn, insert = self.conn, self._insert
+        if not conn.in_transaction:
+            # one transaction over the whole load (committed before the merge): it writes only the staging table, in
+            # the connection's own temp database, so nothing of the target is locked meanwhile; a failed write
+            # aborts the load, which rolls it back (a transaction a page cost 400 BEGIN/COMMIT for 200 pages)
+            conn.execute("BEGIN")
         if isinstance(rows, list) and len(rows) <= BATCH_ROWS:  # a page: one executemany, no copy
-            if rows:
-                conn.execute("BEGIN")
-                try:
-                    conn.executemany(insert, rows)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
+            conn.executemany(insert, rows)
             return len(rows)
         it = iter(rows)
         n = 0
@@ -133,17 +131,13 @@ class SqliteSink(DatabaseSink):
             batch = list(islice(it, BATCH_ROWS))
             if not batch:
                 return n
-            conn.execute("BEGIN")
-            try:
-                conn.executemany(insert, batch)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+            conn.executemany(insert, batch)
             n += len(batch)
 
     def _commit(self) -> None:
         conn = self.conn
+        if conn.in_transaction:
+            conn.execute("COMMIT")  # the staged rows
         conn.execute("BEGIN IMMEDIATE")
         try:
             self._merge_into_target()

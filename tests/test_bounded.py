@@ -247,3 +247,31 @@ def test_recording_a_cassette_reads_within_max_response_bytes(tmp_path):
                         record=str(tmp_path / "cassette"), retries=0)
     kept = sorted(p.name for p in (tmp_path / "cassette").iterdir())
     assert kept == ["cassette.json"], kept
+
+
+def _within(seconds: float, done) -> bool:
+    """Whether `done()` becomes true within `seconds` (a liveness bound far above the 0.1 s asked, not a timing)."""
+    end = time.monotonic() + seconds
+    while not done():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_the_watchdog_expires_every_deadline_whatever_order_they_come_in():
+    # the watchdog thread is woken only by a deadline sooner than the first it waits for; a later one is seen when
+    # that one is due. Both ways, every deadline that passes is expired, and one that has not passed is not
+    from rsd.http.transport import Deadline, _Watchdog
+
+    dog = _Watchdog()
+    late, soon = Deadline(600), Deadline(0.1)
+    dog.watch(late)
+    dog.watch(soon)  # sooner than the 600 s it waits for: wakes it
+    assert _within(10, lambda: soon.expired)
+    first, second = Deadline(0.1), Deadline(0.2)
+    dog.watch(first)
+    dog.watch(second)  # after `first`: no wake-up, seen when `first` is due
+    assert _within(10, lambda: first.expired and second.expired)
+    assert not late.expired
+    late.finish()

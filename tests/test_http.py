@@ -254,3 +254,21 @@ def test_redactor_is_fast_enough_with_many_secrets():
     for _ in range(20):
         out = r.redact(text)
     assert "0042" not in out and time.perf_counter() - started < 1.0
+
+
+# -- the environment -----------------------------------------------------------------------------
+def test_proxies_from_the_environment_are_read_for_each_origin(monkeypatch):
+    # `requests`' settings from the environment are read once per origin of the client (not twice a request): the
+    # origin `no_proxy` names goes direct, another through the proxy, however the requests alternate
+    direct, proxy = Scripted((200, {}, b"direct")), Scripted((200, {}, b"proxied"))
+    with serve(direct) as base, serve(proxy) as proxy_base:
+        for name in ("http_proxy", "HTTP_PROXY"):
+            monkeypatch.setenv(name, proxy_base)
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.setenv(name, "127.0.0.1")
+        other = base.replace("127.0.0.1", "localhost")
+        client, _ = make_client()
+        got = [client.request("GET", url).content for url in (base + "/a", other + "/b", base + "/c", other + "/d")]
+    assert got == [b"direct", b"proxied", b"direct", b"proxied"]
+    assert [r[2].rsplit("/", 1)[1] for r in direct.requests] == ["a", "c"]
+    assert [r[2].rsplit("/", 1)[1] for r in proxy.requests] == ["b", "d"]

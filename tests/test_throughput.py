@@ -58,9 +58,12 @@ def test_page_number_pages_are_fetched_together_and_in_order(totalpath, extra, t
     assert s1.pages == s8.pages == (40 if totalpath else 41)  # 6 accounts a page; without a total an empty 41st
     # up to 8 at once; on a starved machine a request may end before the eighth starts
     assert 4 <= s8.peak_in_flight <= 8 and s8.concurrency == 8
-    # with a total every request is a page; without one, the look-ahead past the empty page is counted
-    assert s8.lookahead_extra == extra and requests_eight == requests_one + extra == s8.requests
-    assert "sent ahead and not needed" in "\n".join(s8.lines()) if extra else True
+    # with a total every request is a page; without one, the look-ahead past the empty page (at most 7) is counted,
+    # each request the server saw exactly once. How many of the 7 left before the run ended depends on the machine:
+    # a request still queued when the empty page arrives is dropped unsent (and not counted), so it is a bound
+    assert 0 <= s8.lookahead_extra <= extra
+    assert requests_eight == requests_one + s8.lookahead_extra == s8.requests
+    assert "sent ahead and not needed" in "\n".join(s8.lines()) if s8.lookahead_extra else True
     # No wall-time assertion: a shared CI machine can starve a run for a second, and a test must not depend on that.
     # peak_in_flight above proves the pages overlapped; bench/bench_throughput.py measures the speed-up.
 
@@ -446,3 +449,36 @@ def test_rows_at_next_writes_the_same_bytes_at_concurrency_1_and_8(tmp_path):
         one, _ = _run(str(SAMPLES / "Accounts.rsd"), tmp_path / "one.jsonl", 1, options=[("BaseURL", srv.url)])
         eight, s8 = _run(str(SAMPLES / "Accounts.rsd"), tmp_path / "eight.jsonl", 8, options=[("BaseURL", srv.url)])
     assert one == eight and one.count(b"\n") == 237 and s8.lookahead_extra == 0
+
+
+def test_a_commands_process_is_frozen_after_its_first_page():
+    # `rsd run` and `rsd job run` freeze their process after the first page and collect the youngest generation less
+    # often (docs/decisions.md, round 3); once, and the pages still reach the progress display
+    import gc
+
+    from rsd.commands import YOUNG_COLLECTION, freeze_after_first
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int]] = []
+    update = freeze_after_first(lambda pages, rows: seen.append((pages, rows)))
+    assert gc.get_freeze_count() == 0
+    try:
+        update(1, 10)
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and gc.get_threshold() == (YOUNG_COLLECTION, *before[1:])
+        update(2, 20)
+        assert gc.get_freeze_count() == frozen  # not frozen again
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert seen == [(1, 10), (2, 20)]
+
+
+def test_a_library_run_leaves_the_collector_alone(tmp_path):
+    import gc
+
+    before = gc.get_threshold()
+    with DemoServer(require_auth=False) as demo:
+        api.run(str(SAMPLES / "Accounts.rsd"), options=[("BaseURL", demo.url)], output=str(tmp_path / "a.jsonl"),
+                fmt="jsonl")
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == before

@@ -200,19 +200,14 @@ def _xml_place(route: XmlRoute, step: int) -> str:
 
 
 def _column_place(route: JsonRoute | XmlRoute, step: int) -> str:
-    if route.family == "json":
-        json_steps = (route.steps or ())[:step]
-        if not json_steps:
-            return "the document holds" if route.at_root else "the records hold"
-        if route.at_root:
-            return f"{_json_place(json_steps)} holds"
-        return f"the records' {_json_place(json_steps)[1:].lstrip('.')} holds"
-    xml_steps = (route.steps or ())[:step]
-    if not xml_steps:
+    if not (route.steps or ())[:step]:
         return "the document holds" if route.at_root else "the records hold"
-    if route.at_root:
-        return f"{_xml_place(route, step)} holds"
-    return f"the records' {'/'.join(xml_steps)} holds"
+    if isinstance(route, JsonRoute):
+        place = _json_place((route.steps or ())[:step])  # `$.a.b`; inside a record `a.b`
+        inner = place[1:].lstrip(".")
+    else:
+        place, inner = _xml_place(route, step), "/".join((route.steps or ())[:step])
+    return f"{place} holds" if route.at_root else f"the records' {inner} holds"
 
 
 def _suggest(written: str, missing: str, near: Sequence[str]) -> Optional[str]:

@@ -10,6 +10,9 @@ never sent to another origin; the session's cookies stay with their origin; `--a
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 
 from rsd import api
@@ -213,6 +216,42 @@ def test_a_401_from_an_untrusted_origin_says_which_origin_got_nothing(tmp_path):
     assert e.value.hint.startswith(f"rsd sent no credentials to http://127.0.0.1:{port}: it is not a trusted "
                                    f"origin (trusted: http://127.0.0.1:{origin_of(base)[2]})")
     assert e.value.hint.endswith(f"run with --allow-origin http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def tls_files(tmp_path, monkeypatch):
+    """A self-signed certificate for 127.0.0.1 (openssl), trusted by requests through REQUESTS_CA_BUNDLE."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("way", ["302", "307", "next", "link"])
+def test_an_https_api_that_sends_the_client_to_http_gets_no_credential_there_even_when_allowed(
+        tmp_path, tls_files, way):
+    # The capture server is an allowed origin (--allow-origin): reached from an http:// API it gets the key (the
+    # control), reached from an https:// API it is a downgrade, which never carries a credential
+    options = [("CustomHeaders", f"X-API-Key: {KEYS[1]}")]
+    captured = {}
+    for scheme in ("http", "https"):
+        capture = Capture()
+        with serve(capture) as other:
+            app = Elsewhere(way, other)
+            with serve(app, ssl_context=tls_files if scheme == "https" else None) as base:
+                assert base.startswith(scheme + "://")
+                result = api.collect(profile_for(tmp_path, way), options=[("BaseURL", base), *options],
+                                     allow_origins=[other])
+        assert capture.requests and result.rows[-1] == (102, "captured two")
+        assert_some_of(app.text(), [KEYS[1]], f"the trusted {scheme} API")
+        captured[scheme] = capture.text()
+    assert_some_of(captured["http"], [KEYS[1]], "the allowed origin, reached from http")
+    assert_nothing_of(captured["https"], [KEYS[1]], "the allowed http origin, reached from https")
 
 
 def test_origins_and_the_downgrade_rule():

@@ -23,13 +23,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(app) -> Iterator[str]:
-    """Serve `app` on 127.0.0.1:<free port> in a thread; yields `http://127.0.0.1:PORT`."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+def serve(app, ssl_context: Optional[tuple[str, str]] = None) -> Iterator[str]:
+    """Serve `app` on 127.0.0.1:<free port> in a thread; yields `http://127.0.0.1:PORT` (`https://` with an
+    `ssl_context` of (certificate file, key file))."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

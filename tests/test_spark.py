@@ -9,6 +9,7 @@ Planning and options are tested without Spark at the end (they need no JVM).
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import secrets
@@ -24,10 +25,11 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from rsd import api  # noqa: E402
 from rsd.demo.server import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_REFRESH_TOKEN, DemoServer  # noqa: E402
-from rsd.errors import OptionError  # noqa: E402
+from rsd.errors import OptionError, RunError  # noqa: E402
 from rsd.spark.plan import PartitionSpec, SourceOptions, page_ranges, plan_partitions  # noqa: E402
 
 from cli_support import assert_no_secret, rsd_process  # noqa: E402
+from servers import serve  # noqa: E402
 
 RECORDS = 2345  # accounts: 24 pages of 100, the last one short
 PER_PAGE = 100
@@ -168,6 +170,22 @@ def test_page_partitions_return_exactly_the_rows_of_rsd_run_and_four_partitions_
 
 
 @pytest.mark.slow  # a real local[2] Spark
+def test_offset_page_partitions_return_exactly_the_rows_of_rsd_run(spark, tmp_path):
+    with DemoServer(require_auth=False, records={"contacts": 530}) as srv:  # 22 pages of 25, the last short
+        want = local_rows(CONTACTS, tmp_path, "-o", f"BaseURL={srv.url}")
+        srv.history.clear()
+        df = read(spark, CONTACTS, BaseURL=srv.url, pagePartitions="3")
+        spark.sparkContext.setJobGroup("offset-partitions-3", "pagePartitions=3 over offsets")
+        got = rows_of(df.toArrow())
+        spark.sparkContext.setJobGroup("", "")
+        offsets = Counter(int(r.params["offset"]) for r in srv.history if r.path == "/api/contacts")
+    assert len(want) == 530 and Counter(got) == Counter(want)
+    assert df.rdd.getNumPartitions() == 3 and tasks_run(spark, "offset-partitions-3") == 3
+    # every offset read once by its partition (offset 0 also by the probe that learnt the total)
+    assert offsets == Counter({0: 2, **{25 * k: 1 for k in range(1, 22)}})
+
+
+@pytest.mark.slow  # a real local[2] Spark
 def test_partition_by_five_values_equals_five_local_runs(spark, profile, tmp_path):
     industries = ["Technology", "Manufacturing", "Retail", "Finance", "Energy"]
     with DemoServer(require_auth=False, records={"accounts": RECORDS}) as srv:
@@ -300,17 +318,17 @@ def test_plans_by_value_by_page_range_or_one_partition(profile):
         seen_total_pages, seen_total_count = None, 2345
 
     class Pager:
-        addressable, pages, rows, hints = True, 1, 100, Hints()
+        rangeable, pages, rows, hints = True, 1, 100, Hints()
 
         def describe(self):
             return "page number"
 
     plan = plan_partitions(SourceOptions.parse({**base, "pagePartitions": "4"}), lambda s: Pager())
     assert [p.window for p in plan.partitions] == page_ranges(24, 100, 4)
-    Pager.addressable = False
+    Pager.rangeable = False
     plan = plan_partitions(SourceOptions.parse({**base, "pagePartitions": "4"}), lambda s: Pager())
-    assert len(plan.partitions) == 1 and "pagenumberparam" in plan.note
-    Pager.addressable, Hints.seen_total_count = True, None
+    assert len(plan.partitions) == 1 and "pagenumberparam or pageoffsetparam" in plan.note
+    Pager.rangeable, Hints.seen_total_count = True, None
     plan = plan_partitions(SourceOptions.parse({**base, "pagePartitions": "4"}), lambda s: Pager())
     assert len(plan.partitions) == 1 and "announced no total" in plan.note
 
@@ -339,6 +357,66 @@ def test_a_page_window_reads_exactly_its_pages(profile):
     assert [r[0] for r in last] == [a["Id"] for a in everything[1800:]]
     assert s2.pages == 6 and s2.stop_reason == "rows received reached the total count"
     assert pickle.loads(pickle.dumps(PartitionSpec(1, 4, window=(6, 600, 6)))).window == (6, 600, 6)
+
+
+def _window_rows(profile, base_url, window):
+    from rsd.engine.runner import Runner
+
+    opts = api.resolve_options(options=[("BaseURL", base_url)])
+    client = api.make_client(opts, api.new_redactor())
+    try:
+        runner = Runner(api.load(profile), connection=list(opts.items()), inputs={}, http=client,
+                        redactor=api.new_redactor())
+        runner.state.page_window = window
+        rows: list = []
+        summary = runner.run(rows.extend)
+    finally:
+        client.close()
+    return rows, summary
+
+
+CONTACTS = str(Path(__file__).resolve().parent.parent / "samples" / "demo" / "Contacts.rsd")
+
+
+def test_an_offset_window_reads_exactly_its_rows():
+    """Contacts.rsd (offset=0, 25, 50 ... limit=25, a total): pages 3-5 are offsets 50-124; the last range is open."""
+    with DemoServer(require_auth=False, records={"contacts": 230}) as srv:
+        middle, s1 = _window_rows(CONTACTS, srv.url, (2, 50, 3))
+        last, s2 = _window_rows(CONTACTS, srv.url, (8, 200, None))
+        everything = srv.data["contacts"]
+        offsets = [int(r.params["offset"]) for r in srv.history if r.path == "/api/contacts"]
+    assert [r[0] for r in middle] == [c["id"] for c in everything[50:125]]
+    assert s1.pages == 3 and s1.stop_reason == "the partition's page range ended"
+    assert [r[0] for r in last] == [c["id"] for c in everything[200:]]
+    assert s2.stop_reason == "rows received reached the total count"
+    assert sorted(offsets) == [50, 75, 100, 200, 225]  # nothing before its range, nothing read twice
+
+
+class ShortPage:
+    """100 items by offset and limit; the page at offset 30 holds one item less than asked (a filtered page)."""
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wrappers import Request, Response
+
+        args = Request(environ).args
+        offset, limit = int(args.get("offset", 0)), int(args.get("limit", 10))
+        items = [{"id": i} for i in range(offset, min(offset + limit, 100))]
+        if offset == 30:
+            items = items[:-1]
+        doc = {"total": 100, "data": items}
+        return Response(json.dumps(doc), content_type="application/json")(environ, start_response)
+
+
+def test_an_offset_range_whose_pages_are_not_all_full_fails_instead_of_skipping_rows(tmp_path):
+    profile = tmp_path / "Short.rsd"
+    profile.write_text(Path(CONTACTS).read_text().replace('value="25"', 'value="10"'))
+    with serve(ShortPage()) as url:
+        fine, _ = _window_rows(str(profile), url, (5, 50, 2))  # offsets 50, 60: full pages
+        with pytest.raises(RunError) as e:
+            _window_rows(str(profile), url, (2, 20, 3))  # offsets 20, 30 (9 items), 39: item 39 would be read twice
+    assert [r[0] for r in fine] == list(range(50, 70))
+    assert "the 3 pages from offset 20 held 29 rows, not 3 x 10: pages of this API are not all full" in str(e.value)
+    assert e.value.hint == "read it in one partition (pagePartitions=1), or by partitionBy"
 
 
 def test_a_partition_that_cannot_start_fails_with_one_redacted_paragraph(profile, monkeypatch):

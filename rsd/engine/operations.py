@@ -255,13 +255,14 @@ class Operations:
         pager = None if self.writing else build_pager({n: a.get(n) for n in paging_attrs()},
                                                       lambda p: self._path(p, kind))
         page_req = pager.first() if pager is not None else PageRequest()
-        # a Spark partition reads a page range of addressable paging (rsd.spark): start at its first page
+        # a Spark partition reads a page range (rsd.spark): start at its first page
         window = self.run.page_window
         if pager is not None:
             self.run.pager = pager
             if window is not None:
-                if not pager.addressable:
-                    raise RunError(f"{node.loc}: a page range needs addressable paging, not {pager.describe()}")
+                if not pager.rangeable:
+                    raise RunError(f"{node.loc}: a page range needs page-number or offset paging, not "
+                                   f"{pager.describe()}")
                 page_req = pager.start_at(window[0], window[1])
         if self.plan_hook is not None:
             first = req.url if page_req.url is None else page_req.url
@@ -357,6 +358,10 @@ class Operations:
             run.page_rows(mapped)
             window = run.page_window
             if window is not None and window[2] is not None and page_no >= window[2]:
+                problem = pager.range_problem(window[1], window[2]) if pager is not None else None
+                if problem:
+                    raise RunError(f"{node.loc}: {problem}",
+                                   hint="read it in one partition (pagePartitions=1), or by partitionBy")
                 run.note_stop(STOP_PAGE_RANGE, declarative=True)  # the rest of the pages are other partitions'
                 return
             if pager is None:

@@ -119,6 +119,9 @@ class Pager:
     counter = False
     sized = False
     addressable = False
+    #: a page range can begin at page k without reading the pages before it (`start_at`, `range_problem`): the page
+    #: ranges of Spark partitions (rsd.spark)
+    rangeable = False
     #: what is said when an attribute of `requires` is set without the selector
     orphan_reason = ""
     #: attributes whose value is a path into the response (JSONPath or XPath), checked offline
@@ -181,9 +184,14 @@ class Pager:
         return None
 
     def start_at(self, index: int, rows_before: int) -> PageRequest:  # pragma: no cover - abstract
-        """An `addressable` strategy: begin at page `index` as if `index` pages holding `rows_before` rows had been
+        """A `rangeable` strategy: begin at page `index` as if `index` pages holding `rows_before` rows had been
         read (the first request of a Spark partition's page range, rsd.spark)."""
         raise NotImplementedError
+
+    def range_problem(self, rows_before: int, pages: int) -> Optional[str]:
+        """Once a page range that began `rows_before` rows in has read its `pages` pages: why it may not end where
+        the next range begins (rows skipped or read twice), or None."""
+        return None
 
     def totals(self, first: PageResult) -> tuple[Optional[int], Optional[int]]:
         """(pages, rows) of the whole call as its first page tells them (a progress bar's total): pages from
@@ -277,6 +285,7 @@ class PageNumberPager(_CounterPager):
     selector = "pagenumberparam"
     default_start = 1
     addressable = True
+    rangeable = True
 
     def request_at(self, index: int) -> PageRequest:
         """The request of page `index` (0 = the first page)."""
@@ -319,6 +328,24 @@ class OffsetPager(_CounterPager):
 
     def _index_of(self, value: int, per_page: Optional[int]) -> Optional[int]:
         return (value - self.first_value) // per_page if per_page else None
+
+    rangeable = True
+
+    def start_at(self, index: int, rows_before: int) -> PageRequest:
+        """Begin `rows_before` rows in (the offset `first + rows_before`), as if `index` full pages had been read."""
+        self.pages, self.rows, self.current = index, rows_before, self.first_value + rows_before
+        if index:
+            self.rows_per_page = rows_before // index
+        return PageRequest({self.param: str(self.current), **self.size_params})
+
+    def range_problem(self, rows_before: int, pages: int) -> Optional[str]:
+        # the next range begins `pages` full pages further: an offset counts rows, so a short page inside this range
+        # would leave rows between the two ranges unread (and a longer one read some twice)
+        full, read = self.rows_per_page, self.rows - rows_before
+        if full is not None and read == pages * full:
+            return None
+        return (f"the {pages} pages from offset {self.first_value + rows_before} held {read} rows, not {pages} x "
+                f"{full}: pages of this API are not all full, so ranges of offsets would skip or repeat rows")
 
 
 @strategy

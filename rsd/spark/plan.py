@@ -3,7 +3,7 @@
 Owns: reading the data source's options (`SourceOptions.parse`: `profile`/`path` or `profileText`, `input.NAME`,
 `partitionBy` + `partitionValues`, `pagePartitions`, every other option a connection option, kept *unresolved*),
 the Spark schema of `api:info` (`SPARK_TYPES`, keyed by the canonical types of `rsd.mapping.types`), and the
-partitions (`plan_partitions`): one per `partitionValues` value, or page ranges of addressable paging whose total
+partitions (`plan_partitions`): one per `partitionValues` value, or page ranges (page numbers or offsets) whose total
 the first page announces (one probe request, made where Spark plans the read), or one partition.
 Must not: resolve a `${...}` reference into anything that is pickled (the plan, the options and the partitions
 travel to the executors as they were written: credentials are resolved on each executor, `partition.py`), or run
@@ -165,9 +165,10 @@ def plan_partitions(source: SourceOptions, probe: Optional[Callable[[SourceOptio
 
 def _not_addressable(pager: Any) -> Optional[str]:
     if pager is None:
-        return "declarative paging (EnablePaging with pagenumberparam); the profile has none"
-    if not getattr(pager, "addressable", False):
-        return f"paging whose page N can be asked for directly (pagenumberparam), not {pager.describe()}"
+        return "declarative paging (EnablePaging with pagenumberparam or pageoffsetparam); the profile has none"
+    if not getattr(pager, "rangeable", False):
+        return (f"paging whose page N can be asked for directly (pagenumberparam or pageoffsetparam), not "
+                f"{pager.describe()}")
     if pager.pages < 1:
         return "a first page, which the API did not return"
     return None

@@ -203,6 +203,23 @@ def test_partition_by_five_values_equals_five_local_runs(spark, profile, tmp_pat
 
 
 @pytest.mark.slow  # a real local[2] Spark
+def test_partition_by_values_and_page_partitions_at_once(spark, profile, tmp_path):
+    industries = ["Technology", "Retail"]
+    with DemoServer(require_auth=False, records={"accounts": RECORDS}) as srv:
+        want = []
+        for industry in industries:
+            want += local_rows(profile, tmp_path, "-o", f"BaseURL={srv.url}", "-i", f"Industry={industry}")
+        df = read(spark, profile, BaseURL=srv.url, partitionBy="Industry", partitionValues=",".join(industries),
+                  pagePartitions="2")
+        spark.sparkContext.setJobGroup("by-value-and-pages", "partitionBy and pagePartitions")
+        got = rows_of(df.toArrow())
+        spark.sparkContext.setJobGroup("", "")
+    assert df.rdd.getNumPartitions() == 4 and tasks_run(spark, "by-value-and-pages") == 4  # 2 values x 2 ranges
+    assert Counter(got) == Counter(want) and len(got) == len(want) > 2 * PER_PAGE  # more than a page a value
+    assert {r[2] for r in got} == set(industries)
+
+
+@pytest.mark.slow  # a real local[2] Spark
 def test_a_partition_whose_token_expires_mid_read_refreshes_and_finishes(spark, profile, tmp_path):
     # tokens live 1 s and every response takes 0.1 s: each partition reads 12 pages one at a time (MaxConcurrency=1:
     # > 1.2 s), so each needs a new token mid-read (rsd refreshes at half the lifetime of so short a token)
@@ -292,8 +309,6 @@ def test_options_split_into_inputs_connection_options_and_the_plan(profile):
     ({"profileText": "<x/>", "partitionBy": "X"}, "partitionBy='X' needs partitionValues"),
     ({"profileText": "<x/>", "partitionValues": "a,b"}, "partitionValues is set but partitionBy is not"),
     ({"profileText": "<x/>", "pagePartitions": "0"}, "pagePartitions='0': give a whole number of at least 1"),
-    ({"profileText": "<x/>", "partitionBy": "X", "partitionValues": "a", "pagePartitions": "2"},
-     "partitionBy and pagePartitions are both set"),
     ({"profile": "/nonexistent/P.rsd"}, "profile /nonexistent/P.rsd: No such file or directory"),
 ])
 def test_bad_options_are_invalid_input(options, message):
@@ -331,6 +346,26 @@ def test_plans_by_value_by_page_range_or_one_partition(profile):
     Pager.rangeable, Hints.seen_total_count = True, None
     plan = plan_partitions(SourceOptions.parse({**base, "pagePartitions": "4"}), lambda s: Pager())
     assert len(plan.partitions) == 1 and "announced no total" in plan.note
+
+    # by value and by pages at once: one probe a value, with that value as its input; its own total
+    probed = []
+
+    def probe(source):
+        probed.append(source.inputs)
+        hints = Hints()
+        hints.seen_total_count = 250 if ("Industry", "A") in source.inputs else 100
+        pager = Pager()
+        pager.hints = hints
+        return pager
+
+    both = plan_partitions(SourceOptions.parse({**base, "partitionBy": "Industry", "partitionValues": "A, B",
+                                                "pagePartitions": "2"}), probe)
+    assert probed == [(("Industry", "A"),), (("Industry", "B"),)]
+    assert [(p.inputs, p.window) for p in both.partitions] == [
+        ((("Industry", "A"),), (0, 0, 2)), ((("Industry", "A"),), (2, 200, None)),  # 3 pages of 100
+        ((("Industry", "B"),), (0, 0, None)),  # one page: one range
+    ]
+    assert [p.count for p in both.partitions] == [3, 3, 3] and [p.index for p in both.partitions] == [0, 1, 2]
 
 
 def test_a_page_window_reads_exactly_its_pages(profile):

@@ -12,7 +12,7 @@ a partition.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Optional
 
 from ..errors import OptionError
@@ -66,8 +66,6 @@ class SourceOptions:
         if values and not partition_by:
             raise OptionError("partitionValues is set but partitionBy is not: name the input they are values of")
         pages = _positive_int(lower.get("pagepartitions", (None, None))[1], "pagePartitions")
-        if partition_by and pages is not None:
-            raise OptionError("partitionBy and pagePartitions are both set: use one way to split the read")
         if partition_by and any(k.lower() == partition_by.lower() for k, _ in inputs):
             raise OptionError(f"input.{partition_by} is set and is also partitionBy: each partition sets it")
         return cls(text, name, tuple(connection), tuple(inputs), partition_by, values, pages)
@@ -139,28 +137,50 @@ def page_ranges(total_pages: int, page_rows: int, wanted: int) -> list[tuple[int
 def plan_partitions(source: SourceOptions, probe: Optional[Callable[[SourceOptions], Any]] = None) -> Plan:
     """The partitions of a read. `probe(source)` (page ranges only) runs the first page and returns the last paged
     call's pager, or None: see `partition.probe_first_page`."""
-    if source.partition_by:
+    split_pages = bool(source.page_partitions and source.page_partitions > 1 and probe is not None)
+    if source.partition_by and not split_pages:
         parts = [PartitionSpec(i, len(source.partition_values), ((source.partition_by, v),))
                  for i, v in enumerate(source.partition_values)]
         return Plan(parts, f"{len(parts)} partitions, one per value of input {source.partition_by}")
-    if not source.page_partitions or source.page_partitions == 1 or probe is None:
+    if not split_pages or probe is None:
         return Plan([PartitionSpec(0, 1)], "one partition")
+    if not source.partition_by:
+        windows, note, facts = _page_windows(source, probe)
+        return Plan([PartitionSpec(i, len(windows), window=w) for i, w in enumerate(windows)], note, facts)
+    # both: each value's pages split into ranges, one probe a value (its total is its own)
+    planned: list[tuple[tuple[tuple[str, str], ...], Optional[Window]]] = []
+    notes = []
+    for value in source.partition_values:
+        extra = ((source.partition_by, value),)
+        windows, note, _ = _page_windows(replace(source, inputs=source.inputs + extra), probe)
+        planned += [(extra, w) for w in windows]
+        notes.append(f"{value}: {note}")
+    parts = [PartitionSpec(i, len(planned), extra, w) for i, (extra, w) in enumerate(planned)]
+    return Plan(parts, f"{len(parts)} partitions by value of input {source.partition_by} and pages ("
+                + "; ".join(notes) + ")")
+
+
+#: a page range: first page (0-based), rows before it, pages (None: to the end)
+Window = tuple[int, int, Optional[int]]
+
+
+def _page_windows(source: SourceOptions, probe: Callable[[SourceOptions], Any]
+                  ) -> tuple[list[Optional[Window]], str, dict[str, int]]:
+    """The page ranges of one read (`[None]`: it is not split), why, and what the probe learnt."""
     pager = probe(source)
     why = _not_addressable(pager)
     if why:
-        return Plan([PartitionSpec(0, 1)], f"one partition: pagePartitions needs {why}")
+        return [None], f"one partition: pagePartitions needs {why}", {}
     hints = pager.hints
     page_rows = pager.rows  # the rows of the first page: the server's page size
     total_pages = hints.seen_total_pages
     if total_pages is None and hints.seen_total_count is not None and page_rows:
         total_pages = math.ceil(hints.seen_total_count / page_rows)
     if total_pages is None:
-        return Plan([PartitionSpec(0, 1)], "one partition: the first page announced no total "
-                                           "(totalcountpath or totalpagespath)")
-    ranges = page_ranges(total_pages, page_rows, source.page_partitions)
-    parts = [PartitionSpec(i, len(ranges), window=r) for i, r in enumerate(ranges)]
-    return Plan(parts, f"{len(parts)} partitions of pages of {total_pages} ({page_rows} rows a page)",
-                {"total_pages": total_pages, "page_rows": page_rows})
+        return [None], "one partition: the first page announced no total (totalcountpath or totalpagespath)", {}
+    ranges = page_ranges(total_pages, page_rows, source.page_partitions or 1)
+    return (list(ranges), f"{len(ranges)} partitions of pages of {total_pages} ({page_rows} rows a page)",
+            {"total_pages": total_pages, "page_rows": page_rows})
 
 
 def _not_addressable(pager: Any) -> Optional[str]:

@@ -22,7 +22,7 @@ and Matillion ETL's API Query component.
 
   rsd check profiles/                       validate offline: errors at file:line:col with hints
   rsd plan  Accounts.rsd -o BaseURL=...     show the first request and the paging plan; sends nothing
-  rsd run   Accounts.rsd -o BaseURL=...     run it and write the rows (table, csv, jsonl, json, sqlite)
+  rsd run   Accounts.rsd -o BaseURL=...     run it: a table, CSV, JSON Lines, JSON, Parquet, SQLite, PostgreSQL, DuckDB
   rsd insert Tasks.rsd --from new.csv       write rows back: its POST script once per row (also update, delete)
   rsd job run job.toml                      run an orchestration job: token step, then query steps
   rsd init  https://api.example.com/v1/x    write a profile from one page of an API (or a saved response)

@@ -27,18 +27,6 @@ sys.path.insert(0, str(HERE))
 from server import BenchServer  # noqa: E402
 
 
-class SlowBenchServer(BenchServer):
-    """The bench server, with every page answered after `latency` seconds."""
-
-    def __init__(self, *, latency: float, **kw):
-        self.latency = latency
-        super().__init__(**kw)
-
-    def response_for(self, target: str) -> bytes:
-        time.sleep(self.latency)
-        return super().response_for(target)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=40)
@@ -58,7 +46,7 @@ def main() -> None:
     spark.dataSource.register(RsdDataSource)
     rows = args.pages * args.per_page
     times: dict[int, list[float]] = {1: [], 2: []}
-    with SlowBenchServer(latency=args.latency, pages=args.pages, per_page=args.per_page) as srv:
+    with BenchServer(latency=args.latency, pages=args.pages, per_page=args.per_page) as srv:
         def read(partitions: int) -> float:
             df = (spark.read.format("rsd").option("profile", str(HERE / "Records.rsd")).option("BaseURL", srv.url)
                   .option("pagePartitions", str(partitions)).load())

@@ -14,6 +14,9 @@ Run it: ``python bench/server.py --port 8766`` (``--pages``, ``--per-page`` chan
     with BenchServer() as srv:
         srv.url, srv.requests, srv.total_records
 
+`PageServer` is the machinery (pre-rendered pages at one path, a request counter, an optional latency); bench/
+workload.py serves the issue #8 people pages with it.
+
 The profile for it is ``bench/Records.rsd`` (``-o BaseURL=<srv.url>``).
 """
 
@@ -26,9 +29,10 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["BenchServer", "render_page", "main"]
+__all__ = ["PageServer", "BenchServer", "render_page", "main"]
 
 DEFAULT_PAGES = 200
 DEFAULT_PER_PAGE = 1000
@@ -63,20 +67,26 @@ def _response(status: str, body: bytes) -> bytes:
     return head.encode("ascii") + body
 
 
-class BenchServer:
-    """The benchmark API in a daemon thread; a context manager. ``srv.requests`` counts the requests served."""
+_S = TypeVar("_S", bound="PageServer")
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, pages: int = DEFAULT_PAGES,
-                 per_page: int = DEFAULT_PER_PAGE) -> None:
-        self.pages, self.per_page = pages, per_page
+
+class PageServer:
+    """Pre-rendered JSON pages at `path?page=N` in a daemon thread; a context manager. ``requests`` counts the
+    requests served; ``latency`` delays every answer by that many seconds (the server answers concurrently).
+    `render(page, pages, per_page)` gives a page's body; pages 1 to `pages + extra_pages` are rendered at start-up."""
+
+    def __init__(self, path: str, render: Callable[[int, int, int], bytes], *, pages: int, per_page: int,
+                 latency: float = 0.0, extra_pages: int = 0, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.path, self._render = path, render
+        self.pages, self.per_page, self.latency = pages, per_page, latency
         started = time.perf_counter()
-        self._responses = {page: _response("200 OK", render_page(page, pages, per_page))
-                           for page in range(1, pages + 1)}
+        self._responses = {page: _response("200 OK", render(page, pages, per_page))
+                           for page in range(1, pages + 1 + extra_pages)}
         self.render_seconds = time.perf_counter() - started
         self.body_bytes = sum(len(r) for r in self._responses.values())
         self._requests = 0
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer((host, port), type("BenchHandler", (_Handler,), {"bench": self}))
+        self._httpd = ThreadingHTTPServer((host, port), type("PageHandler", (_Handler,), {"pages": self}))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="rsd-bench-server", daemon=True)
@@ -104,14 +114,14 @@ class BenchServer:
         split = urlsplit(target)
         if split.path == "/health":
             return _response("200 OK", b'{"status":"ok"}')
-        if split.path != "/bench/records":
+        if split.path != self.path:
             return _response("404 Not Found", b'{"error":"not_found"}')
         try:
             page = int(dict(parse_qsl(split.query)).get("page", "1"))
         except ValueError:
             return _response("400 Bad Request", b'{"error":"bad_request","message":"page must be an integer"}')
         cached = self._responses.get(page)
-        return cached if cached is not None else _response("200 OK", render_page(page, self.pages, self.per_page))
+        return cached if cached is not None else _response("200 OK", self._render(page, self.pages, self.per_page))
 
     def close(self) -> None:
         if not self._closed:
@@ -120,15 +130,24 @@ class BenchServer:
             self._httpd.server_close()
             self._thread.join(timeout=5)
 
-    def __enter__(self) -> BenchServer:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
+class BenchServer(PageServer):
+    """The benchmark API (`/bench/records`, bench/Records.rsd)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, pages: int = DEFAULT_PAGES,
+                 per_page: int = DEFAULT_PER_PAGE, latency: float = 0.0) -> None:
+        super().__init__("/bench/records", render_page, pages=pages, per_page=per_page, latency=latency, host=host,
+                         port=port)
+
+
 class _Handler(BaseHTTPRequestHandler):
-    bench: BenchServer
+    pages: PageServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
@@ -140,9 +159,12 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        with self.bench._lock:
-            self.bench._requests += 1
-        self.wfile.write(self.bench.response_for(self.path))
+        srv = self.pages
+        with srv._lock:
+            srv._requests += 1
+        if srv.latency:
+            time.sleep(srv.latency)
+        self.wfile.write(srv.response_for(self.path))
 
 
 def main(argv: list[str] | None = None) -> int:

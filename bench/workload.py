@@ -1,7 +1,8 @@
 """The issue #8 workload: people pages with nested values, pre-rendered, served with next-URL paging or a total.
 
-Standard library only. Every response (status line, headers, body) is rendered once at start-up, so a request costs
-the server one parse of its request line and one socket write, and what a benchmark measures is the client.
+Standard library only. Every response (status line, headers, body) is rendered once at start-up (bench/server.py's
+`PageServer`), so a request costs the server one parse of its request line and one socket write, and what a
+benchmark measures is the client.
 
     GET /people?page=N    {"people": [...per_page records...], "page": N, "total_pages": P,
                            "next": "/people?page=N+1" (null on the last page)}
@@ -18,11 +19,9 @@ A record: id (integer), name, email, address {street, city, zip}, created_at (IS
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+
+from server import PageServer  # bench/server.py: the pre-rendered page server (bench/ is on sys.path)
 
 _CITIES = ("Lisbon", "Porto", "Zürich", "Kraków", "Oslo", "Málaga", "Gent", "Turku")
 _TAGS = ("new", "vip", "trial", "partner", "churn-risk", "beta")
@@ -51,62 +50,9 @@ def render_page(page: int, pages: int, per_page: int) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _response(status: str, body: bytes) -> bytes:
-    head = (f"HTTP/1.1 {status}\r\nServer: rsd-bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    return head.encode("ascii") + body
-
-
-class PeopleServer:
-    """The workload's API in a daemon thread; a context manager. `requests` counts the requests served."""
+class PeopleServer(PageServer):
+    """The workload's API (`/people`, bench/People.rsd and bench/PeoplePages.rsd), with the empty page after the last
+    pre-rendered too."""
 
     def __init__(self, *, pages: int = 200, per_page: int = 1000, latency: float = 0.0) -> None:
-        self.pages, self.per_page, self.latency = pages, per_page, latency
-        self._responses = {p: _response("200 OK", render_page(p, pages, per_page)) for p in range(1, pages + 2)}
-        self.requests = 0
-        self._lock = threading.Lock()
-        handler = type("PeopleHandler", (_Handler,), {"server_of": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def answer(self, target: str) -> bytes:
-        split = urlsplit(target)
-        if split.path != "/people":
-            return _response("404 Not Found", b'{"error":"not_found"}')
-        page = int(dict(parse_qsl(split.query)).get("page", "1"))
-        return self._responses.get(page) or _response("200 OK", render_page(page, self.pages, self.per_page))
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> "PeopleServer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server_of: PeopleServer
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        srv = self.server_of
-        with srv._lock:
-            srv.requests += 1
-        if srv.latency:
-            time.sleep(srv.latency)
-        self.wfile.write(srv.answer(self.path))
+        super().__init__("/people", render_page, pages=pages, per_page=per_page, latency=latency, extra_pages=1)

@@ -336,9 +336,8 @@ class Operations:
                 result = PageResult(url=final_url, rows=n, doc=doc, headers=resp_headers, links=links)
                 if page_no == 1 and run.on_total is not None:
                     total_pages, total_rows = pager.totals(result)
-                    # a total count counts the repeating elements: with FLATTENEDDOCUMENTS or RELATIONAL a row is
-                    # a child joined to its parent, so it is no count of rows (a bar would pass 100 %)
-                    run.learn_totals(total_pages, total_rows if mapper.data_model == "DOCUMENT" else None)
+                    # a total count counts records: no count of rows when a row joins a child to its parent
+                    run.learn_totals(total_pages, total_rows if mapper.row_per_record else None)
                 next_req = pager.next(result)
                 if next_req is not None and ahead is not None and not run.limit_reached_by(n):
                     if page_no == 1:

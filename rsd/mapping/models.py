@@ -848,6 +848,12 @@ class Mapper:
         self._xml: Optional[_Plan[str]] = None
         self._plan(_family(kind))
 
+    @property
+    def row_per_record(self) -> bool:
+        """Whether a row is one repeating element (DOCUMENT), so that an API's count of records counts rows; with
+        FLATTENEDDOCUMENTS and RELATIONAL a row is a child joined to its parent."""
+        return self.data_model == "DOCUMENT"
+
     def _json_plan(self) -> _Plan[Step]:
         if self._json is None:
             self._json = self._compile(_JSON)
